@@ -1,0 +1,686 @@
+"""The emulator's catalogue of sObjects: fields, relationships, key prefixes.
+
+Everything the emulator knows about the shape of an org lives here: the setup
+objects the reconciler manages, the standard data objects admins grant access to,
+and custom objects added by a seed. Lookups are case-insensitive, as in SOQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Field types, as describe() names them.
+ID = "id"
+STRING = "string"
+TEXTAREA = "textarea"
+EMAIL = "email"
+PHONE = "phone"
+URL = "url"
+BOOLEAN = "boolean"
+INT = "int"
+DOUBLE = "double"
+CURRENCY = "currency"
+PERCENT = "percent"
+DATE = "date"
+DATETIME = "datetime"
+PICKLIST = "picklist"
+MULTIPICKLIST = "multipicklist"
+REFERENCE = "reference"
+ADDRESS = "address"
+
+TEXT_TYPES = frozenset(
+    {ID, STRING, TEXTAREA, EMAIL, PHONE, URL, PICKLIST, MULTIPICKLIST, REFERENCE}
+)
+NUMBER_TYPES = frozenset({INT, DOUBLE, CURRENCY, PERCENT})
+
+# Fields every object has; the emulator maintains them.
+AUDIT_FIELDS = (
+    "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an sObject, with what describe() says about it."""
+
+    name: str
+    type: str
+    label: str = ""
+    createable: bool = True
+    updateable: bool = True
+    nillable: bool = True
+    default: Any = None
+    length: int = 0
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    picklist: tuple[str, ...] = ()
+    restricted_picklist: bool = False
+    permissionable: bool = False
+    custom: bool = False
+
+    @property
+    def required_on_create(self) -> bool:
+        """Salesforce refuses a create without it (REQUIRED_FIELD_MISSING)."""
+        return (
+            self.createable
+            and not self.nillable
+            and self.default is None
+            and self.type != BOOLEAN
+        )
+
+    @property
+    def polymorphic(self) -> bool:
+        return len(self.reference_to) > 1
+
+
+@dataclass(frozen=True)
+class ChildRelationship:
+    """A child relationship usable in a subquery: ``(SELECT … FROM Assignments)``."""
+
+    name: str
+    child_sobject: str
+    field: str
+
+
+@dataclass
+class SObject:
+    """An sObject type: its fields (keyed by lower-case name) and relationships."""
+
+    name: str
+    key_prefix: str
+    label: str
+    fields: dict[str, Field] = field(default_factory=dict)
+    child_relationships: dict[str, ChildRelationship] = field(default_factory=dict)
+    createable: bool = True
+    updateable: bool = True
+    deletable: bool = True
+    queryable: bool = True
+    custom: bool = False
+    setup: bool = False
+    name_field: str = "Name"
+
+    def field(self, name: str) -> Field | None:
+        return self.fields.get(name.lower())
+
+    def relationship(self, name: str) -> Field | None:
+        """The reference field whose relationship name is ``name`` (``Assignee``)."""
+        lowered = name.lower()
+        for f in self.fields.values():
+            if f.relationship_name is not None and f.relationship_name.lower() == lowered:
+                return f
+        return None
+
+    def child(self, name: str) -> ChildRelationship | None:
+        return self.child_relationships.get(name.lower())
+
+    def add(self, f: Field) -> None:
+        self.fields[f.name.lower()] = f
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields.values())
+
+
+class Catalog:
+    """Every sObject of an org, by name and by key prefix."""
+
+    def __init__(self, sobjects: Iterable[SObject] = ()) -> None:
+        self._by_name: dict[str, SObject] = {}
+        self._by_prefix: dict[str, SObject] = {}
+        for s in sobjects:
+            self.add(s)
+
+    def add(self, sobject: SObject) -> None:
+        self._by_name[sobject.name.lower()] = sobject
+        self._by_prefix[sobject.key_prefix] = sobject
+
+    def get(self, name: str) -> SObject | None:
+        return self._by_name.get(name.lower())
+
+    def by_prefix(self, prefix: str) -> SObject | None:
+        return self._by_prefix.get(prefix)
+
+    def __iter__(self) -> Iterator[SObject]:
+        return iter(sorted(self._by_name.values(), key=lambda s: s.name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._by_name
+
+    def link_children(self) -> None:
+        """Derive child relationships from reference fields (``Assignments`` etc.)."""
+        for child in self._by_name.values():
+            for f in child:
+                if f.type != REFERENCE or f.polymorphic:
+                    continue
+                for parent_name in f.reference_to:
+                    parent = self.get(parent_name)
+                    rel = CHILD_RELATIONSHIP_NAMES.get((child.name, f.name))
+                    if parent is None or rel is None:
+                        continue
+                    parent.child_relationships[rel.lower()] = ChildRelationship(
+                        rel, child.name, f.name
+                    )
+
+
+# (child sObject, field) → child relationship name on the parent.
+CHILD_RELATIONSHIP_NAMES: dict[tuple[str, str], str] = {
+    ("PermissionSetAssignment", "PermissionSetId"): "Assignments",
+    ("PermissionSetAssignment", "AssigneeId"): "PermissionSetAssignments",
+    ("PermissionSetAssignment", "PermissionSetGroupId"): "Assignments",
+    ("PermissionSetLicenseAssign", "AssigneeId"): "PermissionSetLicenseAssignments",
+    ("PermissionSetLicenseAssign", "PermissionSetLicenseId"): "PermissionSetLicenseAssignments",
+    ("ObjectPermissions", "ParentId"): "ObjectPerms",
+    ("FieldPermissions", "ParentId"): "FieldPerms",
+    ("SetupEntityAccess", "ParentId"): "SetupEntityAccessItems",
+    ("PermissionSetGroupComponent", "PermissionSetGroupId"): "PermissionSetGroupComponents",
+    ("PermissionSetGroupComponent", "PermissionSetId"): "PermissionSetGroupComponents",
+    ("User", "ProfileId"): "Users",
+    ("Profile", "UserLicenseId"): "Profiles",
+    ("Contact", "AccountId"): "Contacts",
+    ("Opportunity", "AccountId"): "Opportunities",
+    ("Case", "AccountId"): "Cases",
+}
+
+
+# ---------------------------------------------------------------------------
+# Builders
+
+
+def _f(name: str, type_: str = STRING, **kw: Any) -> Field:
+    kw.setdefault("label", name)
+    if type_ == STRING and "length" not in kw:
+        kw["length"] = 255
+    return Field(name, type_, **kw)
+
+
+def _ro(name: str, type_: str = STRING, **kw: Any) -> Field:
+    """A read-only field the platform maintains."""
+    return _f(name, type_, createable=False, updateable=False, **kw)
+
+
+def _ref(name: str, to: str | tuple[str, ...], rel: str | None = None, **kw: Any) -> Field:
+    targets = (to,) if isinstance(to, str) else to
+    relname = rel if rel is not None else (name[:-2] if name.endswith("Id") else name)
+    return _f(name, REFERENCE, reference_to=targets, relationship_name=relname, length=18, **kw)
+
+
+def _bool(name: str, default: bool = False, **kw: Any) -> Field:
+    return _f(name, BOOLEAN, nillable=False, default=default, **kw)
+
+
+def _perm(name: str, type_: str = STRING, **kw: Any) -> Field:
+    """A field that can appear in FieldPermissions."""
+    return _f(name, type_, permissionable=True, **kw)
+
+
+def _sobject(
+    name: str,
+    prefix: str,
+    fields: Iterable[Field],
+    *,
+    label: str | None = None,
+    setup: bool = False,
+    name_field: str = "Name",
+    audit: bool = True,
+    **kw: Any,
+) -> SObject:
+    s = SObject(name, prefix, label or name, setup=setup, name_field=name_field, **kw)
+    s.add(Field("Id", ID, label="Record ID", createable=False, updateable=False,
+                nillable=False, length=18))
+    for f in fields:
+        s.add(f)
+    if audit:
+        s.add(_ro("CreatedDate", DATETIME, nillable=False))
+        s.add(_ref("CreatedById", "User", createable=False, updateable=False, nillable=False))
+        s.add(_ro("LastModifiedDate", DATETIME, nillable=False))
+        s.add(_ref("LastModifiedById", "User", createable=False, updateable=False,
+                   nillable=False))
+        s.add(_ro("SystemModstamp", DATETIME, nillable=False))
+    if not setup:
+        s.add(_bool("IsDeleted", createable=False, updateable=False))
+    return s
+
+
+# ---------------------------------------------------------------------------
+# Setup objects
+
+# System permissions a permission set can carry, as `Permissions<Name>` booleans.
+SYSTEM_PERMISSIONS: tuple[str, ...] = (
+    "ActivitiesAccess",
+    "AllowViewKnowledge",
+    "ApiEnabled",
+    "ApiUserOnly",
+    "AssignPermissionSets",
+    "AuthorApex",
+    "BulkApiHardDelete",
+    "ChatterInternalUser",
+    "ConvertLeads",
+    "CustomizeApplication",
+    "EditEvent",
+    "EditPublicDocuments",
+    "EditPublicFilters",
+    "EditReadonlyFields",
+    "EditTask",
+    "EmailMass",
+    "EmailSingle",
+    "ExportReport",
+    "ImportLeads",
+    "LightningExperienceUser",
+    "ManageConnectedApps",
+    "ManageDashboards",
+    "ManageDataIntegrations",
+    "ManageInternalUsers",
+    "ManageProfilesPermissionsets",
+    "ManageRoles",
+    "ManageSharing",
+    "ManageUsers",
+    "ModifyAllData",
+    "ModifyMetadata",
+    "PasswordNeverExpires",
+    "RunReports",
+    "TransferAnyEntity",
+    "ViewAllData",
+    "ViewAllUsers",
+    "ViewEventLogFiles",
+    "ViewPublicDashboards",
+    "ViewPublicReports",
+    "ViewRoles",
+    "ViewSetup",
+)
+
+OBJECT_PERMISSION_FIELDS = (
+    "PermissionsRead",
+    "PermissionsCreate",
+    "PermissionsEdit",
+    "PermissionsDelete",
+    "PermissionsViewAllRecords",
+    "PermissionsModifyAllRecords",
+)
+FIELD_PERMISSION_FIELDS = ("PermissionsRead", "PermissionsEdit")
+
+TIME_ZONES = (
+    "America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York",
+    "America/Sao_Paulo", "Europe/London", "Europe/Paris", "Europe/Berlin",
+    "Asia/Kolkata", "Asia/Tokyo", "Asia/Singapore", "Australia/Sydney", "GMT",
+)
+LOCALES = ("en_US", "en_GB", "en_AU", "en_CA", "en_IN", "de_DE", "fr_FR", "es_ES", "ja_JP",
+           "pt_BR", "it_IT", "nl_NL")
+LANGUAGES = ("en_US", "en_GB", "de", "fr", "es", "ja", "pt_BR", "it", "nl_NL")
+EMAIL_ENCODINGS = ("UTF-8", "ISO-8859-1", "Shift_JIS", "ISO-2022-JP", "EUC-JP", "ks_c_5601-1987",
+                   "Big5", "GB2312")
+USER_TYPES = ("Standard", "PowerPartner", "CspLitePortal", "CustomerSuccess", "Guest")
+SETUP_ENTITY_TYPES = ("ApexClass", "ApexPage", "ConnectedApplication", "CustomPermission",
+                      "CustomEntityDefinition", "TabSet", "FlowDefinition")
+
+
+def _setup_objects() -> list[SObject]:
+    license_ref = ("PermissionSetLicense", "UserLicense")
+    objs = [
+        _sobject("Organization", "00D", [
+            _ro("Name"), _ro("OrganizationType"), _ro("InstanceName"),
+            _ro("IsSandbox", BOOLEAN), _ro("LanguageLocaleKey"), _ro("DefaultLocaleSidKey"),
+            _ro("TimeZoneSidKey"),
+        ], setup=True, createable=False, updateable=False, deletable=False),
+        _sobject("UserLicense", "100", [
+            _ro("Name"), _ro("MasterLabel"), _ro("LicenseDefinitionKey"),
+            _ro("Status", PICKLIST, picklist=("Active", "Disabled")),
+            _ro("TotalLicenses", INT), _ro("UsedLicenses", INT),
+        ], setup=True, createable=False, updateable=False, deletable=False),
+        _sobject("PermissionSetLicense", "0PL", [
+            _ro("DeveloperName"), _ro("MasterLabel"), _ro("PermissionSetLicenseKey"),
+            _ro("Status", PICKLIST, picklist=("Active", "Disabled")),
+            _ro("TotalLicenses", INT), _ro("UsedLicenses", INT),
+            _ro("ExpirationDate", DATE),
+        ], setup=True, createable=False, updateable=False, deletable=False,
+            name_field="MasterLabel"),
+        _sobject("Profile", "00e", [
+            _ro("Name"), _ro("Description", TEXTAREA),
+            _ref("UserLicenseId", "UserLicense", createable=False, updateable=False),
+            _ro("UserType", PICKLIST, picklist=USER_TYPES),
+        ], setup=True, createable=False, updateable=False, deletable=False),
+        _sobject("User", "005", [
+            _f("Username", nillable=False, length=80),
+            _f("FirstName", length=40),
+            _f("LastName", nillable=False, length=80),
+            _ro("Name", length=121),
+            _f("Alias", nillable=False, length=8),
+            _f("Email", EMAIL, nillable=False, length=128),
+            _f("CommunityNickname", length=40),
+            _f("Title", length=80),
+            _f("Department", length=80),
+            _f("CompanyName", length=80),
+            _ref("ProfileId", "Profile", nillable=False),
+            _bool("IsActive", default=True),
+            _ro("UserType", PICKLIST, picklist=USER_TYPES),
+            _f("TimeZoneSidKey", PICKLIST, nillable=False, picklist=TIME_ZONES,
+               restricted_picklist=True),
+            _f("LocaleSidKey", PICKLIST, nillable=False, picklist=LOCALES,
+               restricted_picklist=True),
+            _f("EmailEncodingKey", PICKLIST, nillable=False, picklist=EMAIL_ENCODINGS,
+               restricted_picklist=True),
+            _f("LanguageLocaleKey", PICKLIST, nillable=False, picklist=LANGUAGES,
+               restricted_picklist=True),
+            _ref("ManagerId", "User", rel="Manager"),
+            _f("FederationIdentifier", length=512),
+            _ro("LastLoginDate", DATETIME),
+        ], setup=True, deletable=False),
+        _sobject("PermissionSet", "0PS", [
+            _f("Name", nillable=False, length=80),
+            _f("Label", nillable=False, length=80),
+            _f("Description", TEXTAREA, length=255),
+            _ref("LicenseId", license_ref, rel="License", updateable=False),
+            _ro("IsOwnedByProfile", BOOLEAN),
+            _ro("IsCustom", BOOLEAN),
+            _ref("ProfileId", "Profile", createable=False, updateable=False),
+            _ref("PermissionSetGroupId", "PermissionSetGroup", createable=False,
+                 updateable=False),
+            _ro("Type", PICKLIST, picklist=("Regular", "Group", "Profile", "Session",
+                                             "Standard")),
+            _bool("HasActivationRequired"),
+            _f("NamespacePrefix", length=15, createable=False, updateable=False),
+            *(_bool("Permissions" + p) for p in SYSTEM_PERMISSIONS),
+        ], setup=True, name_field="Name"),
+        _sobject("PermissionSetGroup", "0PG", [
+            _f("DeveloperName", nillable=False, length=80),
+            _f("MasterLabel", nillable=False, length=80),
+            _f("Description", TEXTAREA, length=255),
+            _ro("Status", PICKLIST, picklist=("Updated", "Outdated", "Updating", "Failed")),
+            _bool("HasActivationRequired"),
+            _f("NamespacePrefix", length=15, createable=False, updateable=False),
+        ], setup=True, name_field="MasterLabel"),
+        _sobject("PermissionSetGroupComponent", "0PM", [
+            _ref("PermissionSetGroupId", "PermissionSetGroup", nillable=False,
+                 updateable=False),
+            _ref("PermissionSetId", "PermissionSet", nillable=False, updateable=False),
+        ], setup=True, updateable=False, name_field="Id"),
+        _sobject("PermissionSetAssignment", "0Pa", [
+            _ref("AssigneeId", "User", nillable=False, updateable=False),
+            _ref("PermissionSetId", "PermissionSet", nillable=True, updateable=False),
+            _ref("PermissionSetGroupId", "PermissionSetGroup", updateable=False),
+            _f("ExpirationDate", DATETIME),
+            _ro("IsActive", BOOLEAN),
+        ], setup=True, name_field="Id"),
+        _sobject("PermissionSetLicenseAssign", "2LA", [
+            _ref("AssigneeId", "User", nillable=False, updateable=False),
+            _ref("PermissionSetLicenseId", "PermissionSetLicense", nillable=False,
+                 updateable=False),
+        ], setup=True, updateable=False, name_field="Id"),
+        _sobject("ObjectPermissions", "110", [
+            _ref("ParentId", "PermissionSet", nillable=False, updateable=False),
+            _f("SobjectType", nillable=False, updateable=False, length=40),
+            *(_bool(p) for p in OBJECT_PERMISSION_FIELDS),
+        ], setup=True, name_field="Id"),
+        _sobject("FieldPermissions", "01k", [
+            _ref("ParentId", "PermissionSet", nillable=False, updateable=False),
+            _f("SobjectType", nillable=False, updateable=False, length=40),
+            _f("Field", nillable=False, updateable=False, length=120),
+            *(_bool(p) for p in FIELD_PERMISSION_FIELDS),
+        ], setup=True, name_field="Id"),
+        _sobject("ConnectedApplication", "0H4", [
+            _ro("Name"),
+            _ro("OptionsAllowAdminApprovedUsersOnly", BOOLEAN),
+        ], setup=True, createable=False, updateable=False, deletable=False),
+        _sobject("SetupEntityAccess", "0J0", [
+            _ref("ParentId", "PermissionSet", nillable=False, updateable=False),
+            _ref("SetupEntityId", ("ConnectedApplication",), rel="SetupEntity",
+                 nillable=False, updateable=False),
+            _ro("SetupEntityType", PICKLIST, picklist=SETUP_ENTITY_TYPES),
+        ], setup=True, updateable=False, name_field="Id"),
+        _sobject("SetupAuditTrail", "0Ym", [
+            _ro("Action"), _ro("Section"), _ro("Display", length=1000),
+            _ro("DelegateUser", length=80),
+            _ro("ResponsibleNamespacePrefix"),
+        ], setup=True, createable=False, updateable=False, deletable=False,
+            name_field="Id"),
+    ]
+    return objs
+
+
+# ---------------------------------------------------------------------------
+# Standard data objects
+
+_RATINGS = ("Hot", "Warm", "Cold")
+_INDUSTRIES = ("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals",
+               "Communications", "Construction", "Consulting", "Education", "Electronics",
+               "Energy", "Engineering", "Entertainment", "Environmental", "Finance",
+               "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance",
+               "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation",
+               "Retail", "Shipping", "Technology", "Telecommunications", "Transportation",
+               "Utilities", "Other")
+_LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+
+
+def _address(prefix: str) -> list[Field]:
+    parts = ("Street", "City", "State", "PostalCode", "Country", "Latitude", "Longitude")
+    fields = [_perm(f"{prefix}Address", ADDRESS, createable=False, updateable=False)]
+    for part in parts:
+        type_ = DOUBLE if part in ("Latitude", "Longitude") else STRING
+        fields.append(_f(prefix + part, type_))
+    return fields
+
+
+def _owned(fields: list[Field]) -> list[Field]:
+    return [_ref("OwnerId", ("User",), rel="Owner", nillable=False,
+                 default="$CURRENT_USER"), *fields]
+
+
+def _standard_objects() -> list[SObject]:
+    return [
+        _sobject("Account", "001", _owned([
+            _f("Name", nillable=False),
+            _perm("AccountNumber", length=40), _perm("AccountSource", PICKLIST,
+                                                      picklist=_LEAD_SOURCES),
+            _perm("AnnualRevenue", CURRENCY), _perm("Description", TEXTAREA),
+            _perm("Fax", PHONE), _perm("Industry", PICKLIST, picklist=_INDUSTRIES),
+            _perm("Jigsaw", length=20), _perm("NumberOfEmployees", INT),
+            _perm("Ownership", PICKLIST, picklist=("Public", "Private", "Subsidiary", "Other")),
+            _ref("ParentId", "Account", rel="Parent", permissionable=True),
+            _perm("Phone", PHONE), _perm("Rating", PICKLIST, picklist=_RATINGS),
+            _perm("Sic", length=20), _perm("SicDesc", length=80), _perm("Site", length=80),
+            _perm("TickerSymbol", length=20), _perm("Tradestyle"),
+            _perm("Type", PICKLIST, picklist=("Prospect", "Customer - Direct",
+                                               "Customer - Channel", "Partner", "Other")),
+            _perm("Website", URL),
+            *_address("Billing"), *_address("Shipping"),
+        ])),
+        _sobject("Contact", "003", _owned([
+            _f("FirstName", length=40), _f("LastName", nillable=False, length=80),
+            _ro("Name", length=121),
+            _ref("AccountId", "Account", permissionable=True),
+            _perm("AssistantName", length=40), _perm("AssistantPhone", PHONE),
+            _perm("Birthdate", DATE), _perm("CleanStatus", PICKLIST,
+                                            picklist=("Matched", "Different", "Pending")),
+            _perm("Department", length=80), _perm("Description", TEXTAREA),
+            _perm("DoNotCall", BOOLEAN, nillable=False, default=False),
+            _perm("Email", EMAIL), _perm("Fax", PHONE),
+            _perm("GenderIdentity", PICKLIST, picklist=("Male", "Female", "Nonbinary")),
+            _perm("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
+            _perm("HasOptedOutOfFax", BOOLEAN, nillable=False, default=False),
+            _perm("HomePhone", PHONE), _perm("Jigsaw", length=20),
+            _perm("LeadSource", PICKLIST, picklist=_LEAD_SOURCES),
+            _perm("MobilePhone", PHONE), _perm("OtherPhone", PHONE), _perm("Phone", PHONE),
+            _perm("Pronouns", PICKLIST, picklist=("He/Him", "She/Her", "They/Them")),
+            _ref("ReportsToId", "Contact", rel="ReportsTo", permissionable=True),
+            _perm("Title", length=128),
+            *_address("Mailing"), *_address("Other"),
+        ])),
+        _sobject("Lead", "00Q", _owned([
+            _f("FirstName", length=40), _f("LastName", nillable=False, length=80),
+            _f("Company", nillable=False), _ro("Name", length=121),
+            _f("Status", PICKLIST, nillable=False, default="Open - Not Contacted",
+               picklist=("Open - Not Contacted", "Working - Contacted", "Closed - Converted",
+                         "Closed - Not Converted")),
+            _perm("Email", EMAIL), _perm("Phone", PHONE), _perm("MobilePhone", PHONE),
+            _perm("Title", length=128), _perm("Industry", PICKLIST, picklist=_INDUSTRIES),
+            _perm("LeadSource", PICKLIST, picklist=_LEAD_SOURCES),
+            _perm("Rating", PICKLIST, picklist=_RATINGS), _perm("Description", TEXTAREA),
+            _perm("AnnualRevenue", CURRENCY), _perm("NumberOfEmployees", INT),
+            _perm("Website", URL), _ro("IsConverted", BOOLEAN),
+            *_address(""),
+        ])),
+        _sobject("Opportunity", "006", _owned([
+            _f("Name", nillable=False, length=120),
+            _f("StageName", PICKLIST, nillable=False,
+               picklist=("Prospecting", "Qualification", "Needs Analysis", "Proposal",
+                         "Negotiation", "Closed Won", "Closed Lost")),
+            _f("CloseDate", DATE, nillable=False),
+            _ref("AccountId", "Account", permissionable=True),
+            _perm("Amount", CURRENCY), _perm("Probability", PERCENT),
+            _perm("Description", TEXTAREA), _perm("NextStep"),
+            _perm("LeadSource", PICKLIST, picklist=_LEAD_SOURCES),
+            _perm("Type", PICKLIST, picklist=("New Customer", "Existing Customer - Upgrade",
+                                               "Existing Customer - Replacement")),
+            _ro("IsClosed", BOOLEAN), _ro("IsWon", BOOLEAN),
+        ])),
+        _sobject("Case", "500", _owned([
+            _ro("CaseNumber", length=30),
+            _ref("AccountId", "Account", permissionable=True),
+            _ref("ContactId", "Contact", permissionable=True),
+            _perm("Subject"), _perm("Description", TEXTAREA),
+            _f("Status", PICKLIST, nillable=False, default="New",
+               picklist=("New", "Working", "Escalated", "Closed")),
+            _perm("Priority", PICKLIST, picklist=("High", "Medium", "Low")),
+            _perm("Origin", PICKLIST, picklist=("Phone", "Email", "Web")),
+            _perm("Reason", PICKLIST, picklist=("Installation", "Equipment Complexity",
+                                                "Performance", "Breakdown", "Other")),
+            _perm("Type", PICKLIST, picklist=("Mechanical", "Electrical", "Structural",
+                                               "Other")),
+            _ro("IsClosed", BOOLEAN),
+        ])),
+        _sobject("Campaign", "701", _owned([
+            _f("Name", nillable=False, length=80),
+            _perm("Type", PICKLIST, picklist=("Conference", "Webinar", "Email", "Other")),
+            _perm("Status", PICKLIST, picklist=("Planned", "In Progress", "Completed",
+                                                 "Aborted")),
+            _perm("StartDate", DATE), _perm("EndDate", DATE),
+            _perm("BudgetedCost", CURRENCY), _perm("ActualCost", CURRENCY),
+            _perm("Description", TEXTAREA), _bool("IsActive", permissionable=True),
+        ])),
+        _sobject("Task", "00T", _owned([
+            _perm("Subject"), _perm("ActivityDate", DATE), _perm("Description", TEXTAREA),
+            _f("Status", PICKLIST, nillable=False, default="Not Started",
+               picklist=("Not Started", "In Progress", "Completed", "Waiting on someone else",
+                         "Deferred")),
+            _f("Priority", PICKLIST, nillable=False, default="Normal",
+               picklist=("High", "Normal", "Low")),
+            _perm("Type", PICKLIST, picklist=("Call", "Email", "Meeting", "Other")),
+            _ref("WhatId", ("Account", "Opportunity", "Case", "Campaign"), rel="What",
+                 permissionable=True),
+            _ref("WhoId", ("Contact", "Lead"), rel="Who", permissionable=True),
+        ]), name_field="Subject"),
+        _sobject("Event", "00U", _owned([
+            _perm("Subject"), _perm("Location"), _perm("Description", TEXTAREA),
+            _f("StartDateTime", DATETIME), _f("EndDateTime", DATETIME),
+            _f("DurationInMinutes", INT),
+            _perm("IsAllDayEvent", BOOLEAN, nillable=False, default=False),
+            _perm("Type", PICKLIST, picklist=("Call", "Email", "Meeting", "Other")),
+            _ref("WhatId", ("Account", "Opportunity", "Case", "Campaign"), rel="What",
+                 permissionable=True),
+            _ref("WhoId", ("Contact", "Lead"), rel="Who", permissionable=True),
+        ]), name_field="Subject"),
+        _sobject("Product2", "01t", [
+            _f("Name", nillable=False),
+            _perm("ProductCode"), _perm("Description", TEXTAREA),
+            _perm("Family", PICKLIST, picklist=("None",)),
+            _bool("IsActive", permissionable=True),
+            _perm("StockKeepingUnit", length=180),
+        ]),
+        _sobject("Contract", "800", _owned([
+            _ro("ContractNumber", length=30),
+            _ref("AccountId", "Account", nillable=False),
+            _f("Status", PICKLIST, nillable=False, default="Draft",
+               picklist=("Draft", "In Approval Process", "Activated")),
+            _perm("StartDate", DATE), _perm("ContractTerm", INT),
+            _perm("Description", TEXTAREA), _perm("SpecialTerms", TEXTAREA),
+        ]), name_field="ContractNumber"),
+        _sobject("Order", "801", _owned([
+            _ro("OrderNumber", length=30),
+            _ref("AccountId", "Account", nillable=False),
+            _ref("ContractId", "Contract", permissionable=True),
+            _f("Status", PICKLIST, nillable=False, default="Draft",
+               picklist=("Draft", "Activated")),
+            _f("EffectiveDate", DATE, nillable=False),
+            _perm("Description", TEXTAREA), _perm("Type", PICKLIST, picklist=("New",)),
+            _perm("PoNumber", length=80), _ro("TotalAmount", CURRENCY),
+        ]), name_field="OrderNumber"),
+        _sobject("Asset", "02i", _owned([
+            _f("Name", nillable=False),
+            _ref("AccountId", "Account", permissionable=True),
+            _ref("ContactId", "Contact", permissionable=True),
+            _ref("Product2Id", "Product2", permissionable=True),
+            _perm("SerialNumber", length=80), _perm("Status", PICKLIST,
+                                                     picklist=("Purchased", "Shipped",
+                                                               "Installed", "Obsolete")),
+            _perm("Quantity", DOUBLE), _perm("Price", CURRENCY),
+            _perm("PurchaseDate", DATE), _perm("InstallDate", DATE),
+            _perm("Description", TEXTAREA),
+        ])),
+    ]
+
+
+# Standard objects whose access a permission set can grant (ObjectPermissions rows).
+def is_standard_data_object(name: str) -> bool:
+    return name.lower() in _STANDARD_DATA_NAMES
+
+
+_STANDARD_DATA_NAMES = frozenset(s.name.lower() for s in _standard_objects())
+
+# Types a custom field may be declared with in a seed.
+CUSTOM_FIELD_TYPES = {
+    "text": STRING, "string": STRING, "textarea": TEXTAREA, "longtextarea": TEXTAREA,
+    "email": EMAIL, "phone": PHONE, "url": URL, "checkbox": BOOLEAN, "boolean": BOOLEAN,
+    "number": DOUBLE, "double": DOUBLE, "int": INT, "currency": CURRENCY, "percent": PERCENT,
+    "date": DATE, "datetime": DATETIME, "picklist": PICKLIST, "multipicklist": MULTIPICKLIST,
+    "lookup": REFERENCE, "masterdetail": REFERENCE, "reference": REFERENCE,
+}
+
+
+def custom_object(
+    name: str, prefix: str, label: str, fields: Iterable[Field]
+) -> SObject:
+    """A custom object (``Invoice__c``) with its Name field and the given fields."""
+    return _sobject(name, prefix, [
+        _f("Name", nillable=True, length=80),
+        _ref("OwnerId", ("User",), rel="Owner", nillable=False, default="$CURRENT_USER"),
+        *fields,
+    ], label=label, custom=True)
+
+
+def custom_field(
+    name: str,
+    type_name: str,
+    *,
+    label: str | None = None,
+    required: bool = False,
+    reference_to: str | None = None,
+    picklist: tuple[str, ...] = (),
+) -> Field:
+    """A custom field for a seed; raises ValueError for an unknown type."""
+    type_ = CUSTOM_FIELD_TYPES.get(type_name.replace(" ", "").replace("_", "").lower())
+    if type_ is None:
+        raise ValueError(f"unknown field type {type_name!r} for {name}")
+    kw: dict[str, Any] = {"label": label or name, "custom": True,
+                          "permissionable": not required}
+    if type_ == BOOLEAN:
+        kw.update(nillable=False, default=False)
+    else:
+        kw["nillable"] = not required
+    if type_ == REFERENCE:
+        if not reference_to:
+            raise ValueError(f"lookup field {name} needs reference_to")
+        rel = name[:-3] + "__r" if name.endswith("__c") else name
+        return _f(name, REFERENCE, reference_to=(reference_to,), relationship_name=rel,
+                  length=18, **kw)
+    if type_ in (PICKLIST, MULTIPICKLIST):
+        kw["picklist"] = picklist
+    if type_ == STRING:
+        kw["length"] = 255
+    return _f(name, type_, **kw)
+
+
+def standard_catalog() -> Catalog:
+    """A catalogue with every setup and standard data object, children linked."""
+    cat = Catalog([*_setup_objects(), *_standard_objects()])
+    cat.link_children()
+    return cat

@@ -1,0 +1,58 @@
+"""Salesforce record Ids: 15-character case-sensitive Ids and their 18-character form.
+
+The three checksum characters make an Id case-insensitive: each 5-character chunk
+gives a 5-bit number (bit j set when character j is an upper-case letter), mapped into
+``A..Z0..5``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
+# The two instance characters and the reserved one between prefix and counter.
+_POD = "5g0"
+
+
+def checksum(id15: str) -> str:
+    """The three checksum characters of a 15-character Id."""
+    out = []
+    for chunk in range(3):
+        bits = 0
+        for j, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << j
+        out.append(_CHECKSUM_ALPHABET[bits])
+    return "".join(out)
+
+
+def to18(record_id: str) -> str:
+    """The 18-character form of a 15- or 18-character Id (ValueError when malformed)."""
+    if not is_id(record_id):
+        raise ValueError(f"malformed Id: {record_id!r}")
+    id15 = record_id[:15]
+    return id15 + checksum(id15)
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` has the shape of a 15- or 18-character Id with a valid checksum."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        return False
+    return len(value) == 15 or checksum(value[:15]) == value[15:]
+
+
+def make_id(prefix: str, counter: int) -> str:
+    """A new 18-character Id for the object with key ``prefix`` and a counter value."""
+    if len(prefix) != 3:
+        raise ValueError(f"key prefix must be 3 characters: {prefix!r}")
+    digits = []
+    n = counter
+    for _ in range(9):
+        n, rem = divmod(n, 62)
+        digits.append(_BASE62[rem])
+    if n:
+        raise ValueError("Id counter overflow")
+    id15 = prefix + _POD + "".join(reversed(digits))
+    return id15 + checksum(id15)

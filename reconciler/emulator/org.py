@@ -1,0 +1,548 @@
+"""One emulated org: records, the generic write pipeline, queries, audit and limits.
+
+The REST layer (``server.py``) turns HTTP into calls on :class:`Org`; the
+Salesforce-specific rules live in ``rules.py`` and are called from the pipeline
+here, so every way in (REST, collections, composite, the Python API) obeys them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator import rules
+from reconciler.emulator.apierror import ApiFault, bad_request, not_found
+from reconciler.emulator.catalog import (
+    ADDRESS,
+    BOOLEAN,
+    CURRENCY,
+    DATE,
+    DATETIME,
+    DOUBLE,
+    EMAIL,
+    INT,
+    NUMBER_TYPES,
+    PERCENT,
+    PICKLIST,
+    REFERENCE,
+    Catalog,
+    Field,
+    SObject,
+    custom_field,
+    custom_object,
+    standard_catalog,
+)
+from reconciler.emulator.ids import is_id, to18
+from reconciler.emulator.soql import RecordSource, Result, SoqlError, execute, parse
+from reconciler.emulator.store import Record, Store
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+# Autonumber fields: (sObject, field) → display format.
+_AUTONUMBER = {
+    ("Case", "CaseNumber"): "{:08d}",
+    ("Contract", "ContractNumber"): "{:08d}",
+    ("Order", "OrderNumber"): "{:08d}",
+}
+DEFAULT_DAILY_API_MAX = 100_000
+DEFAULT_TOKEN_TTL = 7200
+CURSOR_TTL_SECONDS = 15 * 60
+MAX_CURSORS = 200
+
+
+def sf_datetime(moment: datetime) -> str:
+    """A datetime as Salesforce writes it: ``2026-11-29T01:02:03.000+0000``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}+0000"
+    )
+
+
+@dataclass
+class Cursor:
+    records: list[dict[str, Any]]
+    total: int
+    created: float
+
+
+@dataclass
+class Stats:
+    """API calls this org has served: today's total and a count per route."""
+
+    day: str = ""
+    used: int = 0
+    by_route: dict[str, int] = field(default_factory=dict)
+
+
+class Org:
+    """An org: its store, catalogue, rules, query cursors, API accounting and tokens."""
+
+    def __init__(
+        self,
+        data_dir: Path | None,
+        seed: Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        from reconciler.emulator import seed as seeding
+
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.data_dir = data_dir
+        path = None
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            path = data_dir / "org.sqlite"
+        self.catalog = standard_catalog()
+        self.store = Store(path, self.catalog)
+        self.lock = self.store.lock
+        self._cursors: dict[str, Cursor] = {}
+        self.stats = Stats()
+        self._seed_doc = seed
+        if self.store.is_empty():
+            seeding.apply_seed(self, seed)
+        else:
+            self._load_custom_objects()
+        self.stats.used = int(self.store.meta("api_used") or 0)
+        self.stats.day = str(self.store.meta("api_day") or "")
+
+    # -- settings kept in the store ----------------------------------------
+
+    @property
+    def org_id(self) -> str:
+        return str(self.store.meta("org_id"))
+
+    @property
+    def daily_api_max(self) -> int:
+        return int(self.store.meta("daily_api_max") or DEFAULT_DAILY_API_MAX)
+
+    @property
+    def token_ttl(self) -> int:
+        return int(self.store.meta("token_ttl") or DEFAULT_TOKEN_TTL)
+
+    def now(self) -> str:
+        return sf_datetime(self._clock())
+
+    def now_dt(self) -> datetime:
+        return self._clock()
+
+    def reset(self) -> None:
+        """Back to the seed this org was made from (data, tokens, counters)."""
+        from reconciler.emulator import seed as seeding
+
+        with self.lock:
+            self.store.purge()
+            self._cursors.clear()
+            self.stats = Stats()
+            self.catalog = standard_catalog()
+            self.store.catalog = self.catalog
+            seeding.apply_seed(self, self._seed_doc)
+
+    # -- custom objects -------------------------------------------------------
+
+    def add_custom_object(self, spec: Mapping[str, Any]) -> SObject:
+        """Add a custom object from a seed spec and remember it across restarts."""
+        sobject = _custom_object_from_spec(spec, self.catalog)
+        self.catalog.add(sobject)
+        self.catalog.link_children()
+        specs = list(self.store.meta("custom_objects") or [])
+        specs.append(dict(spec))
+        self.store.set_meta("custom_objects", specs)
+        return sobject
+
+    def add_custom_fields(self, sobject_name: str, fields: Mapping[str, Any]) -> None:
+        """Add custom fields to a standard object (``Account.Tradestyle__c``)."""
+        sobject = self.catalog.get(sobject_name)
+        if sobject is None:
+            raise ValueError(f"unknown object {sobject_name}")
+        for name, spec in fields.items():
+            sobject.add(_custom_field_from_spec(name, spec))
+        extra = dict(self.store.meta("custom_fields") or {})
+        extra.setdefault(sobject.name, {}).update(fields)
+        self.store.set_meta("custom_fields", extra)
+
+    def _load_custom_objects(self) -> None:
+        for spec in self.store.meta("custom_objects") or []:
+            self.catalog.add(_custom_object_from_spec(spec, self.catalog))
+        for name, fields in (self.store.meta("custom_fields") or {}).items():
+            sobject = self.catalog.get(name)
+            if sobject is not None:
+                for fname, spec in fields.items():
+                    sobject.add(_custom_field_from_spec(fname, spec))
+        self.catalog.link_children()
+
+    # -- API accounting -------------------------------------------------------
+
+    def count_call(self, route: str) -> None:
+        """Count one API call; past the daily max, refuse with REQUEST_LIMIT_EXCEEDED."""
+        with self.lock:
+            day = self._clock().strftime("%Y-%m-%d")
+            if day != self.stats.day:
+                self.stats.day, self.stats.used = day, 0
+            if self.stats.used >= self.daily_api_max:
+                raise ApiFault(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            self.stats.used += 1
+            self.stats.by_route[route] = self.stats.by_route.get(route, 0) + 1
+            self.store.set_meta("api_used", self.stats.used)
+            self.store.set_meta("api_day", day)
+
+    def limit_info(self) -> str:
+        return f"api-usage={self.stats.used}/{self.daily_api_max}"
+
+    def limits(self) -> dict[str, Any]:
+        used = self.stats.used
+        return {
+            "DailyApiRequests": {"Max": self.daily_api_max,
+                                 "Remaining": max(self.daily_api_max - used, 0)},
+            "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+            "DataStorageMB": {"Max": 5, "Remaining": 5},
+        }
+
+    # -- reads ----------------------------------------------------------------
+
+    def sobject(self, name: str) -> SObject:
+        s = self.catalog.get(name)
+        if s is None:
+            raise not_found()
+        return s
+
+    def get(self, record_id: str) -> tuple[str, Record] | None:
+        return self.store.get(record_id)
+
+    def records(self, sobject: str) -> list[Record]:
+        return list(self.store.records(sobject))
+
+    def where(self, sobject: str, **equals: Any) -> list[Record]:
+        return self.store.where(sobject, **equals)
+
+    def retrieve(self, sobject_name: str, record_id: str,
+                 fields: Iterable[str] | None = None) -> dict[str, Any]:
+        """A record as ``GET sobjects/X/Id`` returns it."""
+        s = self.sobject(sobject_name)
+        if not is_id(record_id):
+            raise not_found()
+        got = self.store.get(record_id)
+        if got is None or got[0] != s.name:
+            raise not_found()
+        rec = got[1]
+        names = [f.name for f in s if f.type != ADDRESS]
+        if fields is not None:
+            names = []
+            for raw in fields:
+                f = s.field(raw.strip())
+                if f is None:
+                    raise bad_request("INVALID_FIELD",
+                                      f"No such column '{raw.strip()}' on entity '{s.name}'.")
+                names.append(f.name)
+        out: dict[str, Any] = {"attributes": {"type": s.name, "url": ""}}
+        out.update({n: rec.get(n) for n in names})
+        return out
+
+    def query(self, soql: str, *, api_version: str, include_deleted: bool = False,
+              batch_size: int = 2000, actor_id: str | None = None) -> dict[str, Any]:
+        """Run SOQL; the first page and, when there is more, a ``nextRecordsUrl``."""
+        try:
+            parsed = parse(soql, self.catalog)
+        except SoqlError as exc:
+            raise bad_request(exc.error_code, exc.message) from None
+        with self.lock:
+            if actor_id is not None:
+                rules.check_query_access(self, [parsed.sobject], actor_id)
+            try:
+                result: Result = execute(parsed, _Source(self.store), api_version=api_version,
+                                         include_deleted=include_deleted)
+            except SoqlError as exc:
+                raise bad_request(exc.error_code, exc.message) from None
+        if len(result.records) <= batch_size:
+            return {"totalSize": result.total_size, "done": True, "records": result.records}
+        locator = "01g" + secrets.token_hex(8)
+        self._expire_cursors()
+        self._cursors[locator] = Cursor(result.records, result.total_size, time.monotonic())
+        return self._page(locator, 0, batch_size, api_version, include_deleted)
+
+    def query_more(self, locator_and_offset: str, *, api_version: str,
+                   include_deleted: bool = False, batch_size: int = 2000) -> dict[str, Any]:
+        locator, _, offset_text = locator_and_offset.rpartition("-")
+        cursor = self._cursors.get(locator)
+        if cursor is None or not offset_text.isdigit():
+            raise bad_request("INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._page(locator, int(offset_text), batch_size, api_version, include_deleted)
+
+    def _page(self, locator: str, offset: int, size: int, api_version: str,
+              include_deleted: bool) -> dict[str, Any]:
+        cursor = self._cursors[locator]
+        page = cursor.records[offset : offset + size]
+        end = offset + len(page)
+        out: dict[str, Any] = {"totalSize": cursor.total, "done": end >= len(cursor.records),
+                               "records": page}
+        if not out["done"]:
+            kind = "queryAll" if include_deleted else "query"
+            out["nextRecordsUrl"] = f"/services/data/v{api_version}/{kind}/{locator}-{end}"
+        else:
+            self._cursors.pop(locator, None)
+        return out
+
+    def _expire_cursors(self) -> None:
+        cutoff = time.monotonic() - CURSOR_TTL_SECONDS
+        for key in [k for k, c in self._cursors.items() if c.created < cutoff]:
+            del self._cursors[key]
+        while len(self._cursors) >= MAX_CURSORS:
+            self._cursors.pop(next(iter(self._cursors)))
+
+    # -- writes ---------------------------------------------------------------
+
+    def create(self, sobject_name: str, values: Mapping[str, Any], actor_id: str) -> Record:
+        """Insert one record after every rule has passed (one transaction)."""
+        s = self.catalog.get(sobject_name)
+        if s is None:
+            raise bad_request("INVALID_TYPE", f"sObject type '{sobject_name}' is not supported.")
+        if not s.createable:
+            raise bad_request("INVALID_TYPE_FOR_OPERATION",
+                              f"entity type cannot be inserted: {s.name}")
+        with self.store.transaction():
+            rec = self._coerce(s, values, creating=True)
+            self._defaults(s, rec, actor_id)
+            missing = [f.name for f in s if f.required_on_create and rec.get(f.name) in (None, "")]
+            if missing:
+                raise bad_request("REQUIRED_FIELD_MISSING",
+                                  f"Required fields are missing: [{', '.join(missing)}]", missing)
+            rules.check_write_access(self, s, actor_id, "create")
+            rules.before_create(self, s, rec, actor_id)
+            now = self.now()
+            rec.update(CreatedDate=now, CreatedById=actor_id, LastModifiedDate=now,
+                       LastModifiedById=actor_id, SystemModstamp=now)
+            if rules.vanishes(s, rec):
+                # Salesforce answers success for an all-false permission row and keeps nothing.
+                rec["Id"] = self.store.new_id(s.name)
+                return rec
+            stored = self.store.insert(s.name, rec)
+            rules.after_create(self, s, stored, actor_id)
+            return stored
+
+    def update(self, sobject_name: str | None, record_id: str, values: Mapping[str, Any],
+               actor_id: str) -> Record | None:
+        """Update one record; returns None when the change made it vanish."""
+        s, old = self._existing(sobject_name, record_id)
+        if not s.updateable:
+            raise bad_request("INVALID_TYPE_FOR_OPERATION",
+                              f"entity type cannot be updated: {s.name}")
+        with self.store.transaction():
+            changes = self._coerce(s, values, creating=False)
+            changes.pop("Id", None)
+            cleared = [f.name for f in s if not f.nillable and f.type != BOOLEAN
+                       and f.name in changes and changes[f.name] in (None, "")]
+            if cleared:
+                raise bad_request("REQUIRED_FIELD_MISSING",
+                                  f"Required fields are missing: [{', '.join(cleared)}]", cleared)
+            rules.check_write_access(self, s, actor_id, "edit")
+            rules.before_update(self, s, old, changes, actor_id)
+            merged = {**old, **changes}
+            if rules.vanishes(s, merged):
+                self.store.delete(old["Id"])
+                rules.after_delete(self, s, old, actor_id, vanished=True)
+                return None
+            now = self.now()
+            changes.update(LastModifiedDate=now, LastModifiedById=actor_id, SystemModstamp=now)
+            new = self.store.update(old["Id"], changes)
+            rules.after_update(self, s, old, new, actor_id)
+            return new
+
+    def delete(self, sobject_name: str | None, record_id: str, actor_id: str) -> None:
+        s, old = self._existing(sobject_name, record_id)
+        if not s.deletable:
+            raise ApiFault(405, "METHOD_NOT_ALLOWED",
+                           f"HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD,PATCH,POST "
+                           f"(entity type cannot be deleted: {s.name})")
+        with self.store.transaction():
+            rules.check_write_access(self, s, actor_id, "delete")
+            rules.before_delete(self, s, old, actor_id)
+            self.store.delete(old["Id"])
+            rules.after_delete(self, s, old, actor_id, vanished=False)
+
+    def insert_raw(self, sobject_name: str, values: Mapping[str, Any], actor_id: str) -> Record:
+        """Insert without the API's rules: how the platform itself makes records."""
+        s = self.sobject(sobject_name)
+        rec = dict(values)
+        self._defaults(s, rec, actor_id)
+        now = self.now()
+        for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
+            rec.setdefault(name, now)
+        rec.setdefault("CreatedById", actor_id)
+        rec.setdefault("LastModifiedById", actor_id)
+        return self.store.insert(s.name, rec)
+
+    def audit(self, action: str, section: str, display: str, actor_id: str) -> None:
+        """One SetupAuditTrail row, as Setup writes for every change."""
+        self.insert_raw("SetupAuditTrail", {
+            "Action": action, "Section": section, "Display": display[:1000],
+            "DelegateUser": None, "ResponsibleNamespacePrefix": None,
+        }, actor_id)
+
+    def _existing(self, sobject_name: str | None, record_id: str) -> tuple[SObject, Record]:
+        if not is_id(record_id):
+            if sobject_name is None:
+                raise bad_request("MALFORMED_ID", f"malformed id {record_id}")
+            raise not_found()
+        got = self.store.get(record_id)
+        if got is None:
+            if sobject_name is None:
+                raise bad_request("ENTITY_IS_DELETED", "entity is deleted")
+            raise not_found()
+        s = self.sobject(got[0])
+        if sobject_name is not None and self.sobject(sobject_name).name != s.name:
+            raise not_found()
+        return s, got[1]
+
+    def _defaults(self, s: SObject, rec: Record, actor_id: str) -> None:
+        for f in s:
+            if f.name in rec:
+                continue
+            if f.default == "$CURRENT_USER":
+                rec[f.name] = actor_id
+            elif f.default is not None:
+                rec[f.name] = f.default
+        for (obj, fname), fmt in _AUTONUMBER.items():
+            if obj == s.name and not rec.get(fname):
+                rec[fname] = fmt.format(self.store.count(s.name) + 1)
+
+    def _coerce(self, s: SObject, values: Mapping[str, Any], *, creating: bool) -> Record:
+        """Field names to canonical case, values checked against their types."""
+        if not isinstance(values, Mapping):
+            raise bad_request("JSON_PARSER_ERROR", "The request body must be a JSON object")
+        out: Record = {}
+        locked = []
+        for raw, value in values.items():
+            if raw == "attributes":
+                continue
+            f = s.field(raw)
+            if f is None:
+                raise bad_request("INVALID_FIELD",
+                                  f"No such column '{raw}' on sobject of type {s.name}")
+            if f.name == "Id":
+                if not creating:
+                    continue
+                locked.append(f.name)
+                continue
+            if (creating and not f.createable) or (not creating and not f.updateable):
+                locked.append(f.name)
+                continue
+            out[f.name] = _check_value(f, value, self)
+        if locked:
+            verb = "create" if creating else "update"
+            raise bad_request(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to {verb} fields: {', '.join(locked)}. Please check the security "
+                "settings of this field and verify that it is read/write for your profile "
+                "or permission set.",
+                locked,
+            )
+        return out
+
+
+def _check_value(f: Field, value: Any, org: Org) -> Any:
+    """``value`` converted for field ``f``, or the error Salesforce gives for it."""
+    if value is None or value == "":
+        if f.type == BOOLEAN:
+            raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
+                              f"{f.name}: value not of required type: null", [f.name])
+        return None
+    if f.type == BOOLEAN:
+        if not isinstance(value, bool):
+            raise bad_request("JSON_PARSER_ERROR",
+                              f"Cannot deserialize instance of boolean from value {value!r} "
+                              f"(field {f.name})", [f.name])
+        return value
+    if f.type in NUMBER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            try:
+                value = float(value) if f.type != INT else int(value)
+            except (TypeError, ValueError):
+                raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
+                                  f"{f.name}: value not of required type: {value}",
+                                  [f.name]) from None
+        return int(value) if f.type == INT else float(value) if f.type in (
+            DOUBLE, CURRENCY, PERCENT) else value
+    if not isinstance(value, str):
+        raise bad_request("JSON_PARSER_ERROR",
+                          f"Cannot deserialize instance of string from value {value!r} "
+                          f"(field {f.name})", [f.name])
+    if f.type == REFERENCE:
+        if not is_id(value):
+            raise bad_request("MALFORMED_ID", f"{f.name}: id value of incorrect type: {value}",
+                              [f.name])
+        got = org.store.get(value)
+        if got is None or (f.reference_to and got[0] not in f.reference_to):
+            raise bad_request("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
+                              [f.name])
+        return to18(value)
+    if f.type == DATE and not _DATE_RE.match(value):
+        raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
+                          f"{f.name}: value not of required type: {value}", [f.name])
+    if f.type == DATETIME and not _DATETIME_RE.match(value):
+        raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
+                          f"{f.name}: value not of required type: {value}", [f.name])
+    if f.type == EMAIL and not _EMAIL_RE.match(value):
+        raise bad_request("INVALID_EMAIL_ADDRESS", f"{f.name}: invalid email address: {value}",
+                          [f.name])
+    if f.type == PICKLIST and f.restricted_picklist and value not in f.picklist:
+        raise bad_request("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                          f"{f.label or f.name}: bad value for restricted picklist field: {value}",
+                          [f.name])
+    if f.length and len(value) > f.length:
+        raise bad_request("STRING_TOO_LONG",
+                          f"{f.label or f.name}: data value too large: {value[:40]} "
+                          f"(max length={f.length})", [f.name])
+    return value
+
+
+class _Source(RecordSource):
+    """The store as the SOQL engine sees it (internal keys hidden by the engine)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def records(self, sobject: str, include_deleted: bool = False) -> Iterable[Record]:
+        return self._store.records(sobject, include_deleted)
+
+    def get(self, record_id: str) -> tuple[str, Record] | None:
+        return self._store.get(record_id)
+
+    def find(self, sobject: str, field: str, values: Any) -> Iterable[Record] | None:
+        return self._store.find(sobject, field, values)
+
+
+def _custom_field_from_spec(name: str, spec: Any) -> Field:
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"field {name}: expected a type name or a mapping")
+    return custom_field(
+        name, str(spec.get("type", "text")), label=spec.get("label"),
+        required=bool(spec.get("required", False)), reference_to=spec.get("reference_to"),
+        picklist=tuple(spec.get("values", ()) or ()),
+    )
+
+
+def _custom_object_from_spec(spec: Mapping[str, Any], catalog: Catalog) -> SObject:
+    name = str(spec["name"])
+    if not name.endswith("__c"):
+        raise ValueError(f"custom object {name} must end in __c")
+    taken = {s.key_prefix for s in catalog}
+    prefix = str(spec.get("key_prefix") or "")
+    if not prefix:
+        n = 0
+        while True:
+            prefix = "a0" + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 36]
+            n += 1
+            if prefix not in taken:
+                break
+    fields = [_custom_field_from_spec(k, v) for k, v in (spec.get("fields") or {}).items()]
+    return custom_object(name, prefix, str(spec.get("label") or name[:-3].replace("_", " ")),
+                         fields)
+
+

@@ -1,0 +1,356 @@
+"""What a new emulated org contains: the default Enterprise org plus an optional seed.
+
+A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
+
+    org: {name: Acme, daily_api_max: 100000, token_ttl_seconds: 7200}
+    user_licenses: [{name: Salesforce, seats: 20}]            # added to / overriding defaults
+    permission_set_licenses: [{developer_name: X, label: Y, seats: 5}]
+    profiles: [{name: P, license: Salesforce, system_permissions: [ApiEnabled]}]
+    custom_objects: [{name: Invoice__c, label: Invoice, fields: {Amount__c: currency}}]
+    custom_fields: {Account: {Tradestyle__c: text}}
+    connected_apps: [{name: App, client_id: ..., client_secret: ..., certificate: PEM,
+                      run_as: user@x.com, admin_approved_users_only: true}]
+    permission_sets: [{name: N, label: L, license: PSL or user license,
+                       system_permissions: [ApiEnabled], objects: {Account: [read]},
+                       fields: {Account.Industry: [read, edit]}}]
+    permission_set_groups: [{name: G, label: L, permission_sets: [N]}]
+    users: [{username: u@x.com, last_name: U, profile: P, password: secret,
+             active: true, permission_set_licenses: [...], permission_sets: [...],
+             permission_set_groups: [...]}]
+
+Everything after the licenses and profiles goes through the same write pipeline as
+the API, so a seed that breaks a Salesforce rule fails with that rule's message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from reconciler.emulator.apierror import ApiFault
+from reconciler.emulator.catalog import SYSTEM_PERMISSIONS
+from reconciler.emulator.rules import _profile_assignment, recount_licenses
+from reconciler.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from reconciler.emulator.org import Org
+
+ADMIN_USERNAME = "admin@reconciler.local"
+INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
+
+DEFAULT_USER_LICENSES = [
+    {"name": "Salesforce", "key": "SFDC", "seats": 20},
+    {"name": "Salesforce Platform", "key": "AUL", "seats": 10},
+    {"name": "Salesforce Integration", "key": "PID_SALESFORCE_INTEGRATION", "seats": 5},
+]
+DEFAULT_PSLS = [
+    {"developer_name": "SalesforceAPIIntegrationPsl", "label": "Salesforce API Integration",
+     "seats": 5},
+]
+_ADMIN_PERMS = ["ApiEnabled", "ModifyAllData", "ViewAllData", "ManageUsers", "ViewSetup",
+                "CustomizeApplication", "ManageProfilesPermissionsets", "AssignPermissionSets",
+                "AuthorApex", "ViewAllUsers", "ManageInternalUsers", "RunReports",
+                "ExportReport", "ManageConnectedApps", "ModifyMetadata", "ViewRoles",
+                "ManageRoles", "ManageSharing", "LightningExperienceUser"]
+DEFAULT_PROFILES = [
+    {"name": "System Administrator", "license": "Salesforce", "system_permissions": _ADMIN_PERMS},
+    {"name": "Standard User", "license": "Salesforce",
+     "system_permissions": ["ApiEnabled", "RunReports", "EditTask", "EditEvent",
+                            "LightningExperienceUser", "ActivitiesAccess"]},
+    {"name": "Minimum Access - Salesforce", "license": "Salesforce", "system_permissions": []},
+    {"name": INTEGRATION_PROFILE, "license": "Salesforce Integration",
+     "system_permissions": ["ApiEnabled", "ApiUserOnly"]},
+]
+_TOP_KEYS = {"org", "user_licenses", "permission_set_licenses", "profiles", "custom_objects",
+             "custom_fields", "connected_apps", "permission_sets", "permission_set_groups",
+             "users"}
+OBJECT_WORDS = {"read": "PermissionsRead", "create": "PermissionsCreate",
+                "edit": "PermissionsEdit", "delete": "PermissionsDelete",
+                "view_all": "PermissionsViewAllRecords",
+                "modify_all": "PermissionsModifyAllRecords"}
+FIELD_WORDS = {"read": "PermissionsRead", "edit": "PermissionsEdit"}
+
+
+def load_seed_file(path: Path) -> dict[str, Any]:
+    """Read a seed YAML file; relative certificate paths resolve beside it."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise EmulatorError(f"{path}: cannot read seed: {exc}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise EmulatorError(f"{path}: a seed must be a mapping")
+    for app in doc.get("connected_apps") or []:
+        if isinstance(app, dict) and app.get("certificate_file"):
+            cert = Path(str(app["certificate_file"]))
+            app["certificate"] = (path.parent / cert).read_text(encoding="utf-8")
+    return doc
+
+
+def hash_password(password: str, salt: str | None = None) -> str:
+    salt = salt or secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 20_000).hex()
+    return f"{salt}${digest}"
+
+
+def check_password(stored: str, password: str) -> bool:
+    salt, _, _ = stored.partition("$")
+    return hmac.compare_digest(stored, hash_password(password, salt))
+
+
+def apply_seed(org: Org, seed: Mapping[str, Any] | None) -> None:
+    """Build a new org: the defaults, then the seed, in one transaction."""
+    seed = dict(seed or {})
+    unknown = set(seed) - _TOP_KEYS
+    if unknown:
+        raise EmulatorError(f"seed: unknown keys {sorted(unknown)}; expected {sorted(_TOP_KEYS)}")
+    try:
+        with org.store.transaction():
+            _build(org, seed)
+    except ApiFault as exc:
+        raise EmulatorError(f"seed rejected: {exc.error_code}: {exc.message}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EmulatorError(f"seed is malformed: {exc}") from None
+
+
+def _by_name(items: Iterable[Mapping[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        out[str(item[key]).lower()] = dict(item)
+    return out
+
+
+def _build(org: Org, seed: dict[str, Any]) -> None:
+    store = org.store
+    meta = dict(seed.get("org") or {})
+    store.set_meta("daily_api_max", int(meta.get("daily_api_max", 100_000)))
+    store.set_meta("token_ttl", int(meta.get("token_ttl_seconds", 7200)))
+    organization = org.insert_raw("Organization", {
+        "Name": meta.get("name", "Local Org"), "OrganizationType": meta.get(
+            "type", "Enterprise Edition"), "InstanceName": "LOCAL", "IsSandbox": False,
+        "LanguageLocaleKey": "en_US", "DefaultLocaleSidKey": "en_US",
+        "TimeZoneSidKey": "America/Los_Angeles",
+    }, "")
+    store.set_meta("org_id", organization["Id"])
+
+    licenses = _by_name(DEFAULT_USER_LICENSES, "name")
+    licenses.update(_by_name(seed.get("user_licenses") or [], "name"))
+    lic_ids: dict[str, str] = {}
+    for spec in licenses.values():
+        rec = org.insert_raw("UserLicense", {
+            "Name": spec["name"], "MasterLabel": spec["name"],
+            "LicenseDefinitionKey": spec.get("key") or spec["name"].upper().replace(" ", "_"),
+            "Status": "Active", "TotalLicenses": int(spec["seats"]), "UsedLicenses": 0,
+        }, "")
+        lic_ids[spec["name"].lower()] = rec["Id"]
+
+    psls = _by_name(DEFAULT_PSLS, "developer_name")
+    psls.update(_by_name(seed.get("permission_set_licenses") or [], "developer_name"))
+    for spec in psls.values():
+        org.insert_raw("PermissionSetLicense", {
+            "DeveloperName": spec["developer_name"], "MasterLabel": spec.get(
+                "label", spec["developer_name"]),
+            "PermissionSetLicenseKey": spec["developer_name"], "Status": "Active",
+            "TotalLicenses": int(spec["seats"]), "UsedLicenses": 0, "ExpirationDate": None,
+        }, "")
+
+    profiles = _by_name(DEFAULT_PROFILES, "name")
+    profiles.update(_by_name(seed.get("profiles") or [], "name"))
+    for spec in profiles.values():
+        lic_id = lic_ids.get(str(spec["license"]).lower())
+        if lic_id is None:
+            raise ValueError(f"profile {spec['name']}: unknown user license {spec['license']}")
+        prof = org.insert_raw("Profile", {"Name": spec["name"], "UserLicenseId": lic_id,
+                                          "UserType": "Standard",
+                                          "Description": spec.get("description")}, "")
+        perms = {f"Permissions{p}": True for p in spec.get("system_permissions") or []}
+        _check_system_permissions(perms, f"profile {spec['name']}")
+        org.insert_raw("PermissionSet", {
+            "Name": "X" + prof["Id"][3:15], "Label": prof["Id"][:15], "IsOwnedByProfile": True,
+            "IsCustom": False, "ProfileId": prof["Id"], "Type": "Profile",
+            "LicenseId": lic_id, "PermissionSetGroupId": None, **perms,
+        }, "")
+
+    admin_profile = org.where("Profile", Name="System Administrator")[0]
+    admin = org.insert_raw("User", {
+        "Username": ADMIN_USERNAME, "FirstName": "Org", "LastName": "Admin",
+        "Name": "Org Admin", "Alias": "admin", "Email": ADMIN_USERNAME,
+        "ProfileId": admin_profile["Id"], "IsActive": True, "UserType": "Standard",
+        "TimeZoneSidKey": "America/Los_Angeles", "LocaleSidKey": "en_US",
+        "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+    }, "")
+    admin_id = admin["Id"]
+    # The platform made everything so far; credit the admin, as a new org does.
+    for sobject in ("Organization", "UserLicense", "PermissionSetLicense", "Profile",
+                    "PermissionSet", "User"):
+        for rec in org.records(sobject):
+            store.update(rec["Id"], {"CreatedById": admin_id, "LastModifiedById": admin_id})
+    _profile_assignment(org, admin, admin_id)
+    recount_licenses(org)
+
+    for spec in seed.get("custom_objects") or []:
+        org.add_custom_object(spec)
+    for obj, fields in (seed.get("custom_fields") or {}).items():
+        org.add_custom_fields(obj, fields)
+
+    apps = list(seed.get("connected_apps") or [])
+    if not any(str(a.get("name")) == "Reconciler Local" for a in apps):
+        apps.insert(0, {"name": "Reconciler Local"})
+    registered = []
+    for spec in apps:
+        app = org.insert_raw("ConnectedApplication", {
+            "Name": spec["name"],
+            "OptionsAllowAdminApprovedUsersOnly": bool(spec.get("admin_approved_users_only",
+                                                                True)),
+        }, admin_id)
+        registered.append({
+            "id": app["Id"], "name": spec["name"],
+            "client_id": spec.get("client_id") or "3MVG9" + secrets.token_urlsafe(30),
+            "client_secret": spec.get("client_secret") or secrets.token_hex(32),
+            "certificate": spec.get("certificate"),
+            "run_as": str(spec.get("run_as") or ADMIN_USERNAME).lower(),
+        })
+    store.set_meta("connected_apps", registered)
+    store.set_meta("admin_token", secrets.token_urlsafe(32))
+
+    names: dict[str, str] = {}
+    for spec in seed.get("permission_sets") or []:
+        names[str(spec["name"]).lower()] = _seed_permission_set(org, spec, admin_id)
+    groups: dict[str, str] = {}
+    for spec in seed.get("permission_set_groups") or []:
+        group = org.create("PermissionSetGroup", {
+            "DeveloperName": spec["name"], "MasterLabel": spec.get("label", spec["name"]),
+            "Description": spec.get("description"),
+        }, admin_id)
+        groups[str(spec["name"]).lower()] = group["Id"]
+        for member in spec.get("permission_sets") or []:
+            org.create("PermissionSetGroupComponent", {
+                "PermissionSetGroupId": group["Id"],
+                "PermissionSetId": _lookup_set(org, names, member),
+            }, admin_id)
+    for spec in seed.get("users") or []:
+        _seed_user(org, spec, names, groups, admin_id)
+
+
+def _check_system_permissions(perms: Mapping[str, Any], where: str) -> None:
+    known = {f"Permissions{p}" for p in SYSTEM_PERMISSIONS}
+    bad = sorted(set(perms) - known)
+    if bad:
+        raise ValueError(f"{where}: unknown system permissions {bad}")
+
+
+def _license_id(org: Org, name: str) -> str:
+    lowered = name.lower()
+    for psl in org.records("PermissionSetLicense"):
+        if lowered in (str(psl["DeveloperName"]).lower(), str(psl["MasterLabel"]).lower()):
+            return str(psl["Id"])
+    for lic in org.records("UserLicense"):
+        if lowered == str(lic["Name"]).lower():
+            return str(lic["Id"])
+    raise ValueError(f"unknown license {name!r}")
+
+
+def _lookup_set(org: Org, names: Mapping[str, str], name: str) -> str:
+    if str(name).lower() in names:
+        return names[str(name).lower()]
+    found = [ps for ps in org.records("PermissionSet")
+             if str(ps.get("Name", "")).lower() == str(name).lower()]
+    if not found:
+        raise ValueError(f"unknown permission set {name!r}")
+    return str(found[0]["Id"])
+
+
+def _seed_permission_set(org: Org, spec: Mapping[str, Any], admin_id: str) -> str:
+    perms = {f"Permissions{p}": True for p in spec.get("system_permissions") or []}
+    _check_system_permissions(perms, f"permission set {spec['name']}")
+    values: dict[str, Any] = {"Name": spec["name"], "Label": spec.get("label", spec["name"]),
+                              "Description": spec.get("description"), **perms}
+    if spec.get("license"):
+        values["LicenseId"] = _license_id(org, str(spec["license"]))
+    ps = org.create("PermissionSet", values, admin_id)
+    for obj, words in (spec.get("objects") or {}).items():
+        row = {OBJECT_WORDS[w]: True for w in words}
+        org.create("ObjectPermissions", {"ParentId": ps["Id"], "SobjectType": obj,
+                                         **_implied(row)}, admin_id)
+    for field_name, words in (spec.get("fields") or {}).items():
+        row = {FIELD_WORDS[w]: True for w in words}
+        if row.get("PermissionsEdit"):
+            row["PermissionsRead"] = True
+        org.create("FieldPermissions", {"ParentId": ps["Id"],
+                                        "SobjectType": str(field_name).split(".")[0],
+                                        "Field": field_name, **row}, admin_id)
+    for app_name in spec.get("connected_apps") or []:
+        app = org.where("ConnectedApplication", Name=app_name)
+        if not app:
+            raise ValueError(f"unknown connected app {app_name!r}")
+        org.create("SetupEntityAccess", {"ParentId": ps["Id"], "SetupEntityId": app[0]["Id"]},
+                   admin_id)
+    return str(ps["Id"])
+
+
+def _implied(row: dict[str, bool]) -> dict[str, bool]:
+    from reconciler.emulator.rules import OBJECT_IMPLIES
+
+    out = dict(row)
+    changed = True
+    while changed:
+        changed = False
+        for perm, needs in OBJECT_IMPLIES.items():
+            if out.get(perm):
+                for n in needs:
+                    if not out.get(n):
+                        out[n] = True
+                        changed = True
+    return out
+
+
+def _seed_user(org: Org, spec: Mapping[str, Any], names: Mapping[str, str],
+               groups: Mapping[str, str], admin_id: str) -> None:
+    profile = org.where("Profile", Name=spec.get("profile", "Standard User"))
+    if not profile:
+        raise ValueError(f"user {spec['username']}: unknown profile {spec.get('profile')!r}")
+    username = str(spec["username"])
+    user = org.create("User", {
+        "Username": username, "FirstName": spec.get("first_name"),
+        "LastName": spec.get("last_name", username.split("@")[0]),
+        "Alias": spec.get("alias", username.split("@")[0][:8]),
+        "Email": spec.get("email", username), "ProfileId": profile[0]["Id"],
+        "IsActive": bool(spec.get("active", True)),
+        "TimeZoneSidKey": spec.get("time_zone", "America/Los_Angeles"),
+        "LocaleSidKey": spec.get("locale", "en_US"),
+        "EmailEncodingKey": spec.get("email_encoding", "UTF-8"),
+        "LanguageLocaleKey": spec.get("language", "en_US"),
+    }, admin_id)
+    if spec.get("password"):
+        set_password(org, user["Id"], str(spec["password"]))
+    for psl in spec.get("permission_set_licenses") or []:
+        org.create("PermissionSetLicenseAssign", {
+            "AssigneeId": user["Id"], "PermissionSetLicenseId": _license_id(org, str(psl)),
+        }, admin_id)
+    for ps in spec.get("permission_sets") or []:
+        org.create("PermissionSetAssignment", {
+            "AssigneeId": user["Id"], "PermissionSetId": _lookup_set(org, names, ps),
+        }, admin_id)
+    for group in spec.get("permission_set_groups") or []:
+        gid = groups.get(str(group).lower())
+        if gid is None:
+            raise ValueError(f"user {username}: unknown permission set group {group!r}")
+        org.create("PermissionSetAssignment", {"AssigneeId": user["Id"],
+                                               "PermissionSetGroupId": gid}, admin_id)
+
+
+def set_password(org: Org, user_id: str, password: str | None) -> None:
+    """Set (or, with None, clear) a user's password."""
+    passwords = dict(org.store.meta("passwords") or {})
+    if password is None:
+        passwords.pop(user_id, None)
+    else:
+        passwords[user_id] = hash_password(password)
+    org.store.set_meta("passwords", passwords)

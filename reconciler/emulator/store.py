@@ -1,0 +1,316 @@
+"""The emulator's record store: every record in memory, written through to SQLite.
+
+Reads (queries, describe, rule checks) come from memory, so paging through a
+100,000-row result costs no disk work; every write goes to SQLite in the same
+transaction as the request that made it, so the org survives a restart. One
+re-entrant lock serialises writers and readers, which is what makes the server
+thread-safe. Transactions nest as savepoints with an in-memory undo log, so an
+``allOrNone`` request can roll back exactly its own work.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator.catalog import REFERENCE, Catalog
+from reconciler.emulator.ids import is_id, make_id, to18
+
+Record = dict[str, Any]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    sobject TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_seq ON records(seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Store:
+    """In-memory records of one org, persisted to one SQLite file (or memory)."""
+
+    def __init__(self, path: Path | None, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(path) if path is not None else ":memory:",
+            check_same_thread=False,
+            isolation_level=None,
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._records: dict[str, dict[str, Record]] = {}
+        self._deleted: dict[str, dict[str, Record]] = {}
+        self._sobject_of: dict[str, str] = {}
+        self._index: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self._seq = 0
+        self._undo: list[list[tuple[str, Any]]] = []
+        self._ref_cache: dict[str, list[str]] = {}
+        self._load()
+
+    # -- meta ---------------------------------------------------------------
+
+    def meta(self, key: str) -> Any:
+        with self.lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES(?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    def is_empty(self) -> bool:
+        with self.lock:
+            return not self._sobject_of and self.meta("counter") is None
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+    # -- reads --------------------------------------------------------------
+
+    def records(self, sobject: str, include_deleted: bool = False) -> Iterable[Record]:
+        """Every live record of an sObject, in insertion order (deleted ones too if asked)."""
+        live = self._records.get(sobject, {})
+        if not include_deleted:
+            return list(live.values())
+        return [*live.values(), *self._deleted.get(sobject, {}).values()]
+
+    def count(self, sobject: str) -> int:
+        return len(self._records.get(sobject, {}))
+
+    def get(self, record_id: str) -> tuple[str, Record] | None:
+        """(sObject, record) for a live record, by 15- or 18-character Id."""
+        if not is_id(record_id):
+            return None
+        rid = to18(record_id)
+        sobject = self._sobject_of.get(rid)
+        if sobject is None:
+            return None
+        rec = self._records.get(sobject, {}).get(rid)
+        return None if rec is None else (sobject, rec)
+
+    def get_deleted(self, record_id: str) -> tuple[str, Record] | None:
+        rid = to18(record_id) if is_id(record_id) else record_id
+        sobject = self._sobject_of.get(rid)
+        if sobject is None:
+            return None
+        rec = self._deleted.get(sobject, {}).get(rid)
+        return None if rec is None else (sobject, rec)
+
+    def find(self, sobject: str, field: str, values: Collection[str]) -> Iterable[Record] | None:
+        """Live records whose reference ``field`` is one of ``values``, through an index."""
+        if field == "Id":
+            out = []
+            for v in values:
+                got = self.get(v) if isinstance(v, str) else None
+                if got is not None and got[0] == sobject:
+                    out.append(got[1])
+            return out
+        index = self._index.get((sobject, field))
+        if index is None:
+            return None
+        live = self._records.get(sobject, {})
+        ids: list[str] = []
+        for v in values:
+            if isinstance(v, str) and is_id(v):
+                ids.extend(index.get(to18(v), ()))
+        ids.sort(key=lambda i: live[i]["__seq"] if i in live else 0)
+        return [live[i] for i in ids if i in live]
+
+    def where(self, sobject: str, **equals: Any) -> list[Record]:
+        """Live records of ``sobject`` whose fields equal the given values (index first)."""
+        candidates: Iterable[Record] | None = None
+        for name, value in equals.items():
+            if (sobject, name) in self._index and isinstance(value, str):
+                candidates = self.find(sobject, name, [value])
+                break
+        if candidates is None:
+            candidates = self.records(sobject)
+        return [r for r in candidates if all(r.get(k) == v for k, v in equals.items())]
+
+    # -- writes -------------------------------------------------------------
+
+    def new_id(self, sobject: str) -> str:
+        s = self.catalog.get(sobject)
+        if s is None:
+            raise KeyError(sobject)
+        counter = int(self.meta("counter") or 0) + 1
+        self.set_meta("counter", counter)
+        return make_id(s.key_prefix, counter)
+
+    def insert(self, sobject: str, record: Record) -> Record:
+        """Store a new record (``record['Id']`` set by the caller or here)."""
+        with self.lock:
+            rec = dict(record)
+            if not rec.get("Id"):
+                rec["Id"] = self.new_id(sobject)
+            self._seq += 1
+            rec["__seq"] = self._seq
+            rid = rec["Id"]
+            self._records.setdefault(sobject, {})[rid] = rec
+            self._sobject_of[rid] = sobject
+            self._index_add(sobject, rec)
+            self._write(sobject, rec, deleted=False)
+            self._log(("insert", (sobject, rid)))
+            return rec
+
+    def bulk_insert(self, sobject: str, records: Iterable[Record]) -> list[str]:
+        """Insert many records in one SQLite transaction (seeding and benchmarks)."""
+        ids = []
+        with self.transaction():
+            for r in records:
+                ids.append(self.insert(sobject, r)["Id"])
+        return ids
+
+    def update(self, record_id: str, changes: Record) -> Record:
+        with self.lock:
+            got = self.get(record_id)
+            if got is None:
+                raise KeyError(record_id)
+            sobject, old = got
+            new = {**old, **changes}
+            self._index_remove(sobject, old)
+            self._records[sobject][old["Id"]] = new
+            self._index_add(sobject, new)
+            self._write(sobject, new, deleted=False)
+            self._log(("update", (sobject, old)))
+            return new
+
+    def delete(self, record_id: str) -> Record:
+        """Move a record to the recycle bin (queryAll still sees it)."""
+        with self.lock:
+            got = self.get(record_id)
+            if got is None:
+                raise KeyError(record_id)
+            sobject, old = got
+            del self._records[sobject][old["Id"]]
+            self._index_remove(sobject, old)
+            gone = {**old}
+            s = self.catalog.get(sobject)
+            if s is not None and s.field("IsDeleted") is not None:
+                gone["IsDeleted"] = True
+            self._deleted.setdefault(sobject, {})[old["Id"]] = gone
+            self._write(sobject, gone, deleted=True)
+            self._log(("delete", (sobject, old)))
+            return old
+
+    def purge(self) -> None:
+        """Forget every record and counter (reset to an empty org)."""
+        with self.lock:
+            self._db.execute("DELETE FROM records")
+            self._db.execute("DELETE FROM meta")
+            self._records.clear()
+            self._deleted.clear()
+            self._sobject_of.clear()
+            self._index.clear()
+            self._seq = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside succeed together or are undone together."""
+        with self.lock:
+            depth = len(self._undo)
+            name = f"sp{depth}"
+            self._db.execute(f"SAVEPOINT {name}")
+            self._undo.append([])
+            try:
+                yield
+            except BaseException:
+                self._rollback_memory(self._undo.pop())
+                self._db.execute(f"ROLLBACK TO {name}")
+                self._db.execute(f"RELEASE {name}")
+                raise
+            else:
+                done = self._undo.pop()
+                if self._undo:
+                    self._undo[-1].extend(done)
+                self._db.execute(f"RELEASE {name}")
+
+    # -- internals ----------------------------------------------------------
+
+    def _load(self) -> None:
+        rows = self._db.execute("SELECT sobject, id, seq, deleted, data FROM records ORDER BY seq")
+        for sobject, rid, seq, deleted, data in rows:
+            rec = json.loads(data)
+            rec["__seq"] = seq
+            self._seq = max(self._seq, seq)
+            self._sobject_of[rid] = sobject
+            if deleted:
+                self._deleted.setdefault(sobject, {})[rid] = rec
+            else:
+                self._records.setdefault(sobject, {})[rid] = rec
+                self._index_add(sobject, rec)
+
+    def _write(self, sobject: str, rec: Record, *, deleted: bool) -> None:
+        data = {k: v for k, v in rec.items() if k != "__seq"}
+        self._db.execute(
+            "INSERT INTO records(id, sobject, seq, deleted, data) VALUES(?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET deleted = excluded.deleted, data = excluded.data",
+            (rec["Id"], sobject, rec["__seq"], int(deleted), json.dumps(data)),
+        )
+
+    def _log(self, entry: tuple[str, Any]) -> None:
+        if self._undo:
+            self._undo[-1].append(entry)
+
+    def _rollback_memory(self, entries: list[tuple[str, Any]]) -> None:
+        for kind, payload in reversed(entries):
+            if kind == "insert":
+                sobject, rid = payload
+                rec = self._records.get(sobject, {}).pop(rid, None)
+                if rec is not None:
+                    self._index_remove(sobject, rec)
+                self._sobject_of.pop(rid, None)
+            elif kind == "update":
+                sobject, old = payload
+                cur = self._records[sobject][old["Id"]]
+                self._index_remove(sobject, cur)
+                self._records[sobject][old["Id"]] = old
+                self._index_add(sobject, old)
+            else:
+                sobject, old = payload
+                self._deleted.get(sobject, {}).pop(old["Id"], None)
+                self._records.setdefault(sobject, {})[old["Id"]] = old
+                self._index_add(sobject, old)
+
+    def _ref_fields(self, sobject: str) -> list[str]:
+        cached = self._ref_cache.get(sobject)
+        if cached is None:
+            s = self.catalog.get(sobject)
+            cached = [] if s is None else [f.name for f in s if f.type == REFERENCE]
+            self._ref_cache[sobject] = cached
+        return cached
+
+    def _index_add(self, sobject: str, rec: Record) -> None:
+        for name in self._ref_fields(sobject):
+            value = rec.get(name)
+            if isinstance(value, str):
+                self._index.setdefault((sobject, name), {}).setdefault(value, set()).add(
+                    rec["Id"]
+                )
+            else:
+                self._index.setdefault((sobject, name), {})
+
+    def _index_remove(self, sobject: str, rec: Record) -> None:
+        for name in self._ref_fields(sobject):
+            value = rec.get(name)
+            if isinstance(value, str):
+                bucket = self._index.get((sobject, name), {}).get(value)
+                if bucket is not None:
+                    bucket.discard(rec["Id"])
