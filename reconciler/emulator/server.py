@@ -159,7 +159,7 @@ class Emulator:
             return Reply(200, [{"label": f"v{v}.0", "url": f"/services/data/v{v}.0",
                                 "version": f"{v}.0"}
                                for v in range(MIN_VERSION, MAX_VERSION + 1)])
-        if path.startswith("/id/"):
+        if path.startswith("/id/") or path == "/services/oauth2/userinfo":
             return self._identity(headers, path)
         m = _VERSION_RE.match(path)
         if m is None:
@@ -186,6 +186,15 @@ class Emulator:
         got = self.org.get(actor)
         assert got is not None
         user = got[1]
+        if path == "/services/oauth2/userinfo":
+            return Reply(200, {"sub": f"{self.url}/id/{self.org.org_id}/{actor}",
+                               "user_id": actor, "organization_id": self.org.org_id,
+                               "preferred_username": user["Username"],
+                               "name": user.get("Name"), "email": user.get("Email")})
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or parts[1] != self.org.org_id or parts[2] != actor:
+            raise ApiFault(403, "INSUFFICIENT_ACCESS",
+                           "the identity URL does not match this session")
         return Reply(200, {"id": f"{self.url}{path}", "user_id": actor,
                            "organization_id": self.org.org_id, "username": user["Username"],
                            "display_name": user.get("Name"), "email": user.get("Email"),

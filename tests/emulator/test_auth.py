@@ -17,11 +17,20 @@ from tests.emulator.helpers import admin, client, http_session, token
 
 
 def test_client_credentials_runs_as_the_app_user(emu):
-    sf = client(emu)
-    ident = http_session(emu).get(
-        f"{emu.url}/id/{emu.org.org_id}/x", headers={"Authorization": f"Bearer {sf.session_id}"}
-    ).json()
+    resp = http_session(emu).post(f"{emu.url}/services/oauth2/token",
+                                  data={"grant_type": "client_credentials"},
+                                  auth=(emu.credentials()["client_id"],
+                                        emu.credentials()["client_secret"])).json()
+    bearer = {"Authorization": f"Bearer {resp['access_token']}"}
+    ident = http_session(emu).get(resp["id"], headers=bearer).json()
     assert ident["username"] == emu.credentials()["username"]
+    info = http_session(emu).get(f"{emu.url}/services/oauth2/userinfo", headers=bearer).json()
+    assert info["preferred_username"] == ident["username"]
+    assert info["user_id"] == ident["user_id"] and resp["id"].endswith(ident["user_id"])
+    # somebody else's identity URL is not yours to read
+    other = http_session(emu).get(f"{emu.url}/id/{emu.org.org_id}/005000000000000AAA",
+                                  headers=bearer)
+    assert other.status_code == 403
 
 
 def test_client_credentials_in_form_fields_work_too(emu):
