@@ -1,0 +1,41 @@
+"""The desired-state language: YAML files → a validated :class:`Config`.
+
+Public surface::
+
+    load_config(path, *, variables=..., var_files=..., environ=...) -> Config
+    config_json_schema() -> dict
+
+Layers, each in its own module: :mod:`.yamlload` (safe YAML with positions),
+:mod:`.spec` and :mod:`.language` (the schema, once, for validation and JSON
+Schema), :mod:`.interpolate` (``${var.…}``/``${env.…}``), :mod:`.build` (model
+objects and cross-resource checks), :mod:`.loader` (files, merge, variables).
+"""
+
+from reconciler.config.desired import Config
+from reconciler.config.loader import config_json_schema, load_config
+from reconciler.config.types import (
+    AuthConfig,
+    Lifecycle,
+    Location,
+    OrgConfig,
+    Reference,
+    Scope,
+    Secret,
+    Settings,
+    UserDefaults,
+)
+
+__all__ = [
+    "AuthConfig",
+    "Config",
+    "Lifecycle",
+    "Location",
+    "OrgConfig",
+    "Reference",
+    "Scope",
+    "Secret",
+    "Settings",
+    "UserDefaults",
+    "config_json_schema",
+    "load_config",
+]

@@ -1,0 +1,396 @@
+"""Cleaned config data → model types, and the checks that span resources.
+
+Everything here runs offline. A name the config uses but does not declare (a
+permission set that exists only in the org, a profile, a license) is not an
+error: it becomes a :class:`~reconciler.config.types.Reference` that the plan
+resolves against the org, reporting a missing one at its config line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from reconciler.config.spec import INVALID
+from reconciler.config.suggest import close_match, did_you_mean, q
+from reconciler.config.types import (
+    AuthConfig,
+    AuthFlow,
+    Lifecycle,
+    Location,
+    OrgConfig,
+    Reference,
+    ReferenceKind,
+    Scope,
+    Secret,
+    Settings,
+    UserDefaults,
+)
+from reconciler.config.yamlload import LList, LMap
+from reconciler.errors import Problem
+from reconciler.model import (
+    INTEGRATION_PROFILES,
+    INTEGRATION_PSL_LABEL,
+    INTEGRATION_USER_LICENSE,
+    FieldAccess,
+    FrozenMap,
+    ObjectAccess,
+    PermissionSet,
+    PermissionSetGroup,
+    User,
+    is_integration_psl,
+    is_integration_user_license,
+    same_name,
+)
+
+__all__ = ["Built", "build"]
+
+_ALIAS_CHARS = re.compile(r"[\W_]+")  # keeps letters and digits of any script
+
+
+class Built:
+    """Everything :func:`build` makes, before it becomes a Config."""
+
+    def __init__(self) -> None:
+        self.settings = Settings()
+        self.orgs: dict[str, OrgConfig] = {}
+        self.permission_sets: dict[str, PermissionSet] = {}
+        self.permission_set_groups: dict[str, PermissionSetGroup] = {}
+        self.users: dict[str, User] = {}
+        self.user_addresses: dict[str, str] = {}
+        self.lifecycles: dict[str, Lifecycle] = {}
+        self.locations: dict[str, Location] = {}
+        self.references: list[Reference] = []
+
+
+def build(tree: Mapping[str, LMap], cleaned: Mapping[str, Any],
+          problems: list[Problem]) -> Built:
+    """Turn validated blocks into model objects and run the cross-resource checks."""
+    builder = _Builder(tree, problems)
+    builder.run(cleaned)
+    return builder.out
+
+
+def derive_alias(first_name: str, last_name: str, username: str) -> str:
+    """An alias the way Setup suggests one: first initial and four letters of the last name."""
+    alias = _ALIAS_CHARS.sub("", first_name[:1] + last_name)[:5].lower()
+    if not alias:
+        alias = _ALIAS_CHARS.sub("", username.partition("@")[0])[:8].lower()
+    return alias or "user"
+
+
+class _Builder:
+    def __init__(self, tree: Mapping[str, LMap], problems: list[Problem]) -> None:
+        self.tree = tree
+        self.problems = problems
+        self.out = Built()
+
+    # -- locations ------------------------------------------------------------------
+
+    def entry(self, block: str, name: str) -> LMap | None:
+        raw = self.tree.get(block)
+        value = raw.values.get(name) if raw is not None else None
+        return value if isinstance(value, LMap) else None
+
+    def key_location(self, raw: LMap, key: str) -> Location:
+        kline, kcol = raw.pos[key][:2]
+        return Location(raw.file_of(key), kline, kcol)
+
+    def value_location(self, raw: LMap, key: str) -> Location:
+        vline, vcol = raw.pos[key][2:]
+        return Location(raw.file_of(key), vline, vcol)
+
+    def item_location(self, raw: LMap | None, key: str, index: int) -> Location | None:
+        if raw is None:
+            return None
+        items = raw.values.get(key)
+        if not isinstance(items, LList) or index >= len(items.pos):
+            return None
+        line, col = items.pos[index]
+        return Location(items.file, line, col)
+
+    def error(self, where: Location | None, message: str) -> None:
+        self.problems.append(where.problem(message) if where else Problem(message))
+
+    # -- the build ------------------------------------------------------------------
+
+    def run(self, cleaned: Mapping[str, Any]) -> None:
+        for block, raw in self.tree.items():
+            for key in raw.values:
+                prefix = "settings" if block == "settings" else block
+                self.out.locations[f"{prefix}.{key}"] = self.key_location(raw, key)
+        self.orgs(cleaned.get("orgs") or {})
+        self.settings(cleaned.get("settings"))
+        sets = cleaned.get("permission_sets") or {}
+        groups = cleaned.get("permission_set_groups") or {}
+        for name, data in sets.items():
+            self.permission_set(name, data)
+        for name, data in groups.items():
+            self.group(name, data)
+        for address, data in (cleaned.get("users") or {}).items():
+            self.user(address, data)
+        self.check_groups()
+        self.check_users()
+
+    def settings(self, data: Any) -> None:
+        if data is None or data is INVALID:
+            return
+        scope = data.get("scope", {})
+        defaults = data.get("user_defaults", {})
+        default_org = data.get("default_org", "local")
+        # Checked against every declared name: an org with errors of its own is
+        # reported there, not here as well.
+        declared = set(self.out.orgs) | set(self.tree["orgs"].values if "orgs" in self.tree
+                                            else ())
+        if default_org not in declared:
+            raw = self.tree["settings"]
+            hint = did_you_mean(default_org, declared)
+            self.error(self.value_location(raw, "default_org"),
+                       f"settings.default_org: no org named {q(default_org)} is declared{hint}")
+        self.out.settings = Settings(
+            api_version=data.get("api_version", "62.0"),
+            default_org=default_org,
+            scope=Scope(
+                assignments=scope.get("assignments", "authoritative"),
+                permission_set_prefix=scope.get("permission_sets", {}).get("name_prefix"),
+            ),
+            user_defaults=UserDefaults(**defaults),
+        )
+
+    def orgs(self, orgs: Mapping[str, Any]) -> None:
+        raw_orgs = self.tree.get("orgs")
+        for name, data in orgs.items():
+            base = Path(raw_orgs.file_of(name)).parent if raw_orgs is not None else Path()
+            auth = data.get("auth")
+            self.out.orgs[name] = OrgConfig(
+                name=name,
+                emulator=bool(data.get("emulator", False)),
+                instance_url=_strip_slash(data.get("instance_url")),
+                login_url=_strip_slash(data.get("login_url")) or "https://login.salesforce.com",
+                auth=self.auth(auth, base) if auth is not None else None,
+                ca_bundle=base / data["ca_bundle"] if "ca_bundle" in data else None,
+            )
+        if "local" not in self.out.orgs and not (raw_orgs and "local" in raw_orgs.values):
+            self.out.orgs["local"] = OrgConfig(name="local", emulator=True)
+
+    def auth(self, data: Mapping[str, Any], base: Path) -> AuthConfig:
+        def secret(key: str) -> Secret | None:
+            return cast(Secret | None, data.get(key))
+
+        key_file = data.get("private_key_file")
+        return AuthConfig(
+            flow=cast(AuthFlow, data["flow"]),
+            client_id=secret("client_id"),
+            client_secret=secret("client_secret"),
+            username=secret("username"),
+            password=secret("password"),
+            security_token=secret("security_token"),
+            private_key=secret("private_key"),
+            private_key_file=base / key_file if key_file is not None else None,
+            access_token=secret("access_token"),
+        )
+
+    def lifecycle(self, address: str, data: Mapping[str, Any]) -> None:
+        life = data.get("lifecycle")
+        if life:
+            self.out.lifecycles[address] = Lifecycle(
+                prevent_destroy=bool(life.get("prevent_destroy", False)),
+                ignore_changes=frozenset(life.get("ignore_changes", ())),
+            )
+
+    def permission_set(self, name: str, data: Mapping[str, Any]) -> None:
+        objects: dict[str, ObjectAccess] = data.get("objects", {})
+        fields: dict[str, FieldAccess] = data.get("fields", {})
+        # An empty list grants nothing, and Salesforce keeps no row for nothing.
+        pset = PermissionSet(
+            name=name,
+            label=data.get("label", name),
+            description=data.get("description", ""),
+            license=data.get("license"),
+            system_permissions=frozenset(data.get("system_permissions", ())),
+            objects=FrozenMap((k, v) for k, v in objects.items() if not v.empty),
+            fields=FrozenMap((k, v) for k, v in fields.items() if not v.empty),
+            absent=bool(data.get("absent", False)),
+        )
+        self.out.permission_sets[name] = pset
+        self.lifecycle(f"permission_sets.{name}", data)
+        raw = self.entry("permission_sets", name)
+        if pset.license is not None and raw is not None:
+            self.reference("license", pset.license, f"permission_sets.{name}.license",
+                           self.value_location(raw, "license"))
+        if is_integration_user_license(pset.license) and raw is not None:
+            # salesforce.md §1.4: the integration user license itself can't carry
+            # standard-object access; the PSL-licensed set is the way.
+            raw_objects = raw.values.get("objects")
+            for obj in pset.standard_objects:
+                where = (self.key_location(raw_objects, obj)
+                         if isinstance(raw_objects, LMap) and obj in raw_objects.values
+                         else self.key_location(raw, "license"))
+                self.error(where, f'permission_sets.{name}: a set licensed '
+                                  f'"{INTEGRATION_USER_LICENSE}" can\'t grant access to the '
+                                  f'standard object {obj}; license it "{INTEGRATION_PSL_LABEL}" '
+                                  "instead")
+                break
+
+    def group(self, name: str, data: Mapping[str, Any]) -> None:
+        self.out.permission_set_groups[name] = PermissionSetGroup(
+            name=name,
+            label=data.get("label", name),
+            description=data.get("description", ""),
+            permission_sets=frozenset(data.get("permission_sets", ())),
+            absent=bool(data.get("absent", False)),
+        )
+        self.lifecycle(f"permission_set_groups.{name}", data)
+
+    def user(self, address: str, data: Mapping[str, Any]) -> None:
+        raw = self.entry("users", address)
+        username = data["username"].lower()
+        other = self.out.user_addresses.get(username)
+        if other is not None:
+            first = self.out.locations.get(other)
+            where = self.value_location(raw, "username") if raw is not None else None
+            self.error(where, f"users.{address}: username {q(username)} is already used by "
+                              f"{other}" + (f" ({first})" if first else ""))
+            return
+        defaults = self.out.settings.user_defaults
+        first_name = data.get("first_name", "")
+        user = User(
+            username=username,
+            last_name=data["last_name"],
+            email=data["email"],
+            alias=data.get("alias") or derive_alias(first_name, data["last_name"], username),
+            profile=data["profile"],
+            first_name=first_name,
+            license=data.get("license"),
+            permission_set_licenses=frozenset(data.get("permission_set_licenses", ())),
+            permission_sets=frozenset(data.get("permission_sets", ())),
+            permission_set_groups=frozenset(data.get("permission_set_groups", ())),
+            active=bool(data.get("active", True)),
+            time_zone=data.get("time_zone", defaults.time_zone),
+            locale=data.get("locale", defaults.locale),
+            language=data.get("language", defaults.language),
+            email_encoding=data.get("email_encoding", defaults.email_encoding),
+        )
+        self.out.users[username] = user
+        self.out.user_addresses[username] = f"users.{address}"
+        self.lifecycle(f"users.{address}", data)
+        if raw is None:
+            return
+        path = f"users.{address}"
+        self.reference("profile", user.profile, f"{path}.profile",
+                       self.value_location(raw, "profile"))
+        if user.license is not None:
+            self.reference("user_license", user.license, f"{path}.license",
+                           self.value_location(raw, "license"))
+        for index, psl in enumerate(data.get("permission_set_licenses", ())):
+            self.reference("permission_set_license", psl,
+                           f"{path}.permission_set_licenses[{index}]",
+                           self.item_location(raw, "permission_set_licenses", index))
+        profile_integration = any(same_name(user.profile, p) for p in INTEGRATION_PROFILES)
+        if profile_integration and user.license is not None and not user.integration:
+            self.error(self.value_location(raw, "license"),
+                       f"{path}.license: profile {q(user.profile)} belongs to the "
+                       f'"{INTEGRATION_USER_LICENSE}" license, not {q(user.license)}')
+
+    def reference(self, kind: ReferenceKind, name: str, address: str,
+                  where: Location | None, suggestion: str | None = None) -> None:
+        if where is not None:
+            self.out.references.append(Reference(kind, name, address, where, suggestion))
+
+    # -- cross-resource checks ------------------------------------------------------
+
+    def resolve(self, kind: ReferenceKind, block: str, name: str, address: str,
+                where: Location | None) -> bool:
+        """Check one use of a set or group name; True when it names a live declared one."""
+        declared = self.tree.get(block)
+        names: Iterable[str] = declared.values if declared is not None else ()
+        what = "permission set" if kind == "permission_set" else "permission set group"
+        if declared is not None and name in declared.values:
+            resource = (self.out.permission_sets.get(name) if kind == "permission_set"
+                        else self.out.permission_set_groups.get(name))
+            if resource is not None and resource.absent:
+                self.error(where, f"{address}: {what} {name} is declared absent: true "
+                                  f"({self.key_location(declared, name)})")
+                return False
+            return resource is not None
+        folded = [n for n in names if same_name(n, name)]
+        if folded:
+            self.error(where, f"{address}: {q(name)} is written {q(folded[0])} where it is "
+                              "declared; write it the same way")
+            return False
+        self.reference(kind, name, address, where, close_match(name, names, cutoff=0.8))
+        return False
+
+    def check_groups(self) -> None:
+        for name in self.out.permission_set_groups:
+            raw = self.entry("permission_set_groups", name)
+            items = raw.values.get("permission_sets") if raw is not None else None
+            members = items.values if isinstance(items, LList) else ()
+            for index, member in enumerate(members):
+                self.resolve("permission_set", "permission_sets", member,
+                             f"permission_set_groups.{name}.permission_sets[{index}]",
+                             self.item_location(raw, "permission_sets", index))
+
+    def check_users(self) -> None:
+        for username, user in self.out.users.items():
+            address = self.out.user_addresses[username]
+            raw = self.entry("users", address.partition(".")[2])
+            if raw is None:
+                continue
+            # (set, where it is assigned, "through group X" or "")
+            assigned: list[tuple[PermissionSet, Location | None, str, str]] = []
+            items = raw.values.get("permission_sets")
+            for index, name in enumerate(items.values if isinstance(items, LList) else ()):
+                item_address = f"{address}.permission_sets[{index}]"
+                where = self.item_location(raw, "permission_sets", index)
+                if self.resolve("permission_set", "permission_sets", name, item_address, where):
+                    assigned.append((self.out.permission_sets[name], where, item_address, ""))
+            items = raw.values.get("permission_set_groups")
+            for index, name in enumerate(items.values if isinstance(items, LList) else ()):
+                item_address = f"{address}.permission_set_groups[{index}]"
+                where = self.item_location(raw, "permission_set_groups", index)
+                if self.resolve("permission_set_group", "permission_set_groups", name,
+                                item_address, where):
+                    group = self.out.permission_set_groups[name]
+                    for member in sorted(group.permission_sets):
+                        pset = self.out.permission_sets.get(member)
+                        if pset is not None and not pset.absent:
+                            assigned.append((pset, where, item_address,
+                                             f" (through group {name})"))
+            self.check_licenses(user, address, raw, assigned)
+
+    def check_licenses(self, user: User, address: str, raw: LMap,
+                       assigned: list[tuple[PermissionSet, Location | None, str, str]]) -> None:
+        """The integration-license rules of salesforce.md §1 that need no org."""
+        has_psl = any(is_integration_psl(p) for p in user.permission_set_licenses)
+        needs_psl: str | None = None
+        for pset, where, item_address, via in assigned:
+            what = f"permission set {pset.name}{via}"
+            if pset.license is not None and is_integration_psl(pset.license):
+                if user.license is not None and not user.integration:
+                    self.error(where, f"{item_address}: {what} is licensed {q(pset.license)}, "
+                                      f'which only "{INTEGRATION_USER_LICENSE}" users can hold; '
+                                      f"{address} has license {q(user.license)}")
+                    continue
+                if not has_psl and needs_psl is None:
+                    needs_psl = f"to hold {pset.name}, which is licensed by it"
+            elif user.integration and pset.license is not None and same_name(
+                    pset.license, "Salesforce"):
+                self.error(where, f'{item_address}: {what} is licensed "Salesforce", which '
+                                  f'"{INTEGRATION_USER_LICENSE}" users can\'t hold')
+            if user.integration and not has_psl and needs_psl is None:
+                standard = pset.standard_objects
+                if standard:
+                    needs_psl = (f"for standard-object access to {', '.join(standard)} "
+                                 f"through {pset.name}")
+        if needs_psl is not None:
+            self.error(self.key_location(self.tree["users"], address.partition(".")[2]),
+                       f'{address}: needs the permission set license "{INTEGRATION_PSL_LABEL}" '
+                       f"{needs_psl}; add it: permission_set_licenses: "
+                       f"[{INTEGRATION_PSL_LABEL}]")
+
+
+def _strip_slash(url: str | None) -> str | None:
+    return url.rstrip("/") if url else url

@@ -1,0 +1,202 @@
+"""``load_config``: files → merged blocks → variables → validation → :class:`Config`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.config.build import build
+from reconciler.config.desired import Config, gc_paused
+from reconciler.config.interpolate import VAR_ENV_PREFIX, Interpolator
+from reconciler.config.language import BLOCKS, VARIABLES, document_schema
+from reconciler.config.spec import INVALID, Check, Scalar
+from reconciler.config.suggest import did_you_mean, q
+from reconciler.config.yamlload import LMap, MergedMap, kind_of, read_yaml_file
+from reconciler.errors import ConfigError, Problem
+from reconciler.model import FrozenMap
+
+__all__ = ["config_json_schema", "load_config"]
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+EXTENSION_PREFIX = "x-"
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one config file, for editors and ``reconciler schema``.
+
+    It describes shape only; ``reconciler validate`` also checks what needs the
+    whole config (references, licenses, duplicates across files).
+    """
+    return document_schema()
+
+
+def load_config(
+    path: Path,
+    *,
+    variables: Mapping[str, str] | None = None,
+    var_files: Sequence[Path] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Load and validate the config at ``path`` (a directory of YAML files, or one file).
+
+    Variable values, lowest precedence first: ``default`` in the config, the
+    environment variable ``RECONCILER_VAR_<NAME>``, each ``var_files`` file in
+    order, then ``variables`` (``--var``). ``environ`` defaults to ``os.environ``.
+
+    Raises :class:`~reconciler.errors.ConfigError` with every problem found.
+    """
+    with gc_paused():
+        return _Loader(Path(path), dict(variables or {}), list(var_files),
+                       os.environ if environ is None else environ).load()
+
+
+class _Loader:
+    def __init__(self, path: Path, variables: dict[str, str], var_files: list[Path],
+                 environ: Mapping[str, str]) -> None:
+        self.path = path
+        self.cli_variables = variables
+        self.var_files = var_files
+        self.environ = environ
+        self.problems: list[Problem] = []
+
+    def load(self) -> Config:
+        files = self.discover()
+        tree: dict[str, MergedMap] = {}
+        for file in files:
+            display = str(file)
+            ok, root = read_yaml_file(file, display, self.problems)
+            if ok:
+                self.merge(root, display, tree)
+        ctx = Check(self.problems, Interpolator({}, self.environ))
+        declared = self.variables(tree.get("variables"), ctx)
+        ctx.interpolator = Interpolator(declared, self.environ)
+        cleaned: dict[str, Any] = {}
+        for block, spec in BLOCKS.items():
+            if block in tree and block != "variables":
+                raw = tree[block]
+                cleaned[block] = spec.check(raw, raw.file, raw.line, raw.col, block, ctx)
+        built = build(tree, cleaned, self.problems)
+        if self.problems:
+            raise ConfigError(self.problems)
+        return Config(
+            path=self.path,
+            files=tuple(str(f) for f in files),
+            settings=built.settings,
+            orgs=FrozenMap(built.orgs),
+            permission_sets=FrozenMap(built.permission_sets),
+            permission_set_groups=FrozenMap(built.permission_set_groups),
+            users=FrozenMap(built.users),
+            variables=FrozenMap((k, v) for k, v in declared.items() if v is not None),
+            locations=FrozenMap(built.locations),
+            references=tuple(built.references),
+            lifecycles=FrozenMap(built.lifecycles),
+            user_addresses=FrozenMap(built.user_addresses),
+            _tree=tree,
+        )
+
+    def discover(self) -> list[Path]:
+        path = self.path
+        if not path.exists():
+            raise ConfigError([Problem(f"config path {q(str(path))} does not exist")])
+        if path.is_dir():
+            try:
+                files = sorted(
+                    p for p in path.iterdir()
+                    if p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".") and p.is_file())
+            except OSError as exc:
+                problem = Problem(f"cannot list {q(str(path))}: {exc.strerror or exc}")
+                raise ConfigError([problem]) from exc
+            if not files:
+                raise ConfigError([Problem(f"no *.yaml or *.yml files in {q(str(path))}")])
+            return files
+        return [path]
+
+    def merge(self, root: Any, display: str, tree: dict[str, MergedMap]) -> None:
+        """Add one file's blocks to the tree; an address defined twice is an error."""
+        if root is None:
+            return  # an empty file (or only comments) declares nothing
+        if not isinstance(root, LMap):
+            self.problems.append(Problem(
+                f"the top level must be a mapping of blocks ({', '.join(BLOCKS)}), "
+                f"not {kind_of(root)}", display, 1, 1))
+            return
+        for block, value in root.values.items():
+            kline, kcol, vline, vcol = root.pos[block]
+            if block.startswith(EXTENSION_PREFIX):
+                continue  # scratch space for anchors, as in docker-compose files
+            if block not in BLOCKS:
+                hint = did_you_mean(block, BLOCKS)
+                self.problems.append(Problem(
+                    f'unknown block {q(block)}{hint or "; blocks are " + ", ".join(BLOCKS)}',
+                    display, kline, kcol))
+                continue
+            if value is None:
+                continue  # `users:` with nothing under it
+            if not isinstance(value, LMap):
+                self.problems.append(Problem(
+                    f"{block}: expected a mapping, got {kind_of(value)}", display, vline, vcol))
+                continue
+            merged = tree.get(block)
+            if merged is None:
+                merged = tree[block] = MergedMap(display, kline, kcol)
+            for key, item in value.values.items():
+                if key in merged.values:
+                    first_line, first_col = merged.pos[key][:2]
+                    line, col = value.pos[key][:2]
+                    self.problems.append(Problem(
+                        f"{block}.{key} is already defined at "
+                        f"{merged.files[key]}:{first_line}:{first_col}", display, line, col))
+                    continue
+                merged.values[key] = item
+                merged.pos[key] = value.pos[key]
+                merged.files[key] = display
+
+    def variables(self, raw: MergedMap | None, ctx: Check) -> dict[str, str | None]:
+        """Declared variables and their values: default < environment < var files < --var."""
+        declared: dict[str, str | None] = {}
+        if raw is not None:
+            cleaned = VARIABLES.check(raw, raw.file, raw.line, raw.col, "variables", ctx)
+            if cleaned is not INVALID:
+                for name, spec in cleaned.items():
+                    declared[name] = spec.get("default")
+        for name in declared:
+            value = self.environ.get(VAR_ENV_PREFIX + name)
+            if value is not None:
+                declared[name] = value
+        for var_file in self.var_files:
+            self.var_file(var_file, declared, ctx)
+        for name, value in self.cli_variables.items():
+            if name not in declared:
+                self.problems.append(Problem(
+                    f"--var {name}: no variable {q(name)} is declared"
+                    f"{did_you_mean(name, declared)}"))
+                continue
+            declared[name] = value
+        return declared
+
+    def var_file(self, path: Path, declared: dict[str, str | None], ctx: Check) -> None:
+        display = str(path)
+        if not path.is_file():
+            self.problems.append(Problem(f"var file {q(display)} does not exist"))
+            return
+        ok, root = read_yaml_file(path, display, self.problems)
+        if not ok or root is None:
+            return
+        if not isinstance(root, LMap):
+            self.problems.append(Problem(
+                f"a var file must be a mapping of variable names to values, not {kind_of(root)}",
+                display, 1, 1))
+            return
+        scalar = Scalar()
+        for name, value in root.values.items():
+            kline, kcol, vline, vcol = root.pos[name]
+            if name not in declared:
+                self.problems.append(Problem(
+                    f"no variable {q(name)} is declared{did_you_mean(name, declared)}",
+                    display, kline, kcol))
+                continue
+            cleaned = scalar.check(value, display, vline, vcol, name, ctx)
+            if cleaned is not INVALID:
+                declared[name] = cleaned
