@@ -6,14 +6,21 @@ No domain logic lives here; every command is a thin shell over the library.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from reconciler import __version__
-from reconciler.errors import ConfigError, ReconcilerError, UsageError
+
+if TYPE_CHECKING:
+    from reconciler.apply import ApplyResult
+    from reconciler.config import Config
+    from reconciler.plan import Plan
+
+from reconciler.errors import ConfigError, PlanRejected, ReconcilerError, UsageError
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -43,7 +50,7 @@ def fail(exc: BaseException, ctx: Context | None) -> NoReturn:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, ConfigError | PlanRejected):
         for problem in exc.problems:
             click.echo(str(problem), err=True)
     else:
@@ -87,6 +94,251 @@ def cli(
     """Plan and apply Salesforce integration users and their access."""
     ctx.obj = Context(config=config, org=org, variables=_parse_vars(variables),
                       var_files=list(var_files), color=not no_color, verbose=verbose)
+
+
+@cli.command()
+@click.pass_obj
+def validate(obj: Context) -> None:
+    """Check the config offline; print every problem as file:line:col: message.
+
+    With --org, also check that the credentials of that org can be resolved.
+    """
+    from reconciler.config import load_config
+
+    try:
+        config = load_config(obj.config, variables=obj.variables, var_files=obj.var_files)
+        if obj.org is not None:
+            config.org(obj.org)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    counts = [_count(len(config.permission_sets), "permission set"),
+              _count(len(config.permission_set_groups), "permission set group"),
+              _count(len(config.users), "user")]
+    click.echo(f"The configuration is valid: {', '.join(counts)} "
+               f"in {_count(len(config.files), 'file')}.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of config files (for editors and the YAML language server)."""
+    import json
+
+    from reconciler.config import config_json_schema
+
+    click.echo(json.dumps(config_json_schema(), indent=2))
+
+
+def _load(obj: Context) -> Config:
+    from reconciler.config import load_config
+
+    return load_config(obj.config, variables=obj.variables, var_files=obj.var_files)
+
+
+def _default_plan_path(org: str) -> Path:
+    return Path("plans") / f"{org}.plan.json"
+
+
+def _echo_plan(plan: Plan, obj: Context, as_json: bool) -> None:
+    from reconciler import render
+
+    if as_json:
+        click.echo(render.as_json(plan))
+    else:
+        click.echo(render.text(plan, color=obj.color and sys.stdout.isatty()))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to save the plan (default: plans/<org>.plan.json).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes, 0 when there are none.")
+@click.option("--target", "targets", multiple=True, metavar="ADDR",
+              help="Plan only this address (and what it depends on); repeatable.")
+@click.option("--exclude", "excludes", multiple=True, metavar="ADDR",
+              help="Leave this address (and what depends on it) out; repeatable.")
+@click.pass_obj
+def plan(obj: Context, out: Path | None, as_json: bool, detailed_exitcode: bool,
+         targets: tuple[str, ...], excludes: tuple[str, ...]) -> None:
+    """Read the org, show what would change, and save the plan."""
+    from reconciler.org.connect import open_org
+    from reconciler.plan import make_plan
+
+    try:
+        config = _load(obj)
+        with open_org(config, obj.org) as (org, client):
+            result = make_plan(config, client, org_name=org.name, targets=targets,
+                               excludes=excludes)
+        path = out or _default_plan_path(result.org.name)
+        result.save(path)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    _echo_plan(result, obj, as_json)
+    if not as_json:
+        click.echo(f"Saved the plan to {path}; apply it with: reconciler apply {path}")
+    sys.exit(2 if detailed_exitcode and not result.empty else 0)
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(path_type=Path), required=False)
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.pass_obj
+def apply(obj: Context, plan_file: Path | None, auto_approve: bool) -> None:
+    """Apply a saved plan (refused when stale), or plan now and ask first.
+
+    After applying, the org is read again: exit 0 when it has converged, 1 when
+    anything failed or is still different.
+    """
+    from reconciler import render
+    from reconciler.apply import apply_plan, check_fresh, journal_path_for, refuse_self_harm
+    from reconciler.org.connect import open_org
+    from reconciler.org.reader import read
+    from reconciler.org.writer import Writer
+    from reconciler.plan import OrgRef, claims_for, fingerprint, load_plan, plan_from_live
+
+    try:
+        config = _load(obj)
+        saved = load_plan(plan_file) if plan_file is not None else None
+        with open_org(config, obj.org) as (org, client):
+            ref = OrgRef(org.name, client.org_id, client.instance_url, client.username)
+            live = read(client, claims_for(config))
+            if saved is not None:
+                check_fresh(saved, config_digest=config.digest, org_id=client.org_id,
+                            fingerprint_now=fingerprint(config, live))
+                todo = saved
+            else:
+                todo = plan_from_live(config, live, org=ref)
+                _echo_plan(todo, obj, False)
+            if todo.empty:
+                click.echo("Nothing to apply.")
+                sys.exit(0)
+            refuse_self_harm(todo, client.username)
+            if saved is None and not auto_approve:
+                _confirm(todo)
+            plans_dir = plan_file.parent if plan_file is not None else Path("plans")
+            journal = journal_path_for(plans_dir, org.name)
+            writer = Writer(client, live)
+            result = apply_plan(todo, writer, live, journal_path=journal,
+                                progress=_progress(len(todo.actions)))
+            _echo_result(config, todo, result)
+            after = plan_from_live(config, read(client, claims_for(config)), org=ref,
+                                   targets=todo.targets, excludes=todo.excludes)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    if after.empty:
+        click.echo("Converged: no changes left.")
+    else:
+        add, change, remove = after.counts()
+        click.echo(f"Not converged: {add} to add, {change} to change, {remove} to remove "
+                   "remain:")
+        for action in after.actions:
+            click.echo(f"  {action.symbol} {action.address}: {render.detail(action)}")
+    sys.exit(0 if result.ok and after.empty else 1)
+
+
+def _confirm(plan: Plan) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError("apply needs a yes: there is no terminal to ask on. Review the plan "
+                         "and run `reconciler apply --auto-approve`, or apply a saved plan "
+                         "file")
+    if plan.destructive:
+        click.echo(f"{len(plan.destructive)} of these actions take away access or data: "
+                   "they are listed under Destructive actions above.")
+    answer = click.prompt("Apply these changes? (yes/no)", default="no", show_default=False)
+    if answer.strip().lower() != "yes":
+        raise UsageError("apply cancelled: nothing was written")
+
+
+def _progress(total: int) -> Callable[[int, int, str], None]:
+    """A progress line per layer; a bar on a terminal for big plans."""
+    if total > 36 and sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("applying", total=total)
+        bar.start()
+
+        def update(done: int, of: int, what: str) -> None:
+            bar.update(task, completed=done, description=what)
+            if done >= of:
+                bar.stop()
+
+        return update
+
+    def line(done: int, of: int, what: str) -> None:
+        click.echo(f"{what}: {done}/{of} actions done", err=True)
+
+    return line
+
+
+def _echo_result(config: Config, plan: Plan, result: ApplyResult) -> None:
+    from reconciler import render
+    from reconciler.checks import location_of
+
+    by_id = {a.id: a for a in plan.actions}
+    applied, failed = result.ids("applied"), result.ids("failed") + result.ids("unknown")
+    click.echo(f"Applied {len(applied)}, failed {len(failed)}, skipped "
+               f"{len(result.skipped)}, not attempted {len(result.not_attempted)} · "
+               f"{result.write_calls} write calls, {result.records_written} records written "
+               f"(planned ~{plan.apply_calls} calls)")
+    for action_id in failed:
+        action, outcome = by_id[action_id], result.outcomes[action_id]
+        where = location_of(config, action.address)
+        prefix = f"{where}: " if where else ""
+        word = "outcome unknown" if outcome.status == "unknown" else "failed"
+        click.echo(f"{prefix}{action.address}: {word}: {render.detail(action)}: "
+                   f"{outcome.error}", err=True)
+    for action_id, waited in sorted(result.skipped.items()):
+        click.echo(f"skipped {by_id[action_id].address}: it depends on {waited}", err=True)
+    if result.stopped:
+        click.echo(f"Stopped: {result.stopped}", err=True)
+        for action_id in result.not_attempted:
+            click.echo(f"not attempted: {by_id[action_id].address}", err=True)
+    if result.journal is not None:
+        click.echo(f"Journal: {result.journal}")
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_obj
+def show(obj: Context, plan_file: Path, as_json: bool) -> None:
+    """Render a saved plan."""
+    from reconciler.plan import load_plan
+
+    try:
+        saved = load_plan(plan_file)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    _echo_plan(saved, obj, as_json)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid"]), default="dot",
+              show_default=True, help="Graph language.")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None,
+              help="Draw a saved plan instead of planning now.")
+@click.pass_obj
+def graph(obj: Context, fmt: str, plan_file: Path | None) -> None:
+    """Print the action graph of the current plan (or of a saved one)."""
+    from reconciler import render
+    from reconciler.org.connect import open_org
+    from reconciler.plan import load_plan, make_plan
+
+    try:
+        if plan_file is not None:
+            drawn = load_plan(plan_file)
+        else:
+            config = _load(obj)
+            with open_org(config, obj.org) as (org, client):
+                drawn = make_plan(config, client, org_name=org.name)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    click.echo(render.dot(drawn) if fmt == "dot" else render.mermaid(drawn))
 
 
 @cli.group()

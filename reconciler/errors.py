@@ -12,6 +12,7 @@
     │   │   └── RequestLimitError   the daily API limit is used up
     │   └── ConnectionFailed        the network dropped the call, retries exhausted
     ├── PlanError                   the plan can't be made or applied
+    │   ├── PlanRejected            the org would refuse the config (located problems)
     │   ├── CycleError              the dependency graph has a cycle
     │   └── StalePlanError          the org moved since the plan was made
     └── EmulatorError               the embedded org could not start or was misused
@@ -105,6 +106,14 @@ class ConnectionFailed(OrgError):
 
 class PlanError(ReconcilerError):
     """The plan cannot be computed or applied."""
+
+
+class PlanRejected(PlanError):
+    """Checks against the live org failed; carries every problem, located in the config."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=Problem.sort_key)
+        super().__init__("\n".join(str(p) for p in self.problems) or "the plan was rejected")
 
 
 class CycleError(PlanError):

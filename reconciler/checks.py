@@ -1,0 +1,359 @@
+"""Plan-time checks: what the org would refuse, found before anything is written.
+
+One place where checks run over the desired state and the plan. Each check returns
+problems located at the config line that caused them, and the plan refuses to exist
+while there are any. The rules follow the integration-license facts of
+``salesforce.md`` §1: the profile fixes the user license; a set licensed to a user
+license only for its users; a PSL-licensed set only for holders of the PSL;
+standard-object access for integration users only through the "Salesforce API
+Integration" PSL; seats on every licence.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from reconciler.actions import (
+    Action,
+    AssignPermissionSetLicense,
+    ChangeUserProfile,
+    CreateUser,
+    DeactivateUser,
+    DeleteGroup,
+    DeletePermissionSet,
+    ReactivateUser,
+    UnassignGroup,
+    UnassignPermissionSet,
+    UnassignPermissionSetLicense,
+)
+from reconciler.config import Config, Location
+from reconciler.errors import Problem
+from reconciler.model import (
+    State,
+    User,
+    is_integration_psl,
+    is_integration_user_license,
+    is_standard_object,
+    same_name,
+)
+from reconciler.org.reader import Live
+
+
+def location_of(config: Config, address: str) -> Location | None:
+    """Where ``address`` is written, or the nearest enclosing thing that is."""
+    where = config.locate(address)
+    while where is None and "." in address:
+        address = address.rsplit(".", 1)[0].rsplit("[", 1)[0]
+        where = config.locate(address)
+    return where
+
+
+@dataclass(frozen=True)
+class ManualStep:
+    """Something the API can't do; the plan lists it, apply never pretends to do it."""
+
+    address: str
+    text: str
+
+
+class Checker:
+    """Checks of one plan: desired (canonical) state, the live org, the actions."""
+
+    def __init__(self, config: Config, desired: State, live: Live, actions: Sequence[Action],
+                 running_user: str) -> None:
+        self.config = config
+        self.desired = desired
+        self.live = live
+        self.actions = actions
+        self.running_user = running_user.casefold()
+        self.problems: list[Problem] = []
+
+    def at(self, address: str, message: str) -> None:
+        where = location_of(self.config, address)
+        self.problems.append(where.problem(message) if where else Problem(message))
+
+    def run(self) -> list[Problem]:
+        self.references()
+        self.prefix_scope()
+        self.objects_and_fields()
+        self.license_changes()
+        self.users()
+        self.seats()
+        self.destroy()
+        self.running_user_safety()
+        return self.problems
+
+    # -- names only the org can resolve --
+
+    def references(self) -> None:
+        for ref in self.config.references:
+            known = {
+                "permission_set": lambda n: n.casefold() in self.live.sets,
+                "permission_set_group": lambda n: n.casefold() in self.live.groups,
+                "permission_set_license": lambda n: n.casefold() in self.live.psls,
+                "profile": lambda n: n.casefold() in self.live.profiles,
+                "user_license": lambda n: n.casefold() in self.live.user_licenses,
+                "license": lambda n: (n.casefold() in self.live.psls
+                                      or n.casefold() in self.live.user_licenses),
+            }[ref.kind](ref.name)
+            if known:
+                continue
+            what = ref.kind.replace("_", " ")
+            suggestion = ref.suggestion or self._org_suggestion(ref.kind, ref.name)
+            hint = f'; did you mean "{suggestion}"?' if suggestion else ""
+            declared = " is not declared and" if ref.kind in (
+                "permission_set", "permission_set_group") else ""
+            self.problems.append(ref.location.problem(
+                f'{what} "{ref.name}"{declared} does not exist in the org{hint}'))
+
+    def _org_suggestion(self, kind: str, name: str) -> str | None:
+        """The org's name closest to a misspelt one, if any is close."""
+        names: list[str] = {
+            "permission_set": [i.name for i in self.live.sets.values()],
+            "profile": [p[0] for p in self.live.profiles.values()],
+            "user_license": [lic.name for lic in self.live.user_licenses.values()],
+            "permission_set_license": [lic.label for lic in self.live.psls.values()],
+            "license": [lic.name for lic in self.live.user_licenses.values()]
+            + [lic.label for lic in self.live.psls.values()],
+        }.get(kind, [])
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+        return close[0] if close else None
+
+    def prefix_scope(self) -> None:
+        """A set the config assigns but doesn't declare must not be one the prefix
+        scope deletes."""
+        prefix = self.config.settings.scope.permission_set_prefix
+        if not prefix:
+            return
+        declared = {n.casefold() for n in self.desired.permission_sets}
+        for ref in self.config.references:
+            if (ref.kind == "permission_set" and ref.name.startswith(prefix)
+                    and ref.name.casefold() not in declared):
+                self.problems.append(ref.location.problem(
+                    f'permission set "{ref.name}" matches settings.scope.permission_sets.'
+                    f'name_prefix "{prefix}" but is not declared, so the plan would delete it; '
+                    "declare it or stop assigning it"))
+
+    def objects_and_fields(self) -> None:
+        known_perms = {p.casefold() for p in self.live.system_permissions}
+        for name, ps in self.desired.permission_sets.items():
+            if ps.absent:
+                continue
+            base = f"permission_sets.{name}"
+            for perm in sorted(ps.system_permissions):
+                if known_perms and perm.casefold() not in known_perms:
+                    self.at(f"{base}.system_permissions[\"{perm}\"]",
+                            f'system permission "{perm}" does not exist in the org')
+            for obj in sorted(ps.objects):
+                if self.live.objects.get(obj.casefold()) is None:
+                    self.at(f"{base}.objects[\"{obj}\"]",
+                            f'object "{obj}" does not exist in the org')
+            for fname in sorted(ps.fields):
+                obj, _, field_name = fname.partition(".")
+                info = self.live.objects.get(obj.casefold())
+                if info is None:
+                    self.at(f"{base}.fields[\"{fname}\"]",
+                            f'field "{fname}": object "{obj}" does not exist in the org')
+                    continue
+                permissionable = info.fields.get(field_name.casefold())
+                if permissionable is None:
+                    self.at(f"{base}.fields[\"{fname}\"]",
+                            f'field "{fname}" does not exist in the org')
+                elif not permissionable:
+                    self.at(f"{base}.fields[\"{fname}\"]",
+                            f'field "{fname}" takes no field permissions (it is required or '
+                            "system-maintained)")
+
+    def license_changes(self) -> None:
+        for name, ps in self.desired.permission_sets.items():
+            live = self.live.state.permission_sets.get(name)
+            if live is None or ps.absent or "license" in self.config.lifecycle(
+                    f"permission_sets.{name}").ignore_changes:
+                continue
+            if (ps.license or "").casefold() != (live.license or "").casefold():
+                self.at(f"permission_sets.{name}.license",
+                        f"the license of permission set {name} can't change in place "
+                        f"(Salesforce sets it at creation): the org has "
+                        f"{live.license or 'none'}, the config wants {ps.license or 'none'}; "
+                        "delete the set first (absent: true) or give the new one another name")
+
+    # -- licences --
+
+    def _set_license(self, name: str) -> tuple[str | None, bool | None]:
+        """(licence, is it a PSL) of a declared or live set."""
+        declared = self.desired.permission_sets.get(name)
+        license_name = declared.license if declared else None
+        if declared is None:
+            info = self.live.sets.get(name.casefold())
+            license_name = info.license if info else None
+        if license_name is None:
+            return None, None
+        key = license_name.casefold()
+        return license_name, key in self.live.psls or is_integration_psl(license_name)
+
+    def _user_sets(self, user: User) -> list[tuple[str, str]]:
+        """(set, list address) for every set the user will hold, groups included."""
+        out = [(s, f'permission_sets["{s}"]') for s in sorted(user.permission_sets)]
+        for g in sorted(user.permission_set_groups):
+            declared = self.desired.permission_set_groups.get(g)
+            members: Iterable[str] = declared.permission_sets if declared else (
+                self.live.groups.get(g.casefold(), ("", ()))[1])
+            out += [(s, f'permission_set_groups["{g}"]') for s in sorted(members)]
+        return out
+
+    def users(self) -> None:
+        for username, user in sorted(self.desired.users.items()):
+            address = self.config.address("users", username)
+            profile = self.live.profiles.get(user.profile.casefold())
+            profile_license = profile[1] if profile else None
+            if user.license and profile_license and not same_name(user.license,
+                                                                  profile_license):
+                self.at(f"{address}.license",
+                        f'profile "{profile[0] if profile else user.profile}" belongs to the '
+                        f'"{profile_license}" user license, not "{user.license}"')
+            future_license = profile_license or user.license
+            for psl in sorted(user.permission_set_licenses):
+                if is_integration_psl(psl) and future_license and not (
+                        is_integration_user_license(future_license)):
+                    self.at(f'{address}.permission_set_licenses["{psl}"]',
+                            f'the "{psl}" permission set license is only for users of the '
+                            f'Salesforce Integration user license; {username} will have '
+                            f'"{future_license}"')
+            psls = {p.casefold() for p in user.permission_set_licenses}
+            if self.config.settings.scope.assignments != "authoritative":
+                live = self.live.state.users.get(username)
+                if live is not None:
+                    psls |= {p.casefold() for p in live.permission_set_licenses}
+            for set_name, where in self._user_sets(user):
+                lic, is_psl = self._set_license(set_name)
+                if lic is not None and not is_psl and future_license and not same_name(
+                        lic, future_license):
+                    self.at(f"{address}.{where}",
+                            f'permission set "{set_name}" is licensed to the "{lic}" user '
+                            f'license; {username} will have "{future_license}"')
+                if lic is not None and is_psl and lic.casefold() not in psls:
+                    self.at(f"{address}.{where}",
+                            f'permission set "{set_name}" needs the permission set license '
+                            f'"{lic}"; add it to {address}.permission_set_licenses')
+                if is_integration_user_license(future_license) and not (
+                        is_psl and is_integration_psl(lic)):
+                    declared = self.desired.permission_sets.get(set_name)
+                    info = self.live.sets.get(set_name.casefold())
+                    standard = declared.standard_objects if declared else (
+                        info.standard_objects if info else ())
+                    if standard:
+                        self.at(f"{address}.{where}",
+                                f'{username} has the Salesforce Integration license: standard '
+                                f'objects ({", ".join(standard)}) in "{set_name}" need a set '
+                                'licensed "Salesforce API Integration"')
+
+    def seats(self) -> None:
+        delta: Counter[str] = Counter()
+        takers: dict[str, str] = {}
+        for a in self.actions:
+            if (isinstance(a, CreateUser) and a.active or isinstance(a, ReactivateUser)) and (
+                    a.license):
+                delta[a.license.casefold()] += 1
+                takers.setdefault(a.license.casefold(), a.address)
+            elif isinstance(a, DeactivateUser) and a.license:
+                delta[a.license.casefold()] -= 1
+            elif isinstance(a, ChangeUserProfile) and a.license_before != a.license_after:
+                if a.license_after and a.active:
+                    delta[a.license_after.casefold()] += 1
+                    takers.setdefault(a.license_after.casefold(), a.address)
+                if a.license_before:
+                    delta[a.license_before.casefold()] -= 1
+        for key, change in sorted(delta.items()):
+            lic = self.live.user_licenses.get(key)
+            if lic is None or change <= 0 or lic.used + change <= lic.total:
+                continue
+            self.at(takers[key], f'user license "{lic.name}": the plan needs {change} more '
+                                 f"seat{'s' if change != 1 else ''}, {lic.free} free "
+                                 f"({lic.used} of {lic.total} in use)")
+        psl_delta: Counter[str] = Counter()
+        psl_takers: dict[str, str] = {}
+        for a in self.actions:
+            if isinstance(a, AssignPermissionSetLicense):
+                psl_delta[a.target.casefold()] += 1
+                psl_takers.setdefault(a.target.casefold(), a.address)
+            elif isinstance(a, UnassignPermissionSetLicense):
+                psl_delta[a.target.casefold()] -= 1
+        for key, change in sorted(psl_delta.items()):
+            psl = self.live.psls.get(key)
+            if psl is None or change <= 0 or psl.used + change <= psl.total:
+                continue
+            self.at(psl_takers[key], f'permission set license "{psl.label}": the plan needs '
+                                     f"{change} more seat{'s' if change != 1 else ''}, "
+                                     f"{psl.free} free ({psl.used} of {psl.total} in use)")
+
+    # -- safety --
+
+    def destroy(self) -> None:
+        for a in self.actions:
+            if isinstance(a, DeletePermissionSet | DeleteGroup | DeactivateUser):
+                resource = a.resource
+                if self.config.lifecycle(resource).prevent_destroy:
+                    verb = "deactivate" if isinstance(a, DeactivateUser) else "delete"
+                    self.at(resource, f"{resource} has lifecycle.prevent_destroy: the plan "
+                                      f"would {verb} it")
+
+    def running_user_safety(self) -> None:
+        for a in self.actions:
+            username = getattr(a, "username", "")
+            if username.casefold() != self.running_user:
+                continue
+            if isinstance(a, DeactivateUser):
+                what = f"deactivate {username}"
+            elif isinstance(a, UnassignPermissionSet | UnassignGroup
+                            | UnassignPermissionSetLicense):
+                what = f"take {a.target} away from {username}"
+            elif isinstance(a, ChangeUserProfile):
+                what = f"change the profile of {username}"
+            else:
+                continue
+            self.at(a.address, f"the reconciler runs as {username}: it will not {what} "
+                               "(it would lock itself out)")
+
+
+def manual_steps(actions: Sequence[Action]) -> list[ManualStep]:
+    """What a human must do after apply for new or converted integration users."""
+    steps: list[ManualStep] = []
+    for a in actions:
+        becomes_integration = (
+            isinstance(a, CreateUser) and is_integration_user_license(a.license)
+        ) or (isinstance(a, ChangeUserProfile) and is_integration_user_license(a.license_after)
+              and not is_integration_user_license(a.license_before))
+        if not becomes_integration:
+            continue
+        username = getattr(a, "username", "")
+        steps.append(ManualStep(a.resource, (
+            f"{username}: choose how the integration authenticates. Recommended: OAuth client "
+            "credentials, with this user as the connected app's \"Run As\" user (Setup > App "
+            "Manager > the app > Manage > Edit Policies).")))
+        steps.append(ManualStep(a.resource, (
+            f"{username}: for the JWT bearer or username-password flows, pre-authorize the "
+            "connected app (\"Admin approved users are pre-authorized\") and give one of this "
+            "user's permission sets access to it: API-only users can't grant OAuth consent "
+            "interactively.")))
+        steps.append(ManualStep(a.resource, (
+            f"{username}: a password or security token can't be reset over the API; if a "
+            "legacy integration logs in with username, password and token, reset them in "
+            "Setup and store them in your secret manager.")))
+    return steps
+
+
+def standard_access_warning(desired: State) -> list[str]:
+    """Sets declared with standard-object access but no licence: fine for full users,
+    refused for integration users; worth a word when no user gets them yet."""
+    out = []
+    for name, ps in sorted(desired.permission_sets.items()):
+        if ps.absent or ps.license or not any(is_standard_object(o) for o in ps.objects):
+            continue
+        holders = [u for u in desired.users.values() if name in u.permission_sets]
+        if not holders:
+            out.append(f"permission set {name} grants standard-object access without a "
+                       "license: integration users can't be given it")
+    return out

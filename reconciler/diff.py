@@ -1,0 +1,458 @@
+"""Desired × live → actions, per natural key. Pure: no network, no ordering.
+
+Names are first made canonical against the live org (a PSL written by label or by
+developer name, a profile in any case, ``account.industry``…), so that spelling never
+shows up as a change. Then each resource is compared by its natural key:
+
+- permission sets and groups by API name: create, update, or delete when declared
+  ``absent`` (or undeclared under ``settings.scope.permission_sets.name_prefix``); their access
+  entries by (set, object) and (set, field);
+- users by username: create, update, profile change, (de)activation; assignments by
+  (user, target), revoked only under ``scope.assignments: authoritative``.
+
+``lifecycle.ignore_changes`` keeps the live value of the attributes it names. The
+plan checks (``checks.py``) and the order (``graph.py``) come after this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from reconciler.actions import (
+    Action,
+    AddGroupComponent,
+    AssignGroup,
+    AssignPermissionSet,
+    AssignPermissionSetLicense,
+    ChangeFieldAccess,
+    ChangeObjectAccess,
+    ChangeUserProfile,
+    CreateGroup,
+    CreatePermissionSet,
+    CreateUser,
+    DeactivateUser,
+    DeleteGroup,
+    DeletePermissionSet,
+    GrantFieldAccess,
+    GrantObjectAccess,
+    ReactivateUser,
+    RemoveGroupComponent,
+    RevokeFieldAccess,
+    RevokeObjectAccess,
+    SetSystemPermissions,
+    UnassignGroup,
+    UnassignPermissionSet,
+    UnassignPermissionSetLicense,
+    UpdateGroup,
+    UpdatePermissionSet,
+    UpdateUser,
+    values,
+)
+from reconciler.config import Config
+from reconciler.model import FrozenMap, PermissionSet, PermissionSetGroup, State, User
+from reconciler.org.reader import Live, license_label
+
+T = TypeVar("T")
+
+# User attributes an UpdateUser can change (the profile and activity have actions of
+# their own).
+USER_ATTRIBUTES = ("first_name", "last_name", "email", "alias", "time_zone", "locale",
+                   "language", "email_encoding")
+
+
+@dataclass
+class Diff:
+    """The actions that make live look like desired, and what to tell the user."""
+
+    actions: list[Action] = field(default_factory=list)
+    #: Differences that scope says to leave alone: (address, message).
+    observed: list[tuple[str, str]] = field(default_factory=list)
+
+
+# -- canonical names ------------------------------------------------------------------
+
+
+class Names:
+    """Canonical spelling of org names, from the live catalogue."""
+
+    def __init__(self, live: Live) -> None:
+        self.live = live
+
+    def license(self, name: str | None) -> str | None:
+        """A user license's Name or a PSL's label, whichever ``name`` designates."""
+        if name is None:
+            return None
+        key = name.casefold()
+        lic = self.live.psls.get(key) or self.live.user_licenses.get(key)
+        return license_label(lic) if lic else name
+
+    def profile(self, name: str) -> str:
+        found = self.live.profiles.get(name.casefold())
+        return found[0] if found else name
+
+    def profile_license(self, profile: str) -> str | None:
+        found = self.live.profiles.get(profile.casefold())
+        return found[1] if found else None
+
+    def set(self, name: str) -> str:
+        info = self.live.sets.get(name.casefold())
+        return info.name if info else name
+
+    def group(self, name: str, declared: Mapping[str, PermissionSetGroup]) -> str:
+        for known in (*declared, *self.live.state.permission_set_groups):
+            if known.casefold() == name.casefold():
+                return known
+        return name
+
+    def sobject(self, name: str) -> str:
+        info = self.live.objects.get(name.casefold())
+        return info.name if info else name
+
+    def field(self, name: str) -> str:
+        obj, _, fname = name.partition(".")
+        info = self.live.objects.get(obj.casefold())
+        if info is None:
+            return name
+        return f"{info.name}.{info.field_names.get(fname.casefold(), fname)}"
+
+
+def canonical(desired: State, names: Names) -> State:
+    """``desired`` with every org name spelled as the org spells it."""
+    sets = {}
+    for key, ps in desired.permission_sets.items():
+        sets[key] = dataclasses.replace(
+            ps,
+            license=names.license(ps.license),
+            objects=FrozenMap({names.sobject(o): a for o, a in ps.objects.items()}),
+            fields=FrozenMap({names.field(f): a for f, a in ps.fields.items()}),
+        )
+    groups = {}
+    for key, group in desired.permission_set_groups.items():
+        groups[key] = dataclasses.replace(
+            group, permission_sets=frozenset(
+                s if s in desired.permission_sets else names.set(s)
+                for s in group.permission_sets))
+    users = {}
+    for key, user in desired.users.items():
+        users[key] = dataclasses.replace(
+            user,
+            profile=names.profile(user.profile),
+            license=names.license(user.license),
+            permission_set_licenses=frozenset(
+                names.license(p) or p for p in user.permission_set_licenses),
+            permission_sets=frozenset(
+                s if s in desired.permission_sets else names.set(s)
+                for s in user.permission_sets),
+            permission_set_groups=frozenset(
+                names.group(g, desired.permission_set_groups)
+                for g in user.permission_set_groups),
+        )
+    return State(users=FrozenMap(users), permission_sets=FrozenMap(sets),
+                 permission_set_groups=FrozenMap(groups))
+
+
+# -- the diff ---------------------------------------------------------------------------
+
+
+def diff(config: Config, live: Live) -> Diff:
+    """What to do so that the claimed part of the org matches the config."""
+    names = Names(live)
+    desired = canonical(config.state, names)
+    out = Diff()
+    ctx = _Context(config, desired, live, names)
+    for name, ps in sorted(desired.permission_sets.items()):
+        out.actions += ctx.permission_set(name, ps)
+    prefix = config.settings.scope.permission_set_prefix
+    if prefix:
+        declared = {n.casefold() for n in desired.permission_sets}
+        for name in sorted(live.state.permission_sets):
+            if name.startswith(prefix) and name.casefold() not in declared:
+                out.actions += ctx.delete_set(name, "not in config (settings.scope."
+                                                    f"permission_sets.name_prefix {prefix!r})")
+    for name, group in sorted(desired.permission_set_groups.items()):
+        out.actions += ctx.group(name, group)
+    for key, user in sorted(desired.users.items()):
+        actions, observed = ctx.user(key, user)
+        out.actions += actions
+        out.observed += observed
+    return _dedupe(out)
+
+
+def _dedupe(out: Diff) -> Diff:
+    seen: dict[str, Action] = {}
+    for action in out.actions:
+        seen.setdefault(action.id, action)
+    out.actions = list(seen.values())
+    return out
+
+
+@dataclass
+class _Context:
+    config: Config
+    desired: State
+    live: Live
+    names: Names
+
+    # -- helpers --
+
+    def ignored(self, address: str, attribute: str) -> bool:
+        return attribute in self.config.lifecycle(address).ignore_changes
+
+    def written(self, address: str, attribute: str) -> bool:
+        """Whether the config states this user attribute (directly or as a setting).
+
+        A derived alias or a built-in default fills in a new user; it never overrides
+        what an existing user already has.
+        """
+        if self.config.locate(f"{address}.{attribute}") is not None:
+            return True
+        return self.config.locate(f"settings.user_defaults.{attribute}") is not None
+
+    def set_license(self, name: str) -> str | None:
+        declared = self.desired.permission_sets.get(name)
+        if declared is not None:
+            return declared.license
+        info = self.live.sets.get(name.casefold())
+        return info.license if info else None
+
+    def group_members(self, name: str) -> Iterable[str]:
+        declared = self.desired.permission_set_groups.get(name)
+        if declared is not None:
+            return declared.permission_sets
+        info = self.live.groups.get(name.casefold())
+        return info[1] if info else ()
+
+    def group_licenses(self, name: str) -> tuple[str, ...]:
+        return tuple(sorted({lic for s in self.group_members(name)
+                             if (lic := self.set_license(s))}))
+
+    def user_key(self, username: str) -> str:
+        return self.config.address("users", username).split(".", 1)[1]
+
+    # -- permission sets --
+
+    def permission_set(self, name: str, ps: PermissionSet) -> list[Action]:
+        address = f"permission_sets.{name}"
+        live = _folded(self.live.state.permission_sets, name)
+        if ps.absent:
+            return self.delete_set(live.name, "declared absent") if live is not None else []
+        if live is None:
+            actions: list[Action] = [CreatePermissionSet(
+                name=name, label=ps.label, description=ps.description, license=ps.license,
+                system_permissions=tuple(sorted(ps.system_permissions)))]
+            actions += [GrantObjectAccess(permission_set=name, sobject=o, after=a.words)
+                        for o, a in sorted(ps.objects.items()) if not a.empty]
+            actions += [GrantFieldAccess(permission_set=name, field=f, after=a.words)
+                        for f, a in sorted(ps.fields.items()) if not a.empty]
+            return actions
+        actions = []
+        before, after = {}, {}
+        for attr in ("label", "description"):
+            want, have = getattr(ps, attr), getattr(live, attr)
+            if want != have and not self.ignored(address, attr):
+                before[attr], after[attr] = have, want
+        if after:
+            actions.append(UpdatePermissionSet(name=name, before=values(before),
+                                               after=values(after)))
+        if not self.ignored(address, "system_permissions"):
+            enable = sorted(ps.system_permissions - live.system_permissions)
+            disable = sorted(live.system_permissions - ps.system_permissions)
+            if enable or disable:
+                actions.append(SetSystemPermissions(name=name, enable=tuple(enable),
+                                                    disable=tuple(disable)))
+        if not self.ignored(address, "objects"):
+            actions += _access_changes(name, ps.objects, live.objects, GrantObjectAccess,
+                                       ChangeObjectAccess, RevokeObjectAccess, "sobject")
+        if not self.ignored(address, "fields"):
+            actions += _access_changes(name, ps.fields, live.fields, GrantFieldAccess,
+                                       ChangeFieldAccess, RevokeFieldAccess, "field")
+        return actions
+
+    def delete_set(self, name: str, reason: str) -> list[Action]:
+        actions: list[Action] = [DeletePermissionSet(name=name, reason=reason)]
+        lic = (self.live.sets.get(name.casefold()) or None)
+        licenses = (lic.license,) if lic and lic.license else ()
+        for username, user in sorted(self.live.state.users.items()):
+            if name in user.permission_sets:
+                actions.append(UnassignPermissionSet(
+                    user=self.user_key(username), username=username, target=name,
+                    licenses=licenses, reason=f"permission set {name} is being deleted"))
+        for kind, username, target in self.live.other_assignments:
+            if kind == "set" and target == name and username not in self.live.state.users:
+                actions.append(UnassignPermissionSet(
+                    user=self.user_key(username), username=username, target=name,
+                    licenses=licenses, reason=f"permission set {name} is being deleted"))
+        for group, (_, members) in sorted(self.live.groups.items()):
+            declared_group = self.desired.permission_set_groups.get(group)
+            if name in members and not (declared_group and declared_group.absent):
+                group_name = self.names.group(group, self.desired.permission_set_groups)
+                actions.append(RemoveGroupComponent(group=group_name, permission_set=name,
+                                                    license=licenses[0] if licenses else None,
+                                                    reason=f"permission set {name} is being "
+                                                           "deleted"))
+        return actions
+
+    # -- groups --
+
+    def group(self, name: str, group: PermissionSetGroup) -> list[Action]:
+        address = f"permission_set_groups.{name}"
+        live = _folded(self.live.state.permission_set_groups, name)
+        if group.absent:
+            if live is None:
+                return []
+            actions: list[Action] = [DeleteGroup(name=name, members=tuple(
+                sorted(live.permission_sets)), reason="declared absent")]
+            for username, user in sorted(self.live.state.users.items()):
+                if name in user.permission_set_groups:
+                    actions.append(UnassignGroup(user=self.user_key(username),
+                                                 username=username, target=name,
+                                                 licenses=self.group_licenses(name),
+                                                 reason=f"group {name} is being deleted"))
+            for kind, username, target in self.live.other_assignments:
+                if kind == "group" and target == name and username not in self.live.state.users:
+                    actions.append(UnassignGroup(user=self.user_key(username),
+                                                 username=username, target=name,
+                                                 licenses=self.group_licenses(name),
+                                                 reason=f"group {name} is being deleted"))
+            return actions
+        if live is None:
+            actions = [CreateGroup(name=name, label=group.label, description=group.description,
+                                   )]
+            actions += [AddGroupComponent(group=name, permission_set=s,
+                                          license=self.set_license(s))
+                        for s in sorted(group.permission_sets)]
+            return actions
+        actions = []
+        before, after = {}, {}
+        for attr in ("label", "description"):
+            want, have = getattr(group, attr), getattr(live, attr)
+            if want != have and not self.ignored(address, attr):
+                before[attr], after[attr] = have, want
+        if after:
+            actions.append(UpdateGroup(name=name, before=values(before), after=values(after)))
+        if not self.ignored(address, "permission_sets"):
+            for s in sorted(group.permission_sets - live.permission_sets):
+                actions.append(AddGroupComponent(group=name, permission_set=s,
+                                                 license=self.set_license(s)))
+            for s in sorted(live.permission_sets - group.permission_sets):
+                actions.append(RemoveGroupComponent(group=name, permission_set=s,
+                                                    license=self.set_license(s),
+                                                    reason="not in config"))
+        return actions
+
+    # -- users --
+
+    def user(self, username: str, user: User) -> tuple[list[Action], list[tuple[str, str]]]:
+        key = self.user_key(username)
+        address = f"users.{key}"
+        live = self.live.state.users.get(username)
+        license_now = live.license if live else None
+        license_next = self.names.profile_license(user.profile) or user.license
+        actions: list[Action] = []
+        observed: list[tuple[str, str]] = []
+        if live is None:
+            attrs = {a: getattr(user, a) for a in USER_ATTRIBUTES}
+            actions.append(CreateUser(user=key, username=username, profile=user.profile,
+                                      license=license_next, attributes=values(attrs),
+                                      active=user.active))
+            live = User(username=username, last_name="", email="", alias="", profile="",
+                        active=user.active)
+        else:
+            before, after = {}, {}
+            for attr in USER_ATTRIBUTES:
+                want, have = getattr(user, attr), getattr(live, attr)
+                if want != have and self.written(address, attr) and not self.ignored(
+                        address, attr):
+                    before[attr], after[attr] = have, want
+            if after:
+                actions.append(UpdateUser(user=key, username=username, before=values(before),
+                                          after=values(after)))
+            if (user.profile.casefold() != live.profile.casefold()
+                    and not self.ignored(address, "profile")):
+                actions.append(ChangeUserProfile(
+                    user=key, username=username, before=live.profile, after=user.profile,
+                    license_before=license_now, license_after=license_next,
+                    active=user.active if not self.ignored(address, "active") else live.active))
+            if user.active != live.active and not self.ignored(address, "active"):
+                if user.active:
+                    actions.append(ReactivateUser(user=key, username=username,
+                                                  license=license_next,
+                                                  reason="declared active: true"))
+                else:
+                    actions.append(DeactivateUser(user=key, username=username,
+                                                  license=license_now,
+                                                  reason="declared active: false"))
+        scope = self.config.settings.scope.assignments
+        for list_name, want, have, assign, unassign, licenses in (
+            ("permission_set_licenses", user.permission_set_licenses,
+             live.permission_set_licenses, AssignPermissionSetLicense,
+             UnassignPermissionSetLicense, lambda t: ()),
+            ("permission_sets", user.permission_sets, live.permission_sets,
+             AssignPermissionSet, UnassignPermissionSet,
+             lambda t: (lic,) if (lic := self.set_license(t)) else ()),
+            ("permission_set_groups", user.permission_set_groups, live.permission_set_groups,
+             AssignGroup, UnassignGroup, self.group_licenses),
+        ):
+            if self.ignored(address, list_name):
+                continue
+            wanted, held = _by_fold(want), _by_fold(have)
+            for k in sorted(wanted.keys() - held.keys()):
+                target = wanted[k]
+                if scope == "observe":
+                    observed.append((f"{address}.{list_name}",
+                                     f"{username} lacks {target} (scope: observe)"))
+                    continue
+                actions.append(assign(user=key, username=username, target=target,
+                                      licenses=licenses(target)))
+            for k in sorted(held.keys() - wanted.keys()):
+                target = held[k]
+                if scope != "authoritative":
+                    observed.append((f"{address}.{list_name}",
+                                     f"{username} also holds {target}, not in config "
+                                     f"(scope: {scope})"))
+                    continue
+                actions.append(unassign(user=key, username=username, target=target,
+                                        licenses=licenses(target),
+                                        reason="not in config (scope: authoritative)"))
+        return actions, observed
+
+
+def _folded(mapping: Mapping[str, T], name: str) -> T | None:
+    """``mapping[name]``, matching the name as Salesforce does: ignoring case."""
+    found = mapping.get(name)
+    if found is not None:
+        return found
+    folded = name.casefold()
+    return next((v for k, v in mapping.items() if k.casefold() == folded), None)
+
+
+def _by_fold(names: Iterable[str]) -> dict[str, str]:
+    return {n.casefold(): n for n in names}
+
+
+def _access_changes(set_name: str, want: Mapping[str, object], have: Mapping[str, object],
+                    grant: type[Action], change: type[Action], revoke: type[Action],
+                    key_field: str) -> list[Action]:
+    """Grant, change or revoke per object (or field), keyed case-insensitively."""
+    actions: list[Action] = []
+    wanted, held = _by_fold(want), _by_fold(have)
+    for k in sorted(set(wanted) | set(held)):
+        w = want[wanted[k]] if k in wanted else None
+        h = have[held[k]] if k in held else None
+        w_words = tuple(getattr(w, "words", ()))
+        h_words = tuple(getattr(h, "words", ()))
+        if w_words == h_words:
+            continue
+        name = wanted.get(k) or held[k]
+        kwargs = {"permission_set": set_name, key_field: name}
+        if not h_words:
+            actions.append(grant(**kwargs, after=w_words))  # type: ignore[call-arg]
+        elif not w_words:
+            actions.append(revoke(**kwargs, before=h_words,  # type: ignore[call-arg]
+                                  reason="not in config"))
+        else:
+            actions.append(change(**kwargs, before=h_words, after=w_words))  # type: ignore[call-arg]
+    return actions

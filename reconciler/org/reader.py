@@ -1,0 +1,466 @@
+"""Reading the live org: a few batched SOQL queries → a :class:`Live` snapshot.
+
+Only what the config claims is read: its users, its permission sets and groups,
+the sets and groups those users hold, the licences and profiles they name. Queries
+take IN lists of names (chunked to stay short), so the number of calls grows with
+the number of rows through paging only, not with the number of resources.
+
+Each read is a query plus a pure parse (``_parse_*``); raw records with their
+``attributes`` never leave this module. Profile-owned and group-owned permission
+sets, and their assignments, are filtered out here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reconciler.model import (
+    FieldAccess,
+    FrozenMap,
+    ObjectAccess,
+    PermissionSet,
+    PermissionSetGroup,
+    State,
+    User,
+    is_standard_object,
+)
+from reconciler.org.soql import chunked_in, quote
+
+# Salesforce field ↔ permission word, for object and field permissions.
+OBJECT_FIELDS = {
+    "read": "PermissionsRead", "create": "PermissionsCreate", "edit": "PermissionsEdit",
+    "delete": "PermissionsDelete", "view_all": "PermissionsViewAllRecords",
+    "modify_all": "PermissionsModifyAllRecords",
+}
+FIELD_FIELDS = {"read": "PermissionsRead", "edit": "PermissionsEdit"}
+SYSTEM_PREFIX = "Permissions"
+# GET query strings stay well under the line limits of servers and proxies.
+MAX_QUERY = 12_000
+
+
+class Querier(Protocol):
+    """What the reader needs from the org client."""
+
+    @property
+    def calls(self) -> int: ...
+
+    def query(self, soql: str) -> list[dict[str, Any]]: ...
+
+    def describe(self, sobjects: Sequence[str]) -> Mapping[str, dict[str, Any] | None]: ...
+
+
+@dataclass(frozen=True)
+class License:
+    """A user license or a permission set licence, with its seats."""
+
+    id: str
+    name: str  # UserLicense.Name, or the PSL's DeveloperName
+    label: str  # MasterLabel
+    total: int
+    used: int
+    kind: str  # "user_license" | "psl"
+
+    @property
+    def free(self) -> int:
+        return max(self.total - self.used, 0)
+
+
+@dataclass(frozen=True)
+class SetInfo:
+    """What the plan needs to know of any permission set it touches."""
+
+    id: str
+    name: str
+    license: str | None  # the licence's display name (user license Name or PSL label)
+    license_kind: str | None  # "user_license" | "psl" | None
+    #: Standard objects the set grants any access to (read for sets the config
+    #: doesn't declare, so license checks can see what a user would get).
+    standard_objects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """An sObject as describe() tells it: its fields, and which are permissionable."""
+
+    name: str
+    fields: FrozenMap[str, bool]  # lower-case field name → permissionable
+    field_names: FrozenMap[str, str]  # lower-case → canonical
+
+
+@dataclass(frozen=True)
+class Live:
+    """The org as far as the config claims it, plus the catalogue the plan checks against."""
+
+    state: State
+    user_licenses: FrozenMap[str, License]  # casefolded name → License
+    psls: FrozenMap[str, License]  # casefolded developer name AND label → License
+    profiles: FrozenMap[str, tuple[str, str]]  # casefolded name → (name, user license name)
+    profile_ids: FrozenMap[str, str]  # casefolded name → Id
+    sets: FrozenMap[str, SetInfo]  # casefolded name → every set touched
+    groups: FrozenMap[str, tuple[str, tuple[str, ...]]]  # casefolded → (id, member names)
+    #: Ids of the records actions will write, by record key (see :func:`record_key`).
+    ids: FrozenMap[str, str]
+    #: SystemModstamp of every record the plan depends on, plus each user's assignments.
+    fingerprint: FrozenMap[str, str]
+    objects: FrozenMap[str, ObjectInfo | None]  # casefolded sObject → describe, None: unknown
+    system_permissions: frozenset[str]  # names the org's PermissionSet has (no prefix)
+    #: Assignments of absent sets and groups to users the config does not declare.
+    other_assignments: tuple[tuple[str, str, str], ...] = ()  # (kind, username, target)
+    api_calls: int = 0
+
+
+def record_key(kind: str, *parts: str) -> str:
+    """The key of a record in :attr:`Live.ids` and :attr:`Live.fingerprint`."""
+    return kind + ":" + ":".join(p.casefold() for p in parts)
+
+
+@dataclass
+class _Acc:
+    """What the reads collect before the snapshot is frozen."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    stamps: dict[str, str] = field(default_factory=dict)
+
+    def seen(self, key: str, record: Mapping[str, Any]) -> None:
+        self.ids[key] = str(record["Id"])
+        stamp = record.get("SystemModstamp")
+        if stamp:
+            self.stamps[key] = str(stamp)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What the config claims, by natural key, for the reader to fetch."""
+
+    usernames: tuple[str, ...]
+    permission_sets: tuple[str, ...]  # declared (present) sets: content is read
+    absent_sets: tuple[str, ...] = ()
+    referenced_sets: tuple[str, ...] = ()  # named by users or groups, not declared
+    groups: tuple[str, ...] = ()
+    absent_groups: tuple[str, ...] = ()
+    referenced_groups: tuple[str, ...] = ()
+    set_prefix: str | None = None
+    objects: tuple[str, ...] = ()  # sObjects named in object or field access
+
+
+def read(client: Querier, claims: Claims) -> Live:
+    """One snapshot of the claimed part of the org."""
+    start = client.calls
+    acc = _Acc()
+    user_licenses, psls = _licenses(client)
+    profile_rows = client.query("SELECT Id, Name, UserLicense.Name FROM Profile")
+    described = client.describe(["PermissionSet", *sorted(set(claims.objects))])
+    system_perms = _system_permissions(described.get("PermissionSet"))
+    objects = {name.casefold(): _object_info(d) for name, d in described.items()
+               if name != "PermissionSet"}
+
+    users_raw = _in(client, "SELECT Id, Username, FirstName, LastName, Email, Alias, IsActive, "
+                            "Profile.Name, Profile.UserLicense.Name, TimeZoneSidKey, "
+                            "LocaleSidKey, LanguageLocaleKey, EmailEncodingKey, SystemModstamp "
+                            "FROM User WHERE Username IN {in}", claims.usernames)
+    psas = _in(client, "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
+                       "PermissionSet.Name, PermissionSetGroupId, "
+                       "PermissionSetGroup.DeveloperName, SystemModstamp "
+                       "FROM PermissionSetAssignment WHERE PermissionSet.IsOwnedByProfile = "
+                       "false AND Assignee.Username IN {in}", claims.usernames)
+    others: list[dict[str, Any]] = []
+    if claims.absent_sets or claims.set_prefix:
+        where = []
+        if claims.absent_sets:
+            where.append("PermissionSet.Name IN {in}")
+        if claims.set_prefix:
+            where.append(f"PermissionSet.Name LIKE {like_prefix(claims.set_prefix)}")
+        soql = ("SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, PermissionSet.Name, "
+                "PermissionSetGroupId, PermissionSetGroup.DeveloperName, SystemModstamp FROM "
+                "PermissionSetAssignment WHERE PermissionSetGroupId = null AND ("
+                + " OR ".join(where) + ")")
+        others += (_in(client, soql, claims.absent_sets) if claims.absent_sets
+                   else client.query(soql))
+    if claims.absent_groups:
+        others += _in(client, "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
+                              "PermissionSet.Name, PermissionSetGroupId, "
+                              "PermissionSetGroup.DeveloperName, SystemModstamp FROM "
+                              "PermissionSetAssignment WHERE "
+                              "PermissionSetGroup.DeveloperName IN {in}", claims.absent_groups)
+    pslas = _in(client, "SELECT Id, Assignee.Username, PermissionSetLicenseId, SystemModstamp "
+                        "FROM PermissionSetLicenseAssign WHERE Assignee.Username IN {in}",
+                claims.usernames)
+
+    group_names = {*claims.groups, *claims.absent_groups, *claims.referenced_groups}
+    group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
+                    for r in psas if r.get("PermissionSetGroupId")}
+    if claims.absent_sets or claims.set_prefix:
+        # Groups holding a set about to be deleted: it must leave them first.
+        where = []
+        if claims.absent_sets:
+            where.append("PermissionSet.Name IN {in}")
+        if claims.set_prefix:
+            where.append(f"PermissionSet.Name LIKE {like_prefix(claims.set_prefix)}")
+        soql = ("SELECT PermissionSetGroup.DeveloperName FROM PermissionSetGroupComponent "
+                "WHERE " + " OR ".join(where))
+        holders = (_in(client, soql, claims.absent_sets) if claims.absent_sets
+                   else client.query(soql))
+        group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
+                        for r in holders}
+    groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, "
+                             "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName IN {in}",
+                     sorted(group_names))
+    components = _in(client, "SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
+                             "SystemModstamp FROM PermissionSetGroupComponent WHERE "
+                             "PermissionSetGroup.DeveloperName IN {in}",
+                     sorted(str(g["DeveloperName"]) for g in groups_raw))
+
+    set_names = {*claims.permission_sets, *claims.absent_sets, *claims.referenced_sets}
+    set_names |= {str((r.get("PermissionSet") or {}).get("Name")) for r in psas
+                  if not r.get("PermissionSetGroupId")}
+    set_names |= {str((c.get("PermissionSet") or {}).get("Name")) for c in components}
+    perm_fields = ", ".join(SYSTEM_PREFIX + p for p in sorted(system_perms))
+    set_select = ("SELECT Id, Name, Label, Description, LicenseId, SystemModstamp"
+                  + (", " + perm_fields if perm_fields else "") + " FROM PermissionSet "
+                  "WHERE IsOwnedByProfile = false AND PermissionSetGroupId = null AND ")
+    sets_raw = _in(client, set_select + "Name IN {in}", sorted(set_names))
+    if claims.set_prefix:
+        known = {str(s["Name"]).casefold() for s in sets_raw}
+        sets_raw += [s for s in client.query(
+            set_select + f"Name LIKE {like_prefix(claims.set_prefix)}")
+            if str(s["Name"]).casefold() not in known]
+
+    declared = {n.casefold() for n in claims.permission_sets}
+    managed = declared | {n.casefold() for n in claims.absent_sets}
+    content_sets = [str(s["Name"]) for s in sets_raw if str(s["Name"]).casefold() in declared]
+    # Sets only the org defines still matter to the plan's license checks: what
+    # standard objects would a user get through them?
+    inspected = [str(s["Name"]) for s in sets_raw if str(s["Name"]).casefold() not in managed]
+    obj_rows = _in(client, "SELECT Id, Parent.Name, SobjectType, "
+                   + ", ".join(OBJECT_FIELDS.values())
+                   + ", SystemModstamp FROM ObjectPermissions WHERE Parent.Name IN {in}",
+                   content_sets + inspected)
+    field_rows = _in(client, "SELECT Id, Parent.Name, Field, "
+                     + ", ".join(FIELD_FIELDS.values())
+                     + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN {in}",
+                     content_sets)
+
+    license_by_id = {lic.id: lic for lic in (*user_licenses.values(), *psls.values())}
+    sets = _parse_sets(sets_raw, license_by_id, system_perms, managed, claims.set_prefix,
+                       obj_rows, field_rows, acc)
+    standard: dict[str, set[str]] = {}
+    for row in obj_rows:
+        if any(row.get(f) for f in OBJECT_FIELDS.values()) and is_standard_object(
+                str(row["SobjectType"])):
+            parent = str((row.get("Parent") or {}).get("Name", "")).casefold()
+            standard.setdefault(parent, set()).add(str(row["SobjectType"]))
+    groups = _parse_groups(groups_raw, components, acc)
+    users = _parse_users(users_raw, psas, pslas, license_by_id, acc)
+    other = tuple(sorted(
+        ("group" if r.get("PermissionSetGroupId") else "set",
+         str((r.get("Assignee") or {}).get("Username", "")).casefold(),
+         str((r.get("PermissionSetGroup") or {}).get("DeveloperName")
+             if r.get("PermissionSetGroupId") else (r.get("PermissionSet") or {}).get("Name")))
+        for r in others))
+    for r in others:
+        _assignment_seen(r, acc)
+
+    set_info = {str(s["Name"]).casefold(): _set_info(
+        s, license_by_id, standard.get(str(s["Name"]).casefold(), set())) for s in sets_raw}
+    psl_index = {**{k.casefold(): v for k, v in psls.items()},
+                 **{v.label.casefold(): v for v in psls.values()}}
+    return Live(
+        state=State(users=FrozenMap(users), permission_sets=FrozenMap(sets),
+                    permission_set_groups=FrozenMap(groups[0])),
+        user_licenses=FrozenMap({k.casefold(): v for k, v in user_licenses.items()}),
+        psls=FrozenMap(psl_index),
+        profiles=FrozenMap({str(r["Name"]).casefold(): (
+            str(r["Name"]), str((r.get("UserLicense") or {}).get("Name", "")))
+            for r in profile_rows}),
+        profile_ids=FrozenMap({str(r["Name"]).casefold(): str(r["Id"]) for r in profile_rows}),
+        sets=FrozenMap(set_info),
+        groups=FrozenMap(groups[1]),
+        ids=FrozenMap(acc.ids),
+        fingerprint=FrozenMap(acc.stamps),
+        objects=FrozenMap(objects),
+        system_permissions=frozenset(system_perms),
+        other_assignments=other,
+        api_calls=client.calls - start,
+    )
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern literal matching names that start with ``prefix`` (its own ``%``
+    and ``_`` matched literally)."""
+    literal = quote(prefix)[:-1].replace("%", "\\%").replace("_", "\\_")
+    return literal + "%'"
+
+
+def _in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for soql in chunked_in(template, sorted(set(values)), max_length=MAX_QUERY):
+        rows.extend(client.query(soql))
+    return rows
+
+
+def _licenses(client: Querier) -> tuple[dict[str, License], dict[str, License]]:
+    users = {str(r["Name"]): License(str(r["Id"]), str(r["Name"]),
+                                     str(r.get("MasterLabel") or r["Name"]),
+                                     int(r.get("TotalLicenses") or 0),
+                                     int(r.get("UsedLicenses") or 0), "user_license")
+             for r in client.query("SELECT Id, Name, MasterLabel, TotalLicenses, UsedLicenses "
+                                   "FROM UserLicense")}
+    psls = {str(r["DeveloperName"]): License(str(r["Id"]), str(r["DeveloperName"]),
+                                             str(r["MasterLabel"]),
+                                             int(r.get("TotalLicenses") or 0),
+                                             int(r.get("UsedLicenses") or 0), "psl")
+            for r in client.query("SELECT Id, DeveloperName, MasterLabel, TotalLicenses, "
+                                  "UsedLicenses FROM PermissionSetLicense")}
+    return users, psls
+
+
+def _system_permissions(describe: Mapping[str, Any] | None) -> set[str]:
+    if not describe:
+        return set()
+    return {f["name"][len(SYSTEM_PREFIX):] for f in describe.get("fields", ())
+            if f.get("type") == "boolean" and str(f["name"]).startswith(SYSTEM_PREFIX)
+            and f.get("updateable")}
+
+
+def _object_info(describe: Mapping[str, Any] | None) -> ObjectInfo | None:
+    if describe is None:
+        return None
+    fields = describe.get("fields", ())
+    return ObjectInfo(
+        name=str(describe.get("name")),
+        fields=FrozenMap({str(f["name"]).casefold(): bool(f.get("permissionable"))
+                          for f in fields}),
+        field_names=FrozenMap({str(f["name"]).casefold(): str(f["name"]) for f in fields}),
+    )
+
+
+def license_label(lic: License | None) -> str | None:
+    """How a licence is named in config and plans: a user license's Name, a PSL's label."""
+    if lic is None:
+        return None
+    return lic.name if lic.kind == "user_license" else lic.label
+
+
+def _set_info(raw: Mapping[str, Any], licenses: Mapping[str, License],
+              standard: set[str]) -> SetInfo:
+    lic = licenses.get(str(raw.get("LicenseId") or ""))
+    return SetInfo(str(raw["Id"]), str(raw["Name"]), license_label(lic),
+                   lic.kind if lic else None, tuple(sorted(standard)))
+
+
+def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
+                system_perms: set[str], declared: set[str], prefix: str | None,
+                obj_rows: list[dict[str, Any]], field_rows: list[dict[str, Any]],
+                acc: _Acc) -> dict[str, PermissionSet]:
+    objects: dict[str, dict[str, ObjectAccess]] = {}
+    for row in obj_rows:
+        parent = str((row.get("Parent") or {}).get("Name", "")).casefold()
+        words = [w for w, f in OBJECT_FIELDS.items() if row.get(f)]
+        objects.setdefault(parent, {})[str(row["SobjectType"])] = ObjectAccess.of(words)
+        acc.seen(record_key("object", parent, str(row["SobjectType"])), row)
+    fields: dict[str, dict[str, FieldAccess]] = {}
+    for row in field_rows:
+        parent = str((row.get("Parent") or {}).get("Name", "")).casefold()
+        words = [w for w, f in FIELD_FIELDS.items() if row.get(f)]
+        fields.setdefault(parent, {})[str(row["Field"])] = FieldAccess.of(words)
+        acc.seen(record_key("field", parent, str(row["Field"])), row)
+    out: dict[str, PermissionSet] = {}
+    for r in raw:
+        name = str(r["Name"])
+        key = name.casefold()
+        acc.seen(record_key("set", name), r)
+        managed = key in declared or (prefix is not None and name.startswith(prefix))
+        if not managed:
+            continue
+        out[name] = PermissionSet(
+            name=name,
+            label=str(r.get("Label") or ""),
+            description=str(r.get("Description") or ""),
+            license=license_label(licenses.get(str(r.get("LicenseId") or ""))),
+            system_permissions=frozenset(p for p in system_perms if r.get(SYSTEM_PREFIX + p)),
+            objects=FrozenMap(objects.get(key, {})),
+            fields=FrozenMap(fields.get(key, {})),
+        )
+    return out
+
+
+def _parse_groups(raw: list[dict[str, Any]], components: list[dict[str, Any]], acc: _Acc,
+                  ) -> tuple[dict[str, PermissionSetGroup], dict[str, tuple[str, tuple[str, ...]]]]:
+    members: dict[str, list[str]] = {}
+    for c in components:
+        group = str((c.get("PermissionSetGroup") or {}).get("DeveloperName", ""))
+        member = str((c.get("PermissionSet") or {}).get("Name", ""))
+        members.setdefault(group.casefold(), []).append(member)
+        acc.seen(record_key("component", group, member), c)
+    out: dict[str, PermissionSetGroup] = {}
+    info: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for r in raw:
+        name = str(r["DeveloperName"])
+        acc.seen(record_key("group", name), r)
+        held = tuple(sorted(members.get(name.casefold(), []), key=str.casefold))
+        out[name] = PermissionSetGroup(name=name, label=str(r.get("MasterLabel") or ""),
+                                       description=str(r.get("Description") or ""),
+                                       permission_sets=frozenset(held))
+        info[name.casefold()] = (str(r["Id"]), held)
+    return out, info
+
+
+def _assignment_seen(r: Mapping[str, Any], acc: _Acc) -> None:
+    user = str((r.get("Assignee") or {}).get("Username", ""))
+    if r.get("PermissionSetGroupId"):
+        acc.seen(record_key("assign-group", user,
+                            str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))), r)
+    else:
+        acc.seen(record_key("assign-set", user, str((r.get("PermissionSet") or {}).get("Name"))),
+                 r)
+
+
+def _parse_users(raw: list[dict[str, Any]], psas: list[dict[str, Any]],
+                 pslas: list[dict[str, Any]], licenses: Mapping[str, License],
+                 acc: _Acc) -> dict[str, User]:
+    sets: dict[str, set[str]] = {}
+    groups: dict[str, set[str]] = {}
+    held: dict[str, set[str]] = {}
+    for r in psas:
+        user = str((r.get("Assignee") or {}).get("Username", "")).casefold()
+        _assignment_seen(r, acc)
+        if r.get("PermissionSetGroupId"):
+            groups.setdefault(user, set()).add(
+                str((r.get("PermissionSetGroup") or {}).get("DeveloperName")))
+        else:
+            sets.setdefault(user, set()).add(str((r.get("PermissionSet") or {}).get("Name")))
+    for r in pslas:
+        user = str((r.get("Assignee") or {}).get("Username", "")).casefold()
+        lic = licenses.get(str(r.get("PermissionSetLicenseId")))
+        label = license_label(lic) or str(r.get("PermissionSetLicenseId"))
+        held.setdefault(user, set()).add(label)
+        acc.seen(record_key("assign-psl", user, label), r)
+    out: dict[str, User] = {}
+    for r in raw:
+        username = str(r["Username"]).casefold()
+        acc.seen(record_key("user", username), r)
+        profile = r.get("Profile") or {}
+        out[username] = User(
+            username=username,
+            first_name=str(r.get("FirstName") or ""),
+            last_name=str(r.get("LastName") or ""),
+            email=str(r.get("Email") or ""),
+            alias=str(r.get("Alias") or ""),
+            profile=str(profile.get("Name") or ""),
+            license=str((profile.get("UserLicense") or {}).get("Name") or "") or None,
+            permission_set_licenses=frozenset(held.get(username, ())),
+            permission_sets=frozenset(sets.get(username, ())),
+            permission_set_groups=frozenset(groups.get(username, ())),
+            active=bool(r.get("IsActive")),
+            time_zone=str(r.get("TimeZoneSidKey") or ""),
+            locale=str(r.get("LocaleSidKey") or ""),
+            language=str(r.get("LanguageLocaleKey") or ""),
+            email_encoding=str(r.get("EmailEncodingKey") or ""),
+        )
+        acc.stamps[record_key("assignments", username)] = "|".join(sorted(
+            [f"set:{s}" for s in sets.get(username, ())]
+            + [f"group:{g}" for g in groups.get(username, ())]
+            + [f"psl:{p}" for p in held.get(username, ())], key=str.casefold))
+    return out

@@ -1,0 +1,169 @@
+"""Rendering plans: a readable diff, JSON, DOT and Mermaid. No click, no I/O.
+
+Text groups actions by resource (``+`` create, ``~`` change, ``-`` remove), lists the
+destructive actions again on their own, then manual steps, warnings and the summary
+line. Colour is ANSI and only when the caller asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from reconciler import actions as a
+from reconciler.plan import Plan
+
+_COLOURS = {"+": "32", "~": "33", "-": "31", "!": "35", "bold": "1", "dim": "2"}
+
+
+class Style:
+    """ANSI colour when enabled, plain text otherwise."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, what: str) -> str:
+        if not self.color:
+            return text
+        return f"\x1b[{_COLOURS[what]}m{text}\x1b[0m"
+
+
+def _words(words: Sequence[str]) -> str:
+    return ", ".join(words) if words else "(none)"
+
+
+def _vals(pairs: a.Values) -> dict[str, Any]:
+    return dict(pairs)
+
+
+def _change(before: a.Values, after: a.Values) -> str:
+    old, new = _vals(before), _vals(after)
+    return ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(new))
+
+
+_DETAIL: dict[type[a.Action], Callable[[Any], str]] = {
+    a.CreatePermissionSet: lambda x: (
+        f'create permission set "{x.label}"'
+        + (f", license {x.license}" if x.license else ", no license")
+        + (f", system permissions {', '.join(x.system_permissions)}"
+           if x.system_permissions else "")),
+    a.UpdatePermissionSet: lambda x: _change(x.before, x.after),
+    a.SetSystemPermissions: lambda x: "system permissions " + " ".join(
+        [f"+{p}" for p in x.enable] + [f"-{p}" for p in x.disable]),
+    a.DeletePermissionSet: lambda x: "delete permission set",
+    a.GrantObjectAccess: lambda x: f"objects.{x.sobject}: {_words(x.after)}",
+    a.ChangeObjectAccess: lambda x: f"objects.{x.sobject}: {_words(x.before)} → "
+                                    f"{_words(x.after)}",
+    a.RevokeObjectAccess: lambda x: f"objects.{x.sobject}: {_words(x.before)} → (none)",
+    a.GrantFieldAccess: lambda x: f"fields.{x.field}: {_words(x.after)}",
+    a.ChangeFieldAccess: lambda x: f"fields.{x.field}: {_words(x.before)} → {_words(x.after)}",
+    a.RevokeFieldAccess: lambda x: f"fields.{x.field}: {_words(x.before)} → (none)",
+    a.CreateGroup: lambda x: f'create permission set group "{x.label}"',
+    a.UpdateGroup: lambda x: _change(x.before, x.after),
+    a.DeleteGroup: lambda x: "delete permission set group",
+    a.AddGroupComponent: lambda x: f"permission_sets: + {x.permission_set}",
+    a.RemoveGroupComponent: lambda x: f"permission_sets: - {x.permission_set}",
+    a.CreateUser: lambda x: (f"create user {x.username} (profile {x.profile}"
+                             + (f", license {x.license}" if x.license else "")
+                             + ("" if x.active else ", inactive") + ")"),
+    a.UpdateUser: lambda x: _change(x.before, x.after),
+    a.ChangeUserProfile: lambda x: (f"profile: {x.before} → {x.after}" + (
+        f" (license {x.license_before} → {x.license_after})"
+        if x.license_before != x.license_after else "")),
+    a.DeactivateUser: lambda x: "deactivate user (frees a seat; users are never deleted)",
+    a.ReactivateUser: lambda x: "reactivate user",
+    a.AssignPermissionSetLicense: lambda x: f"permission_set_licenses: + {x.target}",
+    a.UnassignPermissionSetLicense: lambda x: f"permission_set_licenses: - {x.target}",
+    a.AssignPermissionSet: lambda x: f"permission_sets: + {x.target}",
+    a.UnassignPermissionSet: lambda x: f"permission_sets: - {x.target}",
+    a.AssignGroup: lambda x: f"permission_set_groups: + {x.target}",
+    a.UnassignGroup: lambda x: f"permission_set_groups: - {x.target}",
+}
+
+
+def detail(action: a.Action) -> str:
+    """What one action does, in a line."""
+    text = _DETAIL[type(action)](action)
+    return f"{text}  # {action.reason}" if action.reason else text
+
+
+def summary_line(plan: Plan) -> str:
+    add, change, remove = plan.counts()
+    return (f"Plan: {add} to add, {change} to change, {remove} to remove · "
+            f"{plan.read_calls} API calls to read, ~{plan.apply_calls} to apply")
+
+
+def text(plan: Plan, *, color: bool = False) -> str:
+    """The plan as a readable diff."""
+    s = Style(color)
+    lines = [f"Org {plan.org.name} ({plan.org.instance_url}, org {plan.org.org_id}), "
+             f"as {plan.org.running_user}"]
+    if plan.targets or plan.excludes:
+        lines.append(s("Partial plan: " + ", ".join(
+            [f"target {t}" for t in plan.targets] + [f"exclude {e}" for e in plan.excludes]),
+            "!"))
+    if plan.empty:
+        lines.append("")
+        lines.append("No changes. The org matches the config.")
+    else:
+        lines.append("")
+        by_resource: dict[str, list[a.Action]] = {}
+        for action in plan.actions:
+            by_resource.setdefault(action.resource, []).append(action)
+        for resource in sorted(by_resource):
+            group = by_resource[resource]
+            symbols = {x.symbol for x in group}
+            head = next(iter(symbols)) if len(symbols) == 1 else "~"
+            lines.append(s(f"{head} {resource}", head))
+            for action in group:
+                lines.append("    " + s(f"{action.symbol} {detail(action)}", action.symbol))
+        if plan.destructive:
+            lines.append("")
+            lines.append(s(f"Destructive actions ({len(plan.destructive)}):", "-"))
+            for action in plan.destructive:
+                lines.append("    " + s(f"- {action.address}: {detail(action)}", "-"))
+    if plan.manual_steps:
+        lines.append("")
+        lines.append(s("Manual steps (the API can't do these):", "bold"))
+        for i, step in enumerate(plan.manual_steps, 1):
+            lines.append(f"  {i}. {step.text}")
+    if plan.warnings:
+        lines.append("")
+        lines.append(s("Warnings:", "!"))
+        lines.extend("  " + s(f"! {w}", "!") for w in plan.warnings)
+    lines.append("")
+    lines.append(s(summary_line(plan), "bold"))
+    return "\n".join(lines)
+
+
+def as_json(plan: Plan) -> str:
+    """The plan's documented JSON (the same as the saved file)."""
+    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False)
+
+
+def dot(plan: Plan) -> str:
+    """The action graph in Graphviz DOT."""
+    lines = ["digraph plan {", "  rankdir=LR;", '  node [shape=box, fontname="monospace"];']
+    for action in plan.actions:
+        label = f"{action.symbol} {action.kind}\\n{action.address}"
+        lines.append(f'  "{action.id}" [label="{label}"];')
+    for action in plan.actions:
+        for dep in plan.depends_on.get(action.id, ()):
+            lines.append(f'  "{dep}" -> "{action.id}";')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def mermaid(plan: Plan) -> str:
+    """The action graph as a Mermaid flowchart."""
+    ids = {action.id: f"a{i}" for i, action in enumerate(plan.actions)}
+    lines = ["flowchart LR"]
+    for action in plan.actions:
+        label = f"{action.symbol} {action.kind}<br/>{action.address}".replace('"', "'")
+        lines.append(f'  {ids[action.id]}["{label}"]')
+    for action in plan.actions:
+        for dep in plan.depends_on.get(action.id, ()):
+            if dep in ids:
+                lines.append(f"  {ids[dep]} --> {ids[action.id]}")
+    return "\n".join(lines)
