@@ -1,0 +1,172 @@
+"""Applying a plan: layer by layer, batched, surviving partial failure, journaled.
+
+Policy: an action that fails skips only the actions that depend on it (directly or
+not); independent work goes on. A daily-limit refusal stops the apply cleanly, with
+what was done and what was not. Every layer's outcome is written to the journal
+before the next layer starts, so even a killed process leaves an account of what it
+did; a rerun plans again and finishes the job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler import actions as a
+from reconciler.errors import OrgError, PlanError, StalePlanError
+from reconciler.org.reader import Live
+from reconciler.org.writer import Outcome, Writer, replaced_values
+from reconciler.plan import Plan, moved
+
+JOURNAL_FORMAT = "reconciler-journal"
+JOURNAL_VERSION = 1
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did: per action, and in total."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # action id → the failure it waited on
+    not_attempted: list[str] = field(default_factory=list)
+    write_calls: int = 0
+    records_written: int = 0
+    stopped: str = ""
+    journal: Path | None = None
+
+    def ids(self, status: str) -> list[str]:
+        return [k for k, o in self.outcomes.items() if o.status == status]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.ids("failed") or self.ids("unknown") or self.skipped
+                    or self.not_attempted or self.stopped)
+
+
+def check_fresh(plan: Plan, *, config_digest: str, org_id: str,
+                fingerprint_now: Mapping[str, str]) -> None:
+    """Refuse a plan made for another org, another config, or an org that moved since."""
+    if plan.org.org_id != org_id:
+        raise StalePlanError(f"the plan was made for org {plan.org.org_id} "
+                             f"({plan.org.instance_url}), not this org ({org_id})")
+    if plan.config_digest != config_digest:
+        raise StalePlanError("the config changed since the plan was made; run `reconciler "
+                             "plan` again and apply the new plan")
+    changed = moved(plan.fingerprint, fingerprint_now)
+    if changed:
+        raise StalePlanError(
+            "the org changed since the plan was made (" + ", ".join(changed[:10])
+            + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+            + "); nothing was written. Run `reconciler plan` again and review the new plan")
+
+
+def refuse_self_harm(plan: Plan, running_user: str) -> None:
+    """Never deactivate or take access from the user the reconciler runs as."""
+    for action in plan.actions:
+        if getattr(action, "username", "").casefold() != running_user.casefold():
+            continue
+        if isinstance(action, a.DeactivateUser | a.UnassignPermissionSet | a.UnassignGroup
+                      | a.UnassignPermissionSetLicense | a.ChangeUserProfile):
+            raise PlanError(f"the plan would {action.summary()}, but the reconciler runs as "
+                            f"{running_user}; refusing to lock it out")
+
+
+def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
+               progress: Progress | None = None) -> ApplyResult:
+    """Run ``plan`` with ``writer``; the journal is rewritten after every layer."""
+    result = ApplyResult(journal=journal_path)
+    journal = _Journal(journal_path, plan, live)
+    blocked: dict[str, str] = {}
+    layers = plan.layer_actions()
+    done = 0
+    total = len(plan.actions)
+    for index, layer in enumerate(layers):
+        runnable = []
+        for action in layer:
+            waits = [d for d in plan.depends_on.get(action.id, ()) if d in blocked]
+            if waits:
+                result.skipped[action.id] = waits[0]
+                blocked[action.id] = waits[0]
+            else:
+                runnable.append(action)
+        if result.stopped:
+            result.not_attempted += [x.id for x in runnable]
+            continue
+        try:
+            outcomes = writer.run_layer(runnable)
+        except OrgError as exc:  # the daily limit, a refused login: nothing more can run
+            result.stopped = str(exc)
+            result.not_attempted += [x.id for x in runnable]
+            continue
+        result.outcomes.update(outcomes)
+        for action_id, outcome in outcomes.items():
+            if outcome.status != "applied":
+                blocked[action_id] = action_id
+        done += len(layer)
+        journal.write(result, writer)
+        if progress is not None:
+            progress(done, total, f"layer {index + 1}/{len(layers)}")
+    result.write_calls = writer.write_calls
+    result.records_written = writer.records_written
+    journal.write(result, writer, finished=True)
+    return result
+
+
+class _Journal:
+    """The apply's account, next to the plan: each action, its result, created Ids and
+    the values it replaced. No secrets: plans and live state hold none."""
+
+    def __init__(self, path: Path, plan: Plan, live: Live) -> None:
+        self.path = path
+        self.plan = plan
+        self.started = _now()
+        self.replaced = replaced_values(live)
+
+    def write(self, result: ApplyResult, writer: Writer, *, finished: bool = False) -> None:
+        entries: list[dict[str, Any]] = []
+        for action in self.plan.actions:
+            entry: dict[str, Any] = {"id": action.id, "kind": action.kind,
+                                     "address": action.address}
+            outcome = result.outcomes.get(action.id)
+            if outcome is not None:
+                entry.update(status=outcome.status, error=outcome.error or None,
+                             record_id=outcome.record_id, note=outcome.note or None)
+            elif action.id in result.skipped:
+                entry.update(status="skipped", waited_on=result.skipped[action.id])
+            elif action.id in result.not_attempted:
+                entry.update(status="not_attempted")
+            else:
+                entry.update(status="pending")
+            entry["action"] = action.to_json()
+            entries.append(entry)
+        data = {
+            "format": JOURNAL_FORMAT, "version": JOURNAL_VERSION,
+            "org": {"name": self.plan.org.name, "org_id": self.plan.org.org_id,
+                    "instance_url": self.plan.org.instance_url},
+            "plan_created_at": self.plan.created_at,
+            "config_digest": self.plan.config_digest,
+            "started_at": self.started, "finished_at": _now() if finished else None,
+            "stopped": result.stopped or None,
+            "write_calls": writer.write_calls, "records_written": writer.records_written,
+            "actions": entries,
+            "replaced": self.replaced,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(self.path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def journal_path_for(plans_dir: Path, org: str) -> Path:
+    """``plans/<org>.apply-<UTC time>.json``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return plans_dir / f"{org}.apply-{stamp}.json"

@@ -1,0 +1,263 @@
+"""Writing to the org: actions → records → sObject Collections calls → outcomes.
+
+The only code that writes. A layer of independent actions becomes, per sObject and
+operation, collections of at most 200 records (``allOrNone=false``); several actions
+on one record in one layer merge into one record. Every per-record result is read:
+
+- success, or a create answered ``DUPLICATE_VALUE`` for an assignment that is already
+  there, or a delete of a record that is already gone: the action is done;
+- ``UNABLE_TO_LOCK_ROW`` on a record: that record is sent again (with backoff);
+- anything else: the action failed, with Salesforce's code and message.
+
+References to records created earlier in the same apply are resolved from the Ids
+their creates returned; everything else from the fresh read the apply started with.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import actions as a
+from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
+from reconciler.org.client import OrgClient
+from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX, Live, record_key
+from reconciler.org.writes import COLLECTION_SIZE, record_of, write_of
+
+# User attributes (model names) → User fields.
+USER_FIELDS = {"first_name": "FirstName", "last_name": "LastName", "email": "Email",
+               "alias": "Alias", "time_zone": "TimeZoneSidKey", "locale": "LocaleSidKey",
+               "language": "LanguageLocaleKey", "email_encoding": "EmailEncodingKey"}
+# Per-record answers that mean "already as wanted".
+_ALREADY_THERE = frozenset({"DUPLICATE_VALUE"})
+_ALREADY_GONE = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"})
+_TRANSIENT = frozenset({"UNABLE_TO_LOCK_ROW"})
+_ASSIGNMENTS = (a.AssignPermissionSet, a.AssignGroup, a.AssignPermissionSetLicense,
+                a.AddGroupComponent)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one action."""
+
+    status: str  # "applied" | "failed" | "unknown"
+    error: str = ""
+    record_id: str | None = None
+    note: str = ""
+
+
+class Unresolved(Exception):
+    """A record an action refers to has no Id (its create failed or never ran)."""
+
+
+class Writer:
+    """Applies layers of actions to one org, remembering the Ids it creates."""
+
+    def __init__(self, client: OrgClient, live: Live, *, max_record_retries: int = 3,
+                 sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
+        self.client = client
+        self.live = live
+        self.ids: dict[str, str] = dict(live.ids)
+        self.max_record_retries = max_record_retries
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.write_calls = 0
+        self.records_written = 0
+
+    # -- Id resolution ------------------------------------------------------------------
+
+    def _id(self, kind: str, *parts: str) -> str:
+        found = self.ids.get(record_key(kind, *parts))
+        if found is None:
+            raise Unresolved(f"no Id for {kind} {'/'.join(parts)} (was it created?)")
+        return found
+
+    def _license_id(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        lic = self.live.psls.get(name.casefold()) or self.live.user_licenses.get(name.casefold())
+        if lic is None:
+            raise Unresolved(f"no license named {name!r} in the org")
+        return lic.id
+
+    def _profile_id(self, name: str) -> str:
+        found = self.live.profile_ids.get(name.casefold())
+        if found is None:
+            raise Unresolved(f"no profile named {name!r} in the org")
+        return found
+
+    # -- actions → record values --------------------------------------------------------
+
+    def values(self, action: a.Action) -> dict[str, Any]:
+        """The fields one action writes (without Id for updates; the caller adds it)."""
+        if isinstance(action, a.CreatePermissionSet):
+            out: dict[str, Any] = {"Name": action.name, "Label": action.label,
+                                   "Description": action.description or None}
+            if action.license:
+                out["LicenseId"] = self._license_id(action.license)
+            out.update({SYSTEM_PREFIX + p: True for p in action.system_permissions})
+            return out
+        if isinstance(action, a.UpdatePermissionSet):
+            names = {"label": "Label", "description": "Description"}
+            return {names[k]: v for k, v in action.after}
+        if isinstance(action, a.SetSystemPermissions):
+            return {**{SYSTEM_PREFIX + p: True for p in action.enable},
+                    **{SYSTEM_PREFIX + p: False for p in action.disable}}
+        if isinstance(action, a.GrantObjectAccess):
+            return {"ParentId": self._id("set", action.permission_set),
+                    "SobjectType": action.sobject,
+                    **{f: w in action.after for w, f in OBJECT_FIELDS.items()}}
+        if isinstance(action, a.ChangeObjectAccess):
+            return {f: w in action.after for w, f in OBJECT_FIELDS.items()}
+        if isinstance(action, a.GrantFieldAccess):
+            return {"ParentId": self._id("set", action.permission_set),
+                    "SobjectType": action.field.partition(".")[0], "Field": action.field,
+                    **{f: w in action.after for w, f in FIELD_FIELDS.items()}}
+        if isinstance(action, a.ChangeFieldAccess):
+            return {f: w in action.after for w, f in FIELD_FIELDS.items()}
+        if isinstance(action, a.CreateGroup):
+            return {"DeveloperName": action.name, "MasterLabel": action.label,
+                    "Description": action.description or None}
+        if isinstance(action, a.UpdateGroup):
+            names = {"label": "MasterLabel", "description": "Description"}
+            return {names[k]: v for k, v in action.after}
+        if isinstance(action, a.AddGroupComponent):
+            return {"PermissionSetGroupId": self._id("group", action.group),
+                    "PermissionSetId": self._id("set", action.permission_set)}
+        if isinstance(action, a.CreateUser):
+            attrs = dict(action.attributes)
+            return {"Username": action.username, "ProfileId": self._profile_id(action.profile),
+                    "IsActive": action.active,
+                    **{USER_FIELDS[k]: v or None for k, v in attrs.items()}}
+        if isinstance(action, a.UpdateUser):
+            return {USER_FIELDS[k]: v or None for k, v in action.after}
+        if isinstance(action, a.ChangeUserProfile):
+            return {"ProfileId": self._profile_id(action.after)}
+        if isinstance(action, a.DeactivateUser | a.ReactivateUser):
+            return {"IsActive": isinstance(action, a.ReactivateUser)}
+        if isinstance(action, a.AssignPermissionSetLicense):
+            return {"AssigneeId": self._id("user", action.username),
+                    "PermissionSetLicenseId": self._license_id(action.target)}
+        if isinstance(action, a.AssignPermissionSet):
+            return {"AssigneeId": self._id("user", action.username),
+                    "PermissionSetId": self._id("set", action.target)}
+        if isinstance(action, a.AssignGroup):
+            return {"AssigneeId": self._id("user", action.username),
+                    "PermissionSetGroupId": self._id("group", action.target)}
+        raise TypeError(f"{action.kind} writes no field values")
+
+    # -- running a layer ----------------------------------------------------------------
+
+    def run_layer(self, layer: Sequence[a.Action]) -> dict[str, Outcome]:
+        """Apply one layer; an outcome for every action in it.
+
+        Raises :class:`~reconciler.errors.RequestLimitError` (and other client errors
+        that end the apply) after recording nothing for the calls not made; the caller
+        treats the layer's remaining actions as not attempted.
+        """
+        outcomes: dict[str, Outcome] = {}
+        groups: dict[tuple[str, str], dict[str, list[a.Action]]] = {}
+        for action in layer:
+            groups.setdefault(write_of(action), {}).setdefault(record_of(action), []).append(
+                action)
+        for (sobject, operation), by_record in sorted(groups.items()):
+            entries = list(by_record.items())
+            for start in range(0, len(entries), COLLECTION_SIZE):
+                chunk = entries[start:start + COLLECTION_SIZE]
+                outcomes.update(self._write(sobject, operation, chunk))
+        return outcomes
+
+    def _write(self, sobject: str, operation: str,
+               chunk: list[tuple[str, list[a.Action]]]) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        pending: list[tuple[str, list[a.Action], Any]] = []
+        for key, group in chunk:
+            try:
+                payload = self._payload(sobject, operation, key, group)
+            except Unresolved as exc:
+                outcomes.update({x.id: Outcome("failed", str(exc)) for x in group})
+                continue
+            if payload is None:  # a delete of a record the org no longer has
+                outcomes.update({x.id: Outcome("applied", note="already gone") for x in group})
+                continue
+            pending.append((key, group, payload))
+        attempt = 0
+        while pending:
+            method = {"create": "POST", "update": "PATCH", "delete": "DELETE"}[operation]
+            try:
+                self.write_calls += 1
+                results = self.client.collection(method, [p for _, _, p in pending])
+            except ConnectionFailed as exc:
+                outcomes.update({x.id: Outcome("unknown", str(exc))
+                                 for _, group, _ in pending for x in group})
+                return outcomes
+            except RequestLimitError:
+                raise
+            except ApiError as exc:
+                # The whole call was refused: every record in it failed the same way.
+                outcomes.update({x.id: Outcome("failed", str(exc))
+                                 for _, group, _ in pending for x in group})
+                return outcomes
+            retry: list[tuple[str, list[a.Action], Any]] = []
+            for (key, group, payload), result in zip(pending, results, strict=True):
+                errors = result.get("errors") or []
+                codes = {str(e.get("statusCode")) for e in errors}
+                if result.get("success"):
+                    self.records_written += 1
+                    if operation == "create" and result.get("id"):
+                        self.ids[key] = str(result["id"])
+                    if operation == "delete":
+                        self.ids.pop(key, None)
+                    outcomes.update({x.id: Outcome("applied", record_id=result.get("id"))
+                                     for x in group})
+                elif codes & _TRANSIENT and attempt < self.max_record_retries:
+                    retry.append((key, group, payload))
+                elif operation == "create" and codes & _ALREADY_THERE and isinstance(
+                        group[0], _ASSIGNMENTS):
+                    outcomes.update({x.id: Outcome("applied", note="already assigned")
+                                     for x in group})
+                elif operation == "delete" and codes & _ALREADY_GONE:
+                    self.ids.pop(key, None)
+                    outcomes.update({x.id: Outcome("applied", note="already gone")
+                                     for x in group})
+                else:
+                    message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}"
+                                        for e in errors) or "failed without an error message"
+                    outcomes.update({x.id: Outcome("failed", message) for x in group})
+            pending = retry
+            if pending:
+                attempt += 1
+                self.sleep(self.rng.uniform(0, 0.5 * 2 ** attempt))
+        return outcomes
+
+    def _payload(self, sobject: str, operation: str, key: str,
+                 group: list[a.Action]) -> Any:
+        if operation == "delete":
+            return self.ids.get(key)
+        values: dict[str, Any] = {}
+        for action in group:
+            values.update(self.values(action))
+        if operation == "update":
+            record_id = self.ids.get(key)
+            if record_id is None:
+                raise Unresolved(f"no Id for {key} (was it created?)")
+            values["Id"] = record_id
+        return {"attributes": {"type": sobject}, **values}
+
+
+def replaced_values(live: Live) -> Mapping[str, Any]:
+    """The live state the journal keeps for undo, by resource address."""
+    from reconciler.model import to_jsonable
+
+    out: dict[str, Any] = {}
+    for name, ps in live.state.permission_sets.items():
+        out[f"permission_sets.{name}"] = to_jsonable(ps)
+    for name, group in live.state.permission_set_groups.items():
+        out[f"permission_set_groups.{name}"] = to_jsonable(group)
+    for username, user in live.state.users.items():
+        out[f"users:{username}"] = to_jsonable(user)
+    return out

@@ -1,0 +1,292 @@
+"""`apply` end to end through the CLI, against the emulator over HTTPS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.emulator import Emulator, start_emulator
+from tests.emulator.helpers import client
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+WALKTHROUGH = (FIXTURES / "configs" / "integration-user" / "integration.yaml").read_text()
+INVOICE_SEED: dict[str, Any] = {"custom_objects": [{
+    "name": "Invoice__c", "label": "Invoice", "fields": {"Amount__c": "currency"}}]}
+
+
+class Org:
+    """An emulated org, a config directory pointing at it, and the CLI to run."""
+
+    def __init__(self, emu: Emulator, root: Path) -> None:
+        self.emu = emu
+        self.root = root
+        self.config = root / "config"
+        self.config.mkdir()
+        creds = emu.credentials()
+        self.env = {"EMU_CLIENT_ID": creds["client_id"],
+                    "EMU_CLIENT_SECRET": creds["client_secret"]}
+        (self.config / "org.yaml").write_text(
+            "orgs:\n  emu:\n"
+            f"    instance_url: {emu.url}\n    login_url: {emu.url}\n"
+            f"    ca_bundle: {emu.ca_file}\n"
+            "    auth:\n      flow: client_credentials\n"
+            "      client_id: ${env.EMU_CLIENT_ID}\n"
+            "      client_secret: ${env.EMU_CLIENT_SECRET}\n")
+
+    def write(self, name: str, text: str) -> None:
+        (self.config / name).write_text(text)
+
+    def run(self, *args: str) -> Result:
+        return CliRunner().invoke(cli, ["-c", str(self.config), "--org", "emu", *args],
+                                  env=self.env)
+
+    def writes(self) -> int:
+        """Write calls the org has served (collections and single-record writes)."""
+        total = 0
+        for route, n in self.emu.stats()["by_route"].items():
+            method, _, path = route.partition(" ")
+            if method in ("POST", "PATCH", "DELETE") and path.startswith(
+                    ("composite/sobjects", "sobjects/")):
+                total += n
+        return total
+
+    @property
+    def sf(self):  # simple-salesforce, as an admin would use it out of band
+        return client(self.emu)
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", INVOICE_SEED) as emu:
+        yield Org(emu, tmp_path)
+
+
+def test_walkthrough_from_an_empty_org_then_nothing_to_do(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    first = org.run("apply", "--auto-approve")
+    assert first.exit_code == 0, first.output
+    assert "Converged: no changes left." in first.output
+    assert "Applied 11, failed 0, skipped 0" in first.output
+    user = org.sf.query("SELECT Id, Profile.UserLicense.Name FROM User WHERE Username = "
+                        "'mulesoft@acme.com.integration'")["records"][0]
+    assert user["Profile"]["UserLicense"]["Name"] == "Salesforce Integration"
+    sets = org.sf.query("SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE "
+                        f"AssigneeId = '{user['Id']}' AND PermissionSet.IsOwnedByProfile = "
+                        "false ORDER BY PermissionSet.Name")["records"]
+    assert [r["PermissionSet"]["Name"] for r in sets] == ["INT_Custom_Objects",
+                                                          "INT_Standard_Objects"]
+    writes = org.writes()
+    second = org.run("apply", "--auto-approve")
+    assert second.exit_code == 0, second.output
+    assert "Nothing to apply." in second.output
+    assert org.writes() == writes
+    plan = org.run("plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert "No changes. The org matches the config." in plan.output
+
+
+def test_converting_an_api_user_to_the_integration_license(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    seed = {**INVOICE_SEED,
+            "permission_sets": [{"name": "Legacy_API", "label": "Legacy API",
+                                 "license": "Salesforce", "objects": {"Account": ["read"]}}],
+            "users": [{"username": "mulesoft@acme.com.integration", "first_name": "MuleSoft",
+                       "last_name": "Integration", "email": "integrations@acme.com",
+                       "profile": "Standard User", "permission_sets": ["Legacy_API"]}]}
+    with start_emulator(tmp_path / "data", seed) as emu:
+        org = Org(emu, tmp_path)
+        org.write("integration.yaml", WALKTHROUGH)
+        result = org.run("apply", "--auto-approve")
+        assert result.exit_code == 0, result.output
+        assert "Converged: no changes left." in result.output
+        trail = [f'{r["Action"]} {r["Display"]}' for r in org.sf.query(
+            "SELECT Action, Display FROM SetupAuditTrail WHERE CreatedDate = TODAY "
+            "ORDER BY CreatedDate")["records"]]
+
+        def when(prefix: str) -> int:
+            return next(i for i, row in enumerate(trail) if row.startswith(prefix))
+
+        # the emulator refuses any other order; the trail shows the one taken
+        assert when("PermSetUnassign Permission set Legacy API") \
+            < when("changedprofileforuser") \
+            < when("PermSetLicenseAssigned") \
+            < when("PermSetAssign Permission set Integration - Standard Objects")
+
+
+def test_a_stale_saved_plan_is_refused_and_nothing_is_written(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    assert org.run("apply", "--auto-approve").exit_code == 0
+    # the config now wants one more object; plan it and save the plan
+    org.write("integration.yaml", WALKTHROUGH.replace("      Contact: [read]",
+                                                      "      Contact: [read]\n"
+                                                      "      Case: [read]"))
+    planned = org.run("plan", "--out", "plans/next.json")
+    assert planned.exit_code == 0, planned.output
+    # meanwhile somebody assigns a set by hand in Setup
+    sf = org.sf
+    user = sf.query("SELECT Id FROM User WHERE Username = "
+                    "'mulesoft@acme.com.integration'")["records"][0]["Id"]
+    extra = sf.PermissionSet.create({"Name": "Manual_Extra", "Label": "Manual extra"})["id"]
+    sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": extra})
+    writes = org.writes()
+    refused = org.run("apply", "plans/next.json")
+    assert refused.exit_code == 1
+    assert "the org changed since the plan was made (users.mulesoft)" in refused.output
+    assert org.writes() == writes
+
+
+def test_a_plan_for_another_config_is_refused(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    assert org.run("plan", "--out", "plans/p.json").exit_code == 0
+    org.write("integration.yaml", WALKTHROUGH.replace("MuleSoft", "Mule"))
+    refused = org.run("apply", "plans/p.json")
+    assert refused.exit_code == 1
+    assert "the config changed since the plan was made" in refused.output
+
+
+def test_apply_without_a_terminal_or_approval_refuses(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    result = org.run("apply")
+    assert result.exit_code == 1
+    assert "there is no terminal to ask on" in result.output
+    assert org.writes() == 0
+
+
+def test_transient_faults_are_retried_and_the_org_converges(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    org.emu.faults.add(kind="error", method="POST", path="composite/sobjects$", status=503,
+                       times=2)
+    org.emu.faults.add(kind="lock", method="POST", path="composite/sobjects$", times=2)
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "Converged: no changes left." in result.output
+
+
+def test_a_dropped_connection_mid_write_then_a_rerun_converges(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    # the permission sets are created, but the answer never arrives
+    org.emu.faults.add(kind="drop", method="POST", path="composite/sobjects$", when="after")
+    first = org.run("apply", "--auto-approve")
+    assert first.exit_code == 1
+    assert "outcome unknown" in first.output
+    second = org.run("apply", "--auto-approve")
+    assert second.exit_code == 0, second.output
+    assert "Converged: no changes left." in second.output
+    names = [r["Name"] for r in org.sf.query(
+        "SELECT Name FROM PermissionSet WHERE Name LIKE 'INT_%'")["records"]]
+    assert sorted(names) == ["INT_Custom_Objects", "INT_Standard_Objects"]
+
+
+def test_one_failing_record_skips_its_dependents_only(org: Org) -> None:
+    # The emulator's time zone picklist lacks Europe/Madrid: the user create fails.
+    org.write("integration.yaml", WALKTHROUGH.replace(
+        "    lifecycle: {ignore_changes: [email]}",
+        "    time_zone: Europe/Madrid\n    lifecycle: {ignore_changes: [email]}"))
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 1
+    assert "Applied 7, failed 1, skipped 3" in result.output
+    line = next(x for x in result.output.splitlines() if "users.mulesoft: failed" in x)
+    assert line.startswith(str(org.config / "integration.yaml") + ":34:3: ")
+    assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in line
+    # the permission sets and their access went in all the same
+    assert org.sf.query("SELECT COUNT() FROM ObjectPermissions WHERE Parent.Name LIKE "
+                        "'INT_%'")["totalSize"] == 3
+    assert "Not converged" in result.output
+
+
+def test_session_expiry_mid_apply_re_authenticates(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    org.emu.faults.add(kind="expire_session", method="POST", path="composite/sobjects$")
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_daily_limit_stops_the_apply_cleanly(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    # enough for the login's reads and the first layer, not for the rest
+    planned = org.run("plan")
+    assert planned.exit_code == 0
+    reads = json.loads(Path("plans/emu.plan.json").read_text())["api_calls"]["read"]
+    org.emu.set_daily_limit(org.emu.stats()["api_calls"] + reads + 1)
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 1
+    assert "Stopped:" in result.output and "daily API request limit" in result.output
+    assert "not attempted: " in result.output
+    journal = sorted(Path("plans").glob("emu.apply-*.json"))[-1]
+    statuses = {e["status"] for e in json.loads(journal.read_text())["actions"]}
+    assert "not_attempted" in statuses
+
+
+def _many_sets_config(sets: int, users: int) -> str:
+    lines = ["permission_sets:"]
+    for s in range(sets):
+        lines += [f"  INT_Bulk_{s}:", f"    label: Bulk {s}", "    objects:",
+                  "      Invoice__c: [read, edit]", "    fields:",
+                  "      Invoice__c.Amount__c: [read]"]
+    lines.append("users:")
+    for u in range(users):
+        assigned = ", ".join(f"INT_Bulk_{(u + k) % sets}" for k in range(3))
+        lines += [f"  bulk{u}:", f"    username: bulk{u}@acme.example",
+                  f"    last_name: Bulk {u}", f"    email: bulk{u}@acme.example",
+                  "    profile: Minimum Access - API Only Integrations",
+                  f"    permission_sets: [{assigned}]"]
+    return "\n".join(lines) + "\n"
+
+
+def test_killed_mid_apply_then_rerun_converges_without_duplicates(org: Org) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    org.write("bulk.yaml", _many_sets_config(sets=40, users=4))
+    # every write call takes a while, so the kill lands in the middle
+    org.emu.faults.add(kind="latency", path="composite/sobjects$", delay=0.4, times=None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "-c", str(org.config), "--org", "emu",
+         "apply", "--auto-approve"],
+        cwd=org.root, env={**os.environ, **org.env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    killed_with_work_done = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        journals = list((org.root / "plans").glob("emu.apply-*.json"))
+        if journals:
+            try:
+                entries = json.loads(journals[0].read_text())["actions"]
+            except (ValueError, OSError):
+                entries = []
+            if any(e["status"] == "applied" for e in entries):
+                proc.send_signal(signal.SIGKILL)
+                killed_with_work_done = True
+                break
+        time.sleep(0.05)
+    proc.wait(timeout=10)
+    assert killed_with_work_done, "the apply finished before it could be killed"
+    statuses = {e["status"] for e in json.loads(journals[0].read_text())["actions"]}
+    assert "pending" in statuses  # it really was interrupted
+    org.emu.faults.clear()
+    rerun = org.run("apply", "--auto-approve")
+    assert rerun.exit_code == 0, rerun.output
+    assert "Converged: no changes left." in rerun.output
+    sf = org.sf
+    assert sf.query("SELECT COUNT() FROM PermissionSet WHERE Name LIKE 'INT_Bulk_%'")[
+        "totalSize"] == 40
+    assert sf.query("SELECT COUNT() FROM ObjectPermissions WHERE Parent.Name LIKE "
+                    "'INT_Bulk_%'")["totalSize"] == 40
+    rows = sf.query("SELECT Assignee.Username, PermissionSet.Name FROM "
+                    "PermissionSetAssignment WHERE PermissionSet.Name LIKE 'INT_Bulk_%'")
+    got = sorted((r["Assignee"]["Username"], r["PermissionSet"]["Name"])
+                 for r in rows["records"])
+    wanted = sorted((f"bulk{u}@acme.example", f"INT_Bulk_{(u + k) % 40}")
+                    for u in range(4) for k in range(3))
+    assert got == wanted
