@@ -171,6 +171,7 @@ class _Builder:
                 login_url=_strip_slash(data.get("login_url")) or "https://login.salesforce.com",
                 auth=self.auth(auth, base) if auth is not None else None,
                 ca_bundle=base / data["ca_bundle"] if "ca_bundle" in data else None,
+                seed=base / data["seed"] if "seed" in data else None,
             )
         if "local" not in self.out.orgs and not (raw_orgs and "local" in raw_orgs.values):
             self.out.orgs["local"] = OrgConfig(name="local", emulator=True)

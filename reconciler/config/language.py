@@ -202,6 +202,11 @@ def _org_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
                           f'{path}: "{key}" cannot be combined with emulator: true')
                 ok = False
     else:
+        if "seed" in raw.values:
+            kline, kcol = raw.pos["seed"][:2]
+            ctx.error(raw.file_of("seed"), kline, kcol,
+                      f'{path}: "seed" needs emulator: true (it describes a new local org)')
+            ok = False
         missing = [k for k in ("instance_url", "auth") if k not in raw.values]
         if missing:
             names = ", ".join(f'"{k}"' for k in missing)
@@ -217,6 +222,8 @@ ORGS = MapOf(
         what="org"),
     Obj({
         "emulator": Field(Bool("The embedded local org (data under .reconciler/).")),
+        "seed": Field(Str("Seed YAML describing a new embedded org (custom objects, users…), "
+                          "relative to this file; used when the org's data is first made.")),
         "instance_url": Field(Str("The org's URL, like https://acme.my.salesforce.com.",
                                   pattern=HTTPS_URL, shape="is not an https:// URL of a host")),
         "login_url": Field(Str("OAuth login URL (default https://login.salesforce.com).",

@@ -184,6 +184,8 @@ class OrgConfig:
     login_url: str = "https://login.salesforce.com"
     auth: AuthConfig | None = None
     ca_bundle: Path | None = None
+    #: For the embedded org: the seed that describes it when its data is first made.
+    seed: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

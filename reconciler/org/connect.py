@@ -64,8 +64,7 @@ def open_org(config: Config, org_name: str | None) -> Iterator[tuple[OrgConfig, 
         with OrgClient(connection_for(org, api_version)) as client:
             yield org, client
         return
-    seed_path = getattr(org, "seed", None)
-    seed = load_seed_file(seed_path) if seed_path is not None else None
+    seed = load_seed_file(org.seed) if org.seed is not None else None
     with start_emulator(data_dir_for(config, org), seed) as emu:
         creds = emu.credentials()
         conn = Connection(login_url=emu.url, flow="client_credentials",
