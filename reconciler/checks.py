@@ -254,7 +254,7 @@ class Checker:
         delta: Counter[str] = Counter()
         takers: dict[str, str] = {}
         for a in self.actions:
-            if (isinstance(a, CreateUser) and a.active or isinstance(a, ReactivateUser)) and (
+            if ((isinstance(a, CreateUser) and a.active) or isinstance(a, ReactivateUser)) and (
                     a.license):
                 delta[a.license.casefold()] += 1
                 takers.setdefault(a.license.casefold(), a.address)

@@ -8,7 +8,8 @@ from tests.config.helpers import load, problems, write
 
 
 def test_seed_is_resolved_beside_the_file(tmp_path: Path) -> None:
-    write(tmp_path, {"orgs.yaml": "orgs:\n  local:\n    emulator: true\n    seed: seeds/org.yaml\n"})
+    write(tmp_path, {"orgs.yaml": "orgs:\n  local:\n    emulator: true\n"
+                                  "    seed: seeds/org.yaml\n"})
     config = load(tmp_path)
     assert config.org("local").seed == tmp_path / "seeds" / "org.yaml"
 
