@@ -59,6 +59,28 @@ class ManualStep:
     text: str
 
 
+@dataclass(frozen=True)
+class LicenseChange:
+    """A declared set whose license in the org is not the config's (set at creation only)."""
+
+    name: str
+    live: str | None
+    wanted: str | None
+
+
+def license_changes(config: Config, desired: State, live: Live) -> list[LicenseChange]:
+    """Declared sets whose license differs between the org and the (canonical) config."""
+    out = []
+    for name, ps in sorted(desired.permission_sets.items()):
+        have = live.state.permission_sets.get(name)
+        if have is None or ps.absent or "license" in config.lifecycle(
+                f"permission_sets.{name}").ignore_changes:
+            continue
+        if (ps.license or "").casefold() != (have.license or "").casefold():
+            out.append(LicenseChange(name, have.license, ps.license))
+    return out
+
+
 class Checker:
     """Checks of one plan: desired (canonical) state, the live org, the actions."""
 
@@ -76,11 +98,22 @@ class Checker:
         self.problems.append(where.problem(message) if where else Problem(message))
 
     def run(self) -> list[Problem]:
+        self.comparable()
+        self.license_changes()
+        self.applicable()
+        return self.problems
+
+    def comparable(self) -> list[Problem]:
+        """The checks without which a diff means nothing: names the org lacks, access the
+        org can't hold. ``drift`` runs these (and reports a license change as drift)."""
         self.references()
         self.prefix_scope()
         self.objects_and_fields()
-        self.license_changes()
         self.users()
+        return self.problems
+
+    def applicable(self) -> list[Problem]:
+        """The checks of what the org or our own safety rules would refuse to apply."""
         self.seats()
         self.destroy()
         self.running_user_safety()
@@ -168,17 +201,12 @@ class Checker:
                             "system-maintained)")
 
     def license_changes(self) -> None:
-        for name, ps in self.desired.permission_sets.items():
-            live = self.live.state.permission_sets.get(name)
-            if live is None or ps.absent or "license" in self.config.lifecycle(
-                    f"permission_sets.{name}").ignore_changes:
-                continue
-            if (ps.license or "").casefold() != (live.license or "").casefold():
-                self.at(f"permission_sets.{name}.license",
-                        f"the license of permission set {name} can't change in place "
-                        f"(Salesforce sets it at creation): the org has "
-                        f"{live.license or 'none'}, the config wants {ps.license or 'none'}; "
-                        "delete the set first (absent: true) or give the new one another name")
+        for change in license_changes(self.config, self.desired, self.live):
+            self.at(f"permission_sets.{change.name}.license",
+                    f"the license of permission set {change.name} can't change in place "
+                    f"(Salesforce sets it at creation): the org has "
+                    f"{change.live or 'none'}, the config wants {change.wanted or 'none'}; "
+                    "delete the set first (absent: true) or give the new one another name")
 
     # -- licences --
 

@@ -194,7 +194,9 @@ def test_one_failing_record_skips_its_dependents_only(org: Org) -> None:
     assert result.exit_code == 1
     assert "Applied 7, failed 1, skipped 3" in result.output
     line = next(x for x in result.output.splitlines() if "users.mulesoft: failed" in x)
-    assert line.startswith(str(org.config / "integration.yaml") + ":34:3: ")
+    text = (org.config / "integration.yaml").read_text().splitlines()
+    user_line = text.index("  mulesoft:                        # the address users.mulesoft") + 1
+    assert line.startswith(f"{org.config / 'integration.yaml'}:{user_line}:3: ")
     assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in line
     # the permission sets and their access went in all the same
     assert org.sf.query("SELECT COUNT() FROM ObjectPermissions WHERE Parent.Name LIKE "
