@@ -167,3 +167,20 @@ def test_access_token_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         expired = org.run("plan")
         assert expired.exit_code == 1
         assert "sf org display" in expired.output
+
+
+def test_soap_login_only_when_asked_and_with_a_warning(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", INVOICE_SEED) as emu:
+        org = Org(emu, tmp_path, auth={
+            "flow": "password", "soap_login": "true", "username": "${env.SF_USER}",
+            "password": "${env.SF_PASSWORD}"},
+            env={"SF_USER": "ops@acme.example", "SF_PASSWORD": "ops-password-1"})
+        org.write("integration.yaml", WALKTHROUGH)
+        with pytest.warns(UserWarning, match="Summer '27"):
+            result = org.run("plan")
+        # the emulator has no SOAP endpoint: a clear refusal, no traceback
+        assert result.exit_code == 1
+        assert "the SOAP endpoint answered HTTP 404" in result.output
+        assert "Traceback" not in result.output

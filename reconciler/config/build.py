@@ -191,6 +191,7 @@ class _Builder:
             private_key=secret("private_key"),
             private_key_file=base / key_file if key_file is not None else None,
             access_token=secret("access_token"),
+            soap_login=bool(data.get("soap_login", False)),
         )
 
     def lifecycle(self, address: str, data: Mapping[str, Any]) -> None:

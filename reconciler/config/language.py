@@ -142,7 +142,7 @@ _FLOW_ALLOWS: dict[str, frozenset[str]] = {
     "client_credentials": frozenset({"client_id", "client_secret"}),
     "jwt": frozenset({"client_id", "username", "private_key", "private_key_file"}),
     "password": frozenset({"client_id", "client_secret", "username", "password",
-                           "security_token"}),
+                           "security_token", "soap_login"}),
     "access_token": frozenset({"access_token"}),
 }
 
@@ -155,7 +155,11 @@ def _auth_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
             kline, kcol = raw.pos[key][:2]
             ctx.error(raw.file_of(key), kline, kcol, f'{path}: "{key}" is not used by flow {flow}')
             ok = False
-    for options in _FLOW_NEEDS[flow]:
+    needs = _FLOW_NEEDS[flow]
+    if out.get("soap_login"):
+        # SOAP login() takes username and password (+ token), no connected app.
+        needs = tuple(n for n in needs if n not in (("client_id",), ("client_secret",)))
+    for options in needs:
         if not any(o in raw.values for o in options):
             need = " or ".join(f'"{o}"' for o in options)
             ctx.error(raw.file, raw.line, raw.col, f"{path}: flow {flow} needs {need}")
@@ -179,6 +183,9 @@ AUTH = Obj({
     "private_key": Field(Str("PEM private key (jwt): ${env.NAME} only.", mode=SECRET)),
     "private_key_file": Field(Str("Path of the PEM private key (jwt), relative to this file.")),
     "access_token": Field(Str("A ready access token: ${env.NAME} only.", mode=SECRET)),
+    "soap_login": Field(Bool("Password flow through SOAP login() instead of OAuth. Salesforce "
+                             "is retiring it (Summer '27); use only when OAuth is not "
+                             "available.")),
 }, "How to log in. Secrets come only from ${env.NAME}.", post=_auth_post, schema_extra={
     "allOf": [
         {"if": {"properties": {"flow": {"const": flow}}, "required": ["flow"]},

@@ -162,6 +162,8 @@ class AuthConfig:
     private_key: Secret | None = None
     private_key_file: Path | None = None
     access_token: Secret | None = None
+    #: Password flow through SOAP login(), being retired by Salesforce; only when asked.
+    soap_login: bool = False
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every credential that is set in the config, in field order."""

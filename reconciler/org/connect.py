@@ -52,6 +52,7 @@ def connection_for(org: OrgConfig, api_version: str) -> Connection:
         access_token=_reveal(auth.access_token),
         ca_bundle=org.ca_bundle,
         api_version=api_version,
+        soap_login=auth.soap_login,
     )
 
 
