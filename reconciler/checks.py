@@ -279,43 +279,25 @@ class Checker:
                                 'licensed "Salesforce API Integration"')
 
     def seats(self) -> None:
-        delta: Counter[str] = Counter()
-        takers: dict[str, str] = {}
-        for a in self.actions:
-            if ((isinstance(a, CreateUser) and a.active) or isinstance(a, ReactivateUser)) and (
-                    a.license):
-                delta[a.license.casefold()] += 1
-                takers.setdefault(a.license.casefold(), a.address)
-            elif isinstance(a, DeactivateUser) and a.license:
-                delta[a.license.casefold()] -= 1
-            elif isinstance(a, ChangeUserProfile) and a.license_before != a.license_after:
-                if a.license_after and a.active:
-                    delta[a.license_after.casefold()] += 1
-                    takers.setdefault(a.license_after.casefold(), a.address)
-                if a.license_before:
-                    delta[a.license_before.casefold()] -= 1
-        for key, change in sorted(delta.items()):
-            lic = self.live.user_licenses.get(key)
+        """Seats after the plan, counting what its deactivations and removals free."""
+        delta: Counter[tuple[str, str]] = Counter()
+        takers: dict[tuple[str, str], str] = {}
+        for action in self.actions:
+            for pool, name, change in _seat_changes(action):
+                key = (pool, name.casefold())
+                delta[key] += change
+                if change > 0:
+                    takers.setdefault(key, action.address)
+        for (pool, name), change in sorted(delta.items()):
+            lic = (self.live.user_licenses if pool == "user_license" else self.live.psls).get(
+                name)
             if lic is None or change <= 0 or lic.used + change <= lic.total:
                 continue
-            self.at(takers[key], f'user license "{lic.name}": the plan needs {change} more '
-                                 f"seat{'s' if change != 1 else ''}, {lic.free} free "
-                                 f"({lic.used} of {lic.total} in use)")
-        psl_delta: Counter[str] = Counter()
-        psl_takers: dict[str, str] = {}
-        for a in self.actions:
-            if isinstance(a, AssignPermissionSetLicense):
-                psl_delta[a.target.casefold()] += 1
-                psl_takers.setdefault(a.target.casefold(), a.address)
-            elif isinstance(a, UnassignPermissionSetLicense):
-                psl_delta[a.target.casefold()] -= 1
-        for key, change in sorted(psl_delta.items()):
-            psl = self.live.psls.get(key)
-            if psl is None or change <= 0 or psl.used + change <= psl.total:
-                continue
-            self.at(psl_takers[key], f'permission set license "{psl.label}": the plan needs '
-                                     f"{change} more seat{'s' if change != 1 else ''}, "
-                                     f"{psl.free} free ({psl.used} of {psl.total} in use)")
+            what = (f'user license "{lic.name}"' if pool == "user_license"
+                    else f'permission set license "{lic.label}"')
+            self.at(takers[(pool, name)],
+                    f"{what}: the plan needs {change} more seat{'s' if change != 1 else ''}, "
+                    f"{lic.free} free ({lic.used} of {lic.total} in use)")
 
     # -- safety --
 
@@ -344,6 +326,26 @@ class Checker:
                 continue
             self.at(a.address, f"the reconciler runs as {username}: it will not {what} "
                                "(it would lock itself out)")
+
+
+def _seat_changes(a: Action) -> list[tuple[str, str, int]]:
+    """(pool, licence, +1 taken / -1 freed) for the seats one action moves."""
+    if isinstance(a, CreateUser) and a.active and a.license:
+        return [("user_license", a.license, 1)]
+    if isinstance(a, ReactivateUser) and a.license:
+        return [("user_license", a.license, 1)]
+    if isinstance(a, DeactivateUser) and a.license:
+        return [("user_license", a.license, -1)]
+    if isinstance(a, ChangeUserProfile) and a.license_before != a.license_after:
+        out = [("user_license", a.license_before, -1)] if a.license_before else []
+        if a.license_after and a.active:
+            out.append(("user_license", a.license_after, 1))
+        return out
+    if isinstance(a, AssignPermissionSetLicense):
+        return [("psl", a.target, 1)]
+    if isinstance(a, UnassignPermissionSetLicense):
+        return [("psl", a.target, -1)]
+    return []
 
 
 def manual_steps(actions: Sequence[Action]) -> list[ManualStep]:

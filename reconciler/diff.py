@@ -201,6 +201,31 @@ class _Context:
     def ignored(self, address: str, attribute: str) -> bool:
         return attribute in self.config.lifecycle(address).ignore_changes
 
+    def changed(self, address: str, want: object, have: object, attributes: Iterable[str],
+                *, written_only: bool = False) -> tuple[dict[str, object], dict[str, object]]:
+        """(before, after) of the attributes that differ and the config manages."""
+        before: dict[str, object] = {}
+        after: dict[str, object] = {}
+        for attr in attributes:
+            w, h = getattr(want, attr), getattr(have, attr)
+            if w == h or self.ignored(address, attr):
+                continue
+            if written_only and not self.written(address, attr):
+                continue
+            before[attr], after[attr] = h, w
+        return before, after
+
+    def holders(self, kind: str, name: str) -> list[str]:
+        """Usernames holding a set (``kind`` "set") or group ("group") in the org."""
+        out = []
+        for username, user in sorted(self.live.state.users.items()):
+            held = user.permission_sets if kind == "set" else user.permission_set_groups
+            if name in held:
+                out.append(username)
+        out += [username for k, username, target in self.live.other_assignments
+                if k == kind and target == name and username not in self.live.state.users]
+        return out
+
     def written(self, address: str, attribute: str) -> bool:
         """Whether the config states this user attribute (directly or as a setting).
 
@@ -249,11 +274,7 @@ class _Context:
                         for f, a in sorted(ps.fields.items()) if not a.empty]
             return actions
         actions = []
-        before, after = {}, {}
-        for attr in ("label", "description"):
-            want, have = getattr(ps, attr), getattr(live, attr)
-            if want != have and not self.ignored(address, attr):
-                before[attr], after[attr] = have, want
+        before, after = self.changed(address, ps, live, ("label", "description"))
         if after:
             actions.append(UpdatePermissionSet(name=name, before=values(before),
                                                after=values(after)))
@@ -275,16 +296,10 @@ class _Context:
         actions: list[Action] = [DeletePermissionSet(name=name, reason=reason)]
         lic = (self.live.sets.get(name.casefold()) or None)
         licenses = (lic.license,) if lic and lic.license else ()
-        for username, user in sorted(self.live.state.users.items()):
-            if name in user.permission_sets:
-                actions.append(UnassignPermissionSet(
-                    user=self.user_key(username), username=username, target=name,
-                    licenses=licenses, reason=f"permission set {name} is being deleted"))
-        for kind, username, target in self.live.other_assignments:
-            if kind == "set" and target == name and username not in self.live.state.users:
-                actions.append(UnassignPermissionSet(
-                    user=self.user_key(username), username=username, target=name,
-                    licenses=licenses, reason=f"permission set {name} is being deleted"))
+        actions += [UnassignPermissionSet(user=self.user_key(username), username=username,
+                                          target=name, licenses=licenses,
+                                          reason=f"permission set {name} is being deleted")
+                    for username in self.holders("set", name)]
         for group, (_, members) in sorted(self.live.groups.items()):
             declared_group = self.desired.permission_set_groups.get(group)
             if name in members and not (declared_group and declared_group.absent):
@@ -305,32 +320,19 @@ class _Context:
                 return []
             actions: list[Action] = [DeleteGroup(name=name, members=tuple(
                 sorted(live.permission_sets)), reason="declared absent")]
-            for username, user in sorted(self.live.state.users.items()):
-                if name in user.permission_set_groups:
-                    actions.append(UnassignGroup(user=self.user_key(username),
-                                                 username=username, target=name,
-                                                 licenses=self.group_licenses(name),
-                                                 reason=f"group {name} is being deleted"))
-            for kind, username, target in self.live.other_assignments:
-                if kind == "group" and target == name and username not in self.live.state.users:
-                    actions.append(UnassignGroup(user=self.user_key(username),
-                                                 username=username, target=name,
-                                                 licenses=self.group_licenses(name),
-                                                 reason=f"group {name} is being deleted"))
+            actions += [UnassignGroup(user=self.user_key(username), username=username,
+                                      target=name, licenses=self.group_licenses(name),
+                                      reason=f"group {name} is being deleted")
+                        for username in self.holders("group", name)]
             return actions
         if live is None:
-            actions = [CreateGroup(name=name, label=group.label, description=group.description,
-                                   )]
+            actions = [CreateGroup(name=name, label=group.label, description=group.description)]
             actions += [AddGroupComponent(group=name, permission_set=s,
                                           license=self.set_license(s))
                         for s in sorted(group.permission_sets)]
             return actions
         actions = []
-        before, after = {}, {}
-        for attr in ("label", "description"):
-            want, have = getattr(group, attr), getattr(live, attr)
-            if want != have and not self.ignored(address, attr):
-                before[attr], after[attr] = have, want
+        before, after = self.changed(address, group, live, ("label", "description"))
         if after:
             actions.append(UpdateGroup(name=name, before=values(before), after=values(after)))
         if not self.ignored(address, "permission_sets"):
@@ -361,12 +363,8 @@ class _Context:
             live = User(username=username, last_name="", email="", alias="", profile="",
                         active=user.active)
         else:
-            before, after = {}, {}
-            for attr in USER_ATTRIBUTES:
-                want, have = getattr(user, attr), getattr(live, attr)
-                if want != have and self.written(address, attr) and not self.ignored(
-                        address, attr):
-                    before[attr], after[attr] = have, want
+            before, after = self.changed(address, user, live, USER_ATTRIBUTES,
+                                         written_only=True)
             if after:
                 actions.append(UpdateUser(user=key, username=username, before=values(before),
                                           after=values(after)))
