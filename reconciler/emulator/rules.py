@@ -332,13 +332,13 @@ def _user_before_update(org: Org, old: Record, changes: Record, actor_id: str) -
 
 
 def _user_after_create(org: Org, rec: Record, actor_id: str) -> None:
-    _profile_assignment(org, rec, actor_id)
+    assign_profile_set(org, rec, actor_id)
     recount_licenses(org)
     org.audit("createduser", "Manage Users",
               f"Created new user {rec['Username']}", actor_id)
 
 
-def _profile_assignment(org: Org, user: Record, actor_id: str) -> None:
+def assign_profile_set(org: Org, user: Record, actor_id: str) -> None:
     """Every user has an assignment of its profile's own permission set [doc]."""
     owned = org.where("PermissionSet", ProfileId=user["ProfileId"])
     for psa in org.where("PermissionSetAssignment", AssigneeId=user["Id"]):
@@ -355,7 +355,7 @@ def _profile_assignment(org: Org, user: Record, actor_id: str) -> None:
 def _user_after_update(org: Org, old: Record, new: Record, actor_id: str) -> None:
     who = new["Username"]
     if old["ProfileId"] != new["ProfileId"]:
-        _profile_assignment(org, new, actor_id)
+        assign_profile_set(org, new, actor_id)
         org.audit("changedprofileforuser", "Manage Users",
                   f"Changed profile for user {who} from {_name_of(org, old['ProfileId'])} "
                   f"to {_name_of(org, new['ProfileId'])}", actor_id)

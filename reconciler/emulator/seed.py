@@ -35,7 +35,7 @@ import yaml
 
 from reconciler.emulator.apierror import ApiFault
 from reconciler.emulator.catalog import SYSTEM_PERMISSIONS
-from reconciler.emulator.rules import _profile_assignment, recount_licenses
+from reconciler.emulator.rules import assign_profile_set, recount_licenses
 from reconciler.errors import EmulatorError
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def _build(org: Org, seed: dict[str, Any]) -> None:
                     "PermissionSet", "User"):
         for rec in org.records(sobject):
             store.update(rec["Id"], {"CreatedById": admin_id, "LastModifiedById": admin_id})
-    _profile_assignment(org, admin, admin_id)
+    assign_profile_set(org, admin, admin_id)
     recount_licenses(org)
 
     for spec in seed.get("custom_objects") or []:
