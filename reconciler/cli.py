@@ -341,6 +341,171 @@ def graph(obj: Context, fmt: str, plan_file: Path | None) -> None:
     click.echo(render.dot(drawn) if fmt == "dot" else render.mermaid(drawn))
 
 
+@cli.command("import")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--org", "org_name", default=None,
+              help="Org to read (default: the global --org, else settings.default_org).")
+@click.option("--user", "usernames", multiple=True, metavar="USERNAME",
+              help="Import this user and what it holds; repeatable.")
+@click.option("--permission-set", "set_names", multiple=True, metavar="NAME",
+              help="Import this permission set; repeatable.")
+@click.option("--integration-users", is_flag=True,
+              help="Import every active user on the Salesforce Integration license or an "
+                   "API-only profile.")
+@click.option("--from-metadata", is_flag=True,
+              help="Read PATHS instead of an org: SFDX *.permissionset-meta.xml and "
+                   "*.permissionsetgroup-meta.xml files or directories of them.")
+@click.option("--integration-candidates", is_flag=True,
+              help="Only list full-license users that are API-only, and the integration "
+                   "seats free; writes nothing.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Directory to write the YAML files into.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.pass_obj
+def import_cmd(obj: Context, paths: tuple[Path, ...], org_name: str | None,
+               usernames: tuple[str, ...], set_names: tuple[str, ...],
+               integration_users: bool, from_metadata: bool, integration_candidates: bool,
+               out: Path | None, force: bool) -> None:
+    """Turn an org's users and permission sets, or SFDX permission files, into config.
+
+    \b
+    reconciler import --org prod --integration-users -o config/
+    reconciler import --org prod --user api@acme.com --permission-set INT_X -o config/
+    reconciler import --from-metadata force-app/main/default -o config/
+    reconciler import --org prod --integration-candidates
+    """
+    from reconciler import importer
+
+    from_org = bool(usernames or set_names or integration_users)
+    modes = sum((from_org, from_metadata, integration_candidates))
+    if modes != 1:
+        raise click.UsageError("choose one of: --user/--permission-set/--integration-users, "
+                               "--from-metadata PATH..., --integration-candidates")
+    if paths and not from_metadata:
+        raise click.UsageError("PATHS are read only with --from-metadata")
+    if from_metadata and not paths:
+        raise click.UsageError("--from-metadata needs at least one file or directory")
+    if out is None and not integration_candidates:
+        raise click.UsageError("say where to write the YAML files: -o DIR")
+    try:
+        if from_metadata:
+            imported = importer.read_metadata(paths)
+        else:
+            from reconciler.org.connect import open_org
+
+            config = _load(obj)
+            with open_org(config, org_name or obj.org) as (org, client):
+                if integration_candidates:
+                    from reconciler.importer.render import candidates_lines
+                    from reconciler.org.discover import integration_candidates as find
+
+                    for line in candidates_lines(find(client)):
+                        click.echo(line)
+                    return
+                imported = importer.import_from_org(
+                    client, org_name=org.name, usernames=usernames, permission_sets=set_names,
+                    integration_users=integration_users)
+        assert out is not None
+        written = importer.write_config(imported, out, force=force)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    for warning in imported.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    counts = {"permission_sets": len(imported.permission_sets),
+              "permission_set_groups": len(imported.permission_set_groups),
+              "users": len(imported.users)}
+    nouns = {"permission_sets": "permission set", "permission_set_groups": "permission set group",
+             "users": "user"}
+    for path in written:
+        kind = next(k for k, name in importer.FILE_NAMES.items() if name == path.name)
+        click.echo(f"Wrote {path} ({_count(counts[kind], nouns[kind])})")
+    if imported.warnings:
+        click.echo(f"{_count(len(imported.warnings), 'warning')}: what the config language "
+                   "does not model yet was left out (listed above).")
+
+
+@cli.command("export")
+@click.option("--to-metadata", "to_metadata", type=click.Path(path_type=Path), required=True,
+              metavar="DIR", help="Where to write permissionsets/ and permissionsetgroups/.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.pass_obj
+def export_cmd(obj: Context, to_metadata: Path, force: bool) -> None:
+    """Write the config's permission sets and groups as SFDX source files."""
+    from reconciler import importer
+
+    try:
+        written = importer.export_metadata(_load(obj), to_metadata, force=force)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    click.echo(f"Wrote {_count(len(written), 'file')} under {to_metadata}")
+
+
+class _DriftConsole:
+    """Where drift prints: reports on stdout, progress and errors on stderr."""
+
+    def __init__(self, obj: Context) -> None:
+        self.obj = obj
+
+    def out(self, text: str) -> None:
+        click.echo(text)
+
+    def err(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def error(self, exc: ReconcilerError) -> None:
+        # A scheduled run's error: printed as fail() would, and the schedule goes on.
+        if self.obj.verbose:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        lines = ([str(p) for p in exc.problems] if isinstance(exc, ConfigError | PlanRejected)
+                 else [f"Error: {str(exc) or type(exc).__name__}"])
+        for line in lines:
+            click.echo(line, err=True)
+
+
+@cli.command(epilog="There is no `drift --fix`: drift never changes the org. To fix drift, "
+                    "run `reconciler plan`, review it, then `reconciler apply`.")
+@click.option("--format", "fmt", default="text", show_default=True,
+              metavar="[text|json|markdown]",
+              help="Report format: text, json (documented, versioned) or markdown (for a "
+                   "ticket or a pull-request comment).")
+@click.option("--since", default=None, metavar="DURATION",
+              help="Read the Setup Audit Trail this far back (default: since the last run, "
+                   "else 7d).")
+@click.option("--notify", default=None, metavar="URL",
+              help="POST a Slack-compatible JSON summary and the report to this webhook, "
+                   "once per new, changed or resolved drift. May be ${env.NAME}; never "
+                   "printed in full.")
+@click.option("--every", default=None, metavar="DURATION",
+              help="Run on a schedule (30s, 15m, 1h…), with jitter, until SIGTERM/SIGINT.")
+@click.option("--runs", type=int, default=None, metavar="N",
+              help="With --every: stop after N runs (exit code of the last run).")
+@click.pass_obj
+def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: str | None,
+          runs: int | None) -> None:
+    """Report how the org differs from the config, graded; change nothing.
+
+    Reads the org as `plan` does, plus one Setup Audit Trail query that says who
+    changed each item and when ("unknown" when no row says so). Severity per item:
+    widening (the org grants more than the config), narrowing, metadata.
+
+    Exit codes: 0 no drift, 2 drift, 3 drift that widens access, 1 error. A failing
+    --notify webhook is reported and does not change the exit code. With --every, a
+    lock under .reconciler/ keeps two schedulers of one org apart; a signal stops the
+    schedule with exit 0.
+    """
+    from reconciler import drift as drift_lib
+
+    try:
+        opts = drift_lib.options(fmt=fmt, since=since, notify=notify, every=every, runs=runs,
+                                 color=obj.color and sys.stdout.isatty())
+        code = drift_lib.run(lambda: _load(obj), obj.org, opts, _DriftConsole(obj))
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    sys.exit(code)
+
+
 @cli.group()
 def emulator() -> None:
     """The embedded local org: a Salesforce REST API emulator over HTTPS."""
@@ -371,7 +536,4 @@ def emulator_serve(obj: Context, host: str, port: int, data: Path, seed: Path | 
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
-    try:
-        return cli.main(args=argv, prog_name="reconciler", standalone_mode=True)
-    except UsageError as exc:  # pragma: no cover - commands handle their own
-        fail(exc, None)
+    return cli.main(args=argv, prog_name="reconciler", standalone_mode=True)

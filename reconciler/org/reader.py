@@ -78,6 +78,8 @@ class SetInfo:
     #: Standard objects the set grants any access to (read for sets the config
     #: doesn't declare, so license checks can see what a user would get).
     standard_objects: tuple[str, ...] = ()
+    #: Its label, as Setup shows it (and names it in the audit trail).
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,19 +167,11 @@ def read(client: Querier, claims: Claims) -> Live:
                        "PermissionSetGroup.DeveloperName, SystemModstamp "
                        "FROM PermissionSetAssignment WHERE PermissionSet.IsOwnedByProfile = "
                        "false AND Assignee.Username IN {in}", claims.usernames)
-    others: list[dict[str, Any]] = []
-    if claims.absent_sets or claims.set_prefix:
-        where = []
-        if claims.absent_sets:
-            where.append("PermissionSet.Name IN {in}")
-        if claims.set_prefix:
-            where.append(f"PermissionSet.Name LIKE {like_prefix(claims.set_prefix)}")
-        soql = ("SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, PermissionSet.Name, "
-                "PermissionSetGroupId, PermissionSetGroup.DeveloperName, SystemModstamp FROM "
-                "PermissionSetAssignment WHERE PermissionSetGroupId = null AND ("
-                + " OR ".join(where) + ")")
-        others += (_in(client, soql, claims.absent_sets) if claims.absent_sets
-                   else client.query(soql))
+    others = _about_doomed_sets(
+        client, claims, "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
+                        "PermissionSet.Name, PermissionSetGroupId, "
+                        "PermissionSetGroup.DeveloperName, SystemModstamp FROM "
+                        "PermissionSetAssignment WHERE PermissionSetGroupId = null AND ")
     if claims.absent_groups:
         others += _in(client, "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
                               "PermissionSet.Name, PermissionSetGroupId, "
@@ -191,19 +185,11 @@ def read(client: Querier, claims: Claims) -> Live:
     group_names = {*claims.groups, *claims.absent_groups, *claims.referenced_groups}
     group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
                     for r in psas if r.get("PermissionSetGroupId")}
-    if claims.absent_sets or claims.set_prefix:
-        # Groups holding a set about to be deleted: it must leave them first.
-        where = []
-        if claims.absent_sets:
-            where.append("PermissionSet.Name IN {in}")
-        if claims.set_prefix:
-            where.append(f"PermissionSet.Name LIKE {like_prefix(claims.set_prefix)}")
-        soql = ("SELECT PermissionSetGroup.DeveloperName FROM PermissionSetGroupComponent "
-                "WHERE " + " OR ".join(where))
-        holders = (_in(client, soql, claims.absent_sets) if claims.absent_sets
-                   else client.query(soql))
-        group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
-                        for r in holders}
+    # Groups holding a set about to be deleted: it must leave them first.
+    holders = _about_doomed_sets(client, claims, "SELECT PermissionSetGroup.DeveloperName "
+                                                 "FROM PermissionSetGroupComponent WHERE ")
+    group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
+                    for r in holders}
     groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, "
                              "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName IN {in}",
                      sorted(group_names))
@@ -286,6 +272,21 @@ def read(client: Querier, claims: Claims) -> Live:
     )
 
 
+def _about_doomed_sets(client: Querier, claims: Claims,
+                       select_where: str) -> list[dict[str, Any]]:
+    """Rows about the sets the plan may delete (declared absent, or undeclared under
+    the prefix scope): ``select_where`` ends in ``WHERE`` (or ``AND``)."""
+    where = []
+    if claims.absent_sets:
+        where.append("PermissionSet.Name IN {in}")
+    if claims.set_prefix:
+        where.append(f"PermissionSet.Name LIKE {like_prefix(claims.set_prefix)}")
+    if not where:
+        return []
+    soql = select_where + "(" + " OR ".join(where) + ")"
+    return _in(client, soql, claims.absent_sets) if claims.absent_sets else client.query(soql)
+
+
 def like_prefix(prefix: str) -> str:
     """A LIKE pattern literal matching names that start with ``prefix`` (its own ``%``
     and ``_`` matched literally)."""
@@ -347,7 +348,8 @@ def _set_info(raw: Mapping[str, Any], licenses: Mapping[str, License],
               standard: set[str]) -> SetInfo:
     lic = licenses.get(str(raw.get("LicenseId") or ""))
     return SetInfo(str(raw["Id"]), str(raw["Name"]), license_label(lic),
-                   lic.kind if lic else None, tuple(sorted(standard)))
+                   lic.kind if lic else None, tuple(sorted(standard)),
+                   label=str(raw.get("Label") or ""))
 
 
 def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
