@@ -44,8 +44,8 @@ class Context:
     verbose: bool = False
 
 
-def fail(exc: BaseException, ctx: Context | None) -> NoReturn:
-    """Print an error as one clear line per problem and exit with its code."""
+def report_error(exc: BaseException, ctx: Context | None) -> None:
+    """Print an error as one clear line per problem (a traceback too with -v)."""
     if ctx is not None and ctx.verbose:
         import traceback
 
@@ -54,8 +54,12 @@ def fail(exc: BaseException, ctx: Context | None) -> NoReturn:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
     else:
-        text = str(exc) or type(exc).__name__
-        click.echo(f"Error: {text}", err=True)
+        click.echo(f"Error: {str(exc) or type(exc).__name__}", err=True)
+
+
+def fail(exc: BaseException, ctx: Context | None) -> NoReturn:
+    """Report an error and exit with its code."""
+    report_error(exc, ctx)
     sys.exit(exit_code_for(exc))
 
 
@@ -454,14 +458,7 @@ class _DriftConsole:
 
     def error(self, exc: ReconcilerError) -> None:
         # A scheduled run's error: printed as fail() would, and the schedule goes on.
-        if self.obj.verbose:
-            import traceback
-
-            traceback.print_exception(exc, file=sys.stderr)
-        lines = ([str(p) for p in exc.problems] if isinstance(exc, ConfigError | PlanRejected)
-                 else [f"Error: {str(exc) or type(exc).__name__}"])
-        for line in lines:
-            click.echo(line, err=True)
+        report_error(exc, self.obj)
 
 
 @cli.command(epilog="There is no `drift --fix`: drift never changes the org. To fix drift, "
