@@ -43,9 +43,10 @@ class Org:
     def write(self, name: str, text: str) -> None:
         (self.config / name).write_text(text)
 
-    def run(self, *args: str) -> Result:
+    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        """The CLI with `-c config --org emu` and the credentials in the environment."""
         return CliRunner().invoke(cli, ["-c", str(self.config), "--org", "emu", *args],
-                                  env=self.env)
+                                  env={**self.env, **(env or {})})
 
     def writes(self) -> int:
         """Write calls the org has served (collections and single-record writes)."""

@@ -23,6 +23,7 @@ from simple_salesforce import Salesforce
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, start_emulator
 from tests.emulator.helpers import client, token
+from tests.orgdir import Org as BaseOrg
 
 USERNAME = "mulesoft@acme.com.integration"
 OPS = "ops@acme.example"
@@ -64,30 +65,14 @@ WIDENED_OBJECT = "permission_sets.INT_Standard_Objects.objects.Account"
 EXTRA_SET = "users.mulesoft.permission_sets.Manual_Extra"
 
 
-class Org:
-    """An emulated org, a config directory pointing at it, and the CLI to run."""
+class Org(BaseOrg):
+    """The walkthrough-like config in an org directory, with drift's state beside it."""
 
     def __init__(self, emu: Emulator, root: Path) -> None:
-        self.emu = emu
-        self.root = root
-        self.config = root / "config"
-        self.config.mkdir()
-        creds = emu.credentials()
-        self.env = {"EMU_CLIENT_ID": creds["client_id"],
-                    "EMU_CLIENT_SECRET": creds["client_secret"]}
-        (self.config / "org.yaml").write_text(
-            "orgs:\n  emu:\n"
-            f"    instance_url: {emu.url}\n    login_url: {emu.url}\n"
-            f"    ca_bundle: {emu.ca_file}\n"
-            "    auth:\n      flow: client_credentials\n"
-            "      client_id: ${env.EMU_CLIENT_ID}\n"
-            "      client_secret: ${env.EMU_CLIENT_SECRET}\n")
+        super().__init__(emu, root)
         (self.config / "access.yaml").write_text(CONFIG)
         self.state = self.config / ".reconciler" / "emu" / "drift"
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        return CliRunner().invoke(cli, ["-c", str(self.config), "--org", "emu", *args],
-                                  env={**self.env, **(env or {})})
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "reconciler", "-c", str(self.config), "--org", "emu",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.config import load_config
@@ -18,34 +18,14 @@ from reconciler.emulator import Emulator, start_emulator
 from reconciler.importer.imported import minimal_object_words, user_keys
 from reconciler.model import ObjectAccess
 from tests.emulator.helpers import client
+from tests.orgdir import Org as BaseOrg
 
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
 PSL = "Salesforce API Integration"
 
 
-class Org:
-    """An emulated org, a config directory whose `orgs.emu` points at it, and the CLI."""
-
-    def __init__(self, emu: Emulator, root: Path) -> None:
-        self.emu = emu
-        self.root = root
-        self.config = root / "config"
-        self.config.mkdir()
-        creds = emu.credentials()
-        self.env = {"EMU_CLIENT_ID": creds["client_id"],
-                    "EMU_CLIENT_SECRET": creds["client_secret"]}
-        (self.config / "org.yaml").write_text(
-            "orgs:\n  emu:\n"
-            f"    instance_url: {emu.url}\n    login_url: {emu.url}\n"
-            f"    ca_bundle: {emu.ca_file}\n"
-            "    auth:\n      flow: client_credentials\n"
-            "      client_id: ${env.EMU_CLIENT_ID}\n"
-            "      client_secret: ${env.EMU_CLIENT_SECRET}\n")
-
-    def run(self, *args: str) -> Result:
-        """The CLI with `-c config --org emu` and the credentials in the environment."""
-        return CliRunner().invoke(cli, ["-c", str(self.config), "--org", "emu", *args],
-                                  env=self.env)
+class Org(BaseOrg):
+    """An org directory whose `orgs.emu` points at the emulator, plus import helpers."""
 
     def yaml_files(self) -> list[str]:
         return sorted(p.name for p in self.config.glob("*.yaml"))
