@@ -243,3 +243,66 @@ def test_killed_mid_apply_then_rerun_converges_without_duplicates(org: Org) -> N
     wanted = sorted((f"bulk{u}@acme.example", f"INT_Bulk_{(u + k) % 40}")
                     for u in range(4) for k in range(3))
     assert got == wanted
+
+
+def test_the_journal_records_outcomes_created_ids_and_replaced_values(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    assert org.run("plan", "--out", "plans/p.json").exit_code == 0
+    planned = json.loads(Path("plans/p.json").read_text())
+    result = org.run("apply", "plans/p.json")
+    assert result.exit_code == 0, result.output
+    # the write calls stay within the plan's bound: Σ ceil(records / 200) per layer
+    calls = int(result.output.split(" write calls")[0].rsplit("· ", 1)[1])
+    assert calls <= planned["api_calls"]["apply_estimate"] == 6
+    journal = json.loads(next(Path("plans").glob("emu.apply-*.json")).read_text())
+    assert journal["format"] == "reconciler-journal" and journal["finished_at"]
+    entries = {e["id"]: e for e in journal["actions"]}
+    assert {e["status"] for e in entries.values()} == {"applied"}
+    created = entries["create_user:users.mulesoft"]["record_id"]
+    assert org.sf.query(f"SELECT Username FROM User WHERE Id = '{created}'")["records"][0][
+        "Username"] == "mulesoft@acme.com.integration"
+    secrets = set(org.env.values())
+    text = json.dumps(journal)
+    assert not any(s in text for s in secrets)
+    # a second change: the journal keeps what the org had before it
+    org.write("integration.yaml", WALKTHROUGH.replace("      Contact: [read]", ""))
+    assert org.run("apply", "--auto-approve").exit_code == 0
+    second = json.loads(sorted(Path("plans").glob("emu.apply-*.json"))[-1].read_text())
+    before = second["replaced"]["permission_sets.INT_Standard_Objects"]
+    assert before["objects"]["Contact"] == ["read"]
+
+
+def test_interactive_apply_lists_destruction_and_asks(org: Org) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    org.write("integration.yaml", WALKTHROUGH)
+    assert org.run("apply", "--auto-approve").exit_code == 0
+    org.write("integration.yaml", WALKTHROUGH.replace("      Contact: [read]", ""))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "-c", str(org.config), "--org", "emu", "--no-color",
+         "apply"], cwd=org.root, env={**os.environ, **org.env},
+        stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while b"Apply these changes? (yes/no)" not in seen:
+        chunk = os.read(leader, 4096)
+        assert chunk, seen.decode()
+        seen += chunk
+    os.write(leader, b"yes\n")
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=30) == 0
+    text = seen.decode()
+    assert text.index("Destructive actions (1):") < text.index("Apply these changes?")
+    assert "objects.Contact: read → (none)" in text
+    assert "Converged: no changes left." in text
