@@ -39,6 +39,7 @@ from reconciler.errors import EmulatorError
 MIN_VERSION, MAX_VERSION = 50, 64
 COLLECTION_LIMIT = 200
 COMPOSITE_LIMIT = 25
+HANDSHAKE_TIMEOUT = 10.0
 _VERSION_RE = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
 _REF_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 
@@ -94,7 +95,9 @@ class Emulator:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop accepting, end open connections, wait for their threads, close the store."""
         self.httpd.shutdown()
+        self.httpd.close_connections()
         self.httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -535,13 +538,28 @@ class _TLSServer(ThreadingHTTPServer):
     """Threads per connection; the TLS handshake runs in the connection's thread, so a
     slow or broken client never holds up the accept loop."""
 
-    daemon_threads = True
+    # Connection threads are joined on close, after their sockets are shut: stopping
+    # never pulls the store from under a request still being answered.
+    daemon_threads = False
+    block_on_close = True
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
                  context: ssl.SSLContext) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
         self.context = context
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def close_connections(self) -> None:
+        """End every open connection (idle keep-alive ones included)."""
+        with self._open_lock:
+            for sock in list(self._open):
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-request is not the server's error: stay quiet."""
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # Headers and body go out in separate writes; without NODELAY, Nagle's algorithm
@@ -549,12 +567,22 @@ class _TLSServer(ThreadingHTTPServer):
         with suppress(OSError):
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
+            # A client that never finishes the handshake must not hold a thread forever.
+            request.settimeout(HANDSHAKE_TIMEOUT)
+            # The TLS socket takes over the connection's file descriptor.
             tls = self.context.wrap_socket(request, server_side=True)
+            tls.settimeout(None)
         except (ssl.SSLError, OSError):
             return
+        with self._open_lock:
+            self._open.add(tls)
         try:
             super().finish_request(tls, client_address)
+        except (ssl.SSLError, OSError):
+            return  # the client went away
         finally:
+            with self._open_lock:
+                self._open.discard(tls)
             with suppress(OSError):
                 tls.close()
 
