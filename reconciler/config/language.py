@@ -158,7 +158,7 @@ def _auth_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
     needs = _FLOW_NEEDS[flow]
     if out.get("soap_login"):
         # SOAP login() takes username and password (+ token), no connected app.
-        needs = tuple(n for n in needs if n not in (("client_id",), ("client_secret",)))
+        needs = tuple(n for n in needs if not _soap_optional(flow, n))
     for options in needs:
         if not any(o in raw.values for o in options):
             need = " or ".join(f'"{o}"' for o in options)
@@ -170,6 +170,11 @@ def _auth_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
                   f'{path}: give "private_key" or "private_key_file", not both')
         ok = False
     return out if ok else INVALID
+
+
+def _soap_optional(flow: str, options: tuple[str, ...]) -> bool:
+    """The connected-app keys the password flow does without under soap_login."""
+    return flow == "password" and options in (("client_id",), ("client_secret",))
 
 
 AUTH = Obj({
@@ -190,7 +195,11 @@ AUTH = Obj({
     "allOf": [
         {"if": {"properties": {"flow": {"const": flow}}, "required": ["flow"]},
          "then": {"allOf": [{"anyOf": [{"required": [o]} for o in options]}
-                            for options in needs],
+                            for options in needs if not _soap_optional(flow, options)]
+                  + ([{"if": {"properties": {"soap_login": {"const": True}},
+                              "required": ["soap_login"]},
+                       "else": {"required": ["client_id", "client_secret"]}}]
+                     if flow == "password" else []),
                   "propertyNames": {"enum": ["flow", *sorted(_FLOW_ALLOWS[flow])]}}}
         for flow, needs in _FLOW_NEEDS.items()
     ],
