@@ -127,19 +127,14 @@ class Catalog:
 
     def __init__(self, sobjects: Iterable[SObject] = ()) -> None:
         self._by_name: dict[str, SObject] = {}
-        self._by_prefix: dict[str, SObject] = {}
         for s in sobjects:
             self.add(s)
 
     def add(self, sobject: SObject) -> None:
         self._by_name[sobject.name.lower()] = sobject
-        self._by_prefix[sobject.key_prefix] = sobject
 
     def get(self, name: str) -> SObject | None:
         return self._by_name.get(name.lower())
-
-    def by_prefix(self, prefix: str) -> SObject | None:
-        return self._by_prefix.get(prefix)
 
     def __iter__(self) -> Iterator[SObject]:
         return iter(sorted(self._by_name.values(), key=lambda s: s.name))

@@ -128,9 +128,6 @@ class Org:
     def now(self) -> str:
         return sf_datetime(self._clock())
 
-    def now_dt(self) -> datetime:
-        return self._clock()
-
     def reset(self) -> None:
         """Back to the seed this org was made from (data, tokens, counters)."""
         from reconciler.emulator import seed as seeding

@@ -105,14 +105,6 @@ class Store:
         rec = self._records.get(sobject, {}).get(rid)
         return None if rec is None else (sobject, rec)
 
-    def get_deleted(self, record_id: str) -> tuple[str, Record] | None:
-        rid = to18(record_id) if is_id(record_id) else record_id
-        sobject = self._sobject_of.get(rid)
-        if sobject is None:
-            return None
-        rec = self._deleted.get(sobject, {}).get(rid)
-        return None if rec is None else (sobject, rec)
-
     def find(self, sobject: str, field: str, values: Collection[str]) -> Iterable[Record] | None:
         """Live records whose reference ``field`` is one of ``values``, through an index."""
         if field == "Id":
@@ -169,14 +161,6 @@ class Store:
             self._write(sobject, rec, deleted=False)
             self._log(("insert", (sobject, rid)))
             return rec
-
-    def bulk_insert(self, sobject: str, records: Iterable[Record]) -> list[str]:
-        """Insert many records in one SQLite transaction (seeding and benchmarks)."""
-        ids = []
-        with self.transaction():
-            for r in records:
-                ids.append(self.insert(sobject, r)["Id"])
-        return ids
 
     def update(self, record_id: str, changes: Record) -> Record:
         with self.lock:
