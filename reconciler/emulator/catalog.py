@@ -123,7 +123,7 @@ class SObject:
 
 
 class Catalog:
-    """Every sObject of an org, by name and by key prefix."""
+    """Every sObject of an org, by name (case-insensitive)."""
 
     def __init__(self, sobjects: Iterable[SObject] = ()) -> None:
         self._by_name: dict[str, SObject] = {}
