@@ -22,6 +22,7 @@ from reconciler.importer import read_metadata, render
 from reconciler.importer.metadata import group_xml, set_xml
 from reconciler.importer.yamltext import scalar
 from reconciler.model import ObjectAccess
+from tests.config.helpers import write
 from tests.emulator.helpers import client
 from tests.test_import import Org
 
@@ -198,17 +199,6 @@ def test_xml_to_yaml_to_xml_keeps_the_meaning_of_every_modelled_element(
     assert read_metadata([again]).permission_set_groups == imported.permission_set_groups
 
 
-def _files(root: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content)
-    return root
-
-
 SET_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">
     <label>{label}</label>
@@ -218,7 +208,7 @@ SET_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_malformed_unknown_root_and_not_xml_are_one_error_each_and_nothing_is_written(
         tmp_path: Path) -> None:
-    src = _files(tmp_path / "src", {
+    src = write(tmp_path / "src", {
         "Good.permissionset-meta.xml": SET_XML.format(label="Good", body=""),
         "Broken.permissionset-meta.xml": "<PermissionSet>\n  <label>x</lable>\n</PermissionSet>",
         "Profile.permissionset-meta.xml":
@@ -251,7 +241,7 @@ def test_entities_are_refused_never_expanded(tmp_path: Path) -> None:
               "<label>&lol2;</label></PermissionSet>")
     external = ('<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
                 "\n<PermissionSet><label>&e;</label></PermissionSet>")
-    src = _files(tmp_path, {"Lol.permissionset-meta.xml": laughs,
+    src = write(tmp_path, {"Lol.permissionset-meta.xml": laughs,
                             "Ext.permissionset-meta.xml": external})
     result = run("import", "--from-metadata", str(src / "Lol.permissionset-meta.xml"),
                  str(src / "Ext.permissionset-meta.xml"), "-o", str(tmp_path / "out"))
@@ -280,7 +270,7 @@ def test_a_missing_path_or_an_empty_directory_is_an_error(tmp_path: Path) -> Non
 def test_a_value_that_is_not_a_boolean_is_an_error(tmp_path: Path) -> None:
     body = ("    <objectPermissions>\n        <allowRead>yes</allowRead>\n"
             "        <object>Account</object>\n    </objectPermissions>\n")
-    src = _files(tmp_path, {"S.permissionset-meta.xml": SET_XML.format(label="S", body=body)})
+    src = write(tmp_path, {"S.permissionset-meta.xml": SET_XML.format(label="S", body=body)})
     result = run("import", "--from-metadata", str(src), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert result.output.strip() == (f"{src}/S.permissionset-meta.xml: <allowRead> must be "
@@ -296,7 +286,7 @@ def test_namespaced_names(tmp_path: Path) -> None:
     group = ('<PermissionSetGroup xmlns="http://soap.sforce.com/2006/04/metadata">'
              "<label>G</label><permissionSets>Local</permissionSets>"
              "<permissionSets>acme__Packaged</permissionSets></PermissionSetGroup>")
-    src = _files(tmp_path / "src", {
+    src = write(tmp_path / "src", {
         "Local.permissionset-meta.xml": SET_XML.format(label="Local", body=body),
         "acme__Packaged.permissionset-meta.xml": SET_XML.format(label="P", body=""),
         "G.permissionsetgroup-meta.xml": group,
@@ -336,7 +326,7 @@ def test_entries_that_grant_nothing_vanish_and_unmodelled_flags_are_warned(
             "    <userLicense>Salesforce</userLicense>\n"
             "    <recordTypeVisibilities><recordType>Account.X</recordType>"
             "<visible>true</visible></recordTypeVisibilities>\n")
-    src = _files(tmp_path, {"S.permissionset-meta.xml": SET_XML.format(label="S", body=body)})
+    src = write(tmp_path, {"S.permissionset-meta.xml": SET_XML.format(label="S", body=body)})
     imported = read_metadata([src])
     ps = imported.permission_sets["S"]
     assert dict(ps.objects) == {"Account": ObjectAccess.of(["delete"])}
@@ -353,7 +343,7 @@ def test_entries_that_grant_nothing_vanish_and_unmodelled_flags_are_warned(
 
 
 def test_export_writes_the_sfdx_layout_and_refuses_to_overwrite(tmp_path: Path) -> None:
-    config = _files(tmp_path / "config", {"main.yaml": """
+    config = write(tmp_path / "config", {"main.yaml": """
 permission_sets:
   INT_Standard:
     label: Integration & "friends" <standard>
@@ -447,7 +437,7 @@ def test_scalars_read_back_as_the_same_string(tmp_path: Path, value: str) -> Non
 
 def test_a_result_the_language_refuses_names_the_source_file_and_writes_nothing(
         tmp_path: Path) -> None:
-    src = _files(tmp_path / "src", {
+    src = write(tmp_path / "src", {
         "Long.permissionset-meta.xml": SET_XML.format(label="L" * 90, body=""),
         "Ok.permissionset-meta.xml": SET_XML.format(label="Fine", body=""),
     })
@@ -462,7 +452,7 @@ def test_a_result_the_language_refuses_names_the_source_file_and_writes_nothing(
 
 
 def test_one_set_in_two_files_is_an_error(tmp_path: Path) -> None:
-    src = _files(tmp_path / "src", {
+    src = write(tmp_path / "src", {
         "a/Same.permissionset-meta.xml": SET_XML.format(label="A", body=""),
         "b/same.permissionset-meta.xml": SET_XML.format(label="B", body=""),
     })
