@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler import actions as a
+from reconciler.checks import self_harm
 from reconciler.errors import OrgError, PlanError, StalePlanError
+from reconciler.model import to_jsonable
 from reconciler.org.reader import Live
-from reconciler.org.writer import Outcome, Writer, replaced_values
+from reconciler.org.writer import Outcome, Writer
 from reconciler.plan import Plan, moved
 
 JOURNAL_FORMAT = "reconciler-journal"
@@ -66,14 +67,11 @@ def check_fresh(plan: Plan, *, config_digest: str, org_id: str,
 
 
 def refuse_self_harm(plan: Plan, running_user: str) -> None:
-    """Never deactivate or take access from the user the reconciler runs as."""
-    for action in plan.actions:
-        if getattr(action, "username", "").casefold() != running_user.casefold():
-            continue
-        if isinstance(action, a.DeactivateUser | a.UnassignPermissionSet | a.UnassignGroup
-                      | a.UnassignPermissionSetLicense | a.ChangeUserProfile):
-            raise PlanError(f"the plan would {action.summary()}, but the reconciler runs as "
-                            f"{running_user}; refusing to lock it out")
+    """Never deactivate or take access from the user the reconciler runs as (a saved
+    plan may have been made by another user than the one applying it)."""
+    harm = self_harm(plan.actions, running_user)
+    if harm:
+        raise PlanError(harm[0][1])
 
 
 def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
@@ -125,7 +123,7 @@ class _Journal:
         self.path = path
         self.plan = plan
         self.started = _now()
-        self.replaced = replaced_values(live)
+        self.replaced = _replaced_values(live)
 
     def write(self, result: ApplyResult, writer: Writer, *, finished: bool = False) -> None:
         entries: list[dict[str, Any]] = []
@@ -160,6 +158,18 @@ class _Journal:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(self.path)
+
+
+def _replaced_values(live: Live) -> dict[str, Any]:
+    """The live state the journal keeps for undo, by resource address."""
+    out: dict[str, Any] = {}
+    for name, ps in live.state.permission_sets.items():
+        out[f"permission_sets.{name}"] = to_jsonable(ps)
+    for name, group in live.state.permission_set_groups.items():
+        out[f"permission_set_groups.{name}"] = to_jsonable(group)
+    for username, user in live.state.users.items():
+        out[f"users:{username}"] = to_jsonable(user)
+    return out
 
 
 def _now() -> str:

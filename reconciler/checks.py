@@ -311,21 +311,28 @@ class Checker:
                                       f"would {verb} it")
 
     def running_user_safety(self) -> None:
-        for a in self.actions:
-            username = getattr(a, "username", "")
-            if username.casefold() != self.running_user:
-                continue
-            if isinstance(a, DeactivateUser):
-                what = f"deactivate {username}"
-            elif isinstance(a, UnassignPermissionSet | UnassignGroup
-                            | UnassignPermissionSetLicense):
-                what = f"take {a.target} away from {username}"
-            elif isinstance(a, ChangeUserProfile):
-                what = f"change the profile of {username}"
-            else:
-                continue
-            self.at(a.address, f"the reconciler runs as {username}: it will not {what} "
-                               "(it would lock itself out)")
+        for action, message in self_harm(self.actions, self.running_user):
+            self.at(action.address, message)
+
+
+def self_harm(actions: Sequence[Action], running_user: str) -> list[tuple[Action, str]]:
+    """Actions that would deactivate or strip the user the reconciler runs as."""
+    out: list[tuple[Action, str]] = []
+    for a in actions:
+        username = getattr(a, "username", "")
+        if username.casefold() != running_user.casefold():
+            continue
+        if isinstance(a, DeactivateUser):
+            what = f"deactivate {username}"
+        elif isinstance(a, UnassignPermissionSet | UnassignGroup | UnassignPermissionSetLicense):
+            what = f"take {a.target} away from {username}"
+        elif isinstance(a, ChangeUserProfile):
+            what = f"change the profile of {username}"
+        else:
+            continue
+        out.append((a, f"the reconciler runs as {username}: it will not {what} "
+                       "(it would lock itself out)"))
+    return out
 
 
 def _seat_changes(a: Action) -> list[tuple[str, str, int]]:

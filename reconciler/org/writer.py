@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,17 +247,3 @@ class Writer:
                 raise Unresolved(f"no Id for {key} (was it created?)")
             values["Id"] = record_id
         return {"attributes": {"type": sobject}, **values}
-
-
-def replaced_values(live: Live) -> Mapping[str, Any]:
-    """The live state the journal keeps for undo, by resource address."""
-    from reconciler.model import to_jsonable
-
-    out: dict[str, Any] = {}
-    for name, ps in live.state.permission_sets.items():
-        out[f"permission_sets.{name}"] = to_jsonable(ps)
-    for name, group in live.state.permission_set_groups.items():
-        out[f"permission_set_groups.{name}"] = to_jsonable(group)
-    for username, user in live.state.users.items():
-        out[f"users:{username}"] = to_jsonable(user)
-    return out
