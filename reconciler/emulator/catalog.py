@@ -59,6 +59,10 @@ class Field:
     restricted_picklist: bool = False
     permissionable: bool = False
     custom: bool = False
+    #: A formula field (read-only, computed): field permissions can grant read only.
+    calculated: bool = False
+    #: An auto-number field: field permissions can grant read only.
+    auto_number: bool = False
 
     @property
     def required_on_create(self) -> bool:

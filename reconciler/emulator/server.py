@@ -699,6 +699,7 @@ def _describe(s: Any, version: str) -> dict[str, Any]:
         "createable": f.createable, "updateable": f.updateable, "nillable": f.nillable,
         "defaultedOnCreate": f.default is not None or not f.createable,
         "custom": f.custom, "permissionable": f.permissionable, "filterable": True,
+        "calculated": f.calculated, "autoNumber": f.auto_number,
         "sortable": f.type not in ("textarea", "address"),
         "referenceTo": list(f.reference_to), "relationshipName": f.relationship_name,
         "restrictedPicklist": f.restricted_picklist,
