@@ -63,6 +63,9 @@ class Field:
     calculated: bool = False
     #: An auto-number field: field permissions can grant read only.
     auto_number: bool = False
+    #: Set on a master-detail field only (0 for the first master, 1 for a junction's
+    #: second), as describe's ``relationshipOrder``: the object is a detail of its target.
+    relationship_order: int | None = None
 
     @property
     def required_on_create(self) -> bool:
@@ -632,6 +635,7 @@ CUSTOM_FIELD_TYPES = {
     "number": DOUBLE, "double": DOUBLE, "int": INT, "currency": CURRENCY, "percent": PERCENT,
     "date": DATE, "datetime": DATETIME, "picklist": PICKLIST, "multipicklist": MULTIPICKLIST,
     "lookup": REFERENCE, "masterdetail": REFERENCE, "reference": REFERENCE,
+    "autonumber": STRING,
 }
 
 
@@ -654,13 +658,27 @@ def custom_field(
     required: bool = False,
     reference_to: str | None = None,
     picklist: tuple[str, ...] = (),
+    returns: str | None = None,
+    relationship_order: int = 0,
 ) -> Field:
-    """A custom field for a seed; raises ValueError for an unknown type."""
-    type_ = CUSTOM_FIELD_TYPES.get(type_name.replace(" ", "").replace("_", "").lower())
+    """A custom field for a seed; raises ValueError for an unknown type.
+
+    ``masterdetail`` makes the object a detail of ``reference_to`` (required, so not
+    permissionable); ``formula`` (of type ``returns``) and ``autonumber`` are read-only
+    fields that field permissions can only grant read on.
+    """
+    kind = type_name.replace(" ", "").replace("_", "").replace("-", "").lower()
+    type_ = CUSTOM_FIELD_TYPES.get(kind)
+    if kind == "formula":
+        type_ = CUSTOM_FIELD_TYPES.get((returns or "text").replace(" ", "").lower())
     if type_ is None:
         raise ValueError(f"unknown field type {type_name!r} for {name}")
+    required = required or kind == "masterdetail"
     kw: dict[str, Any] = {"label": label or name, "custom": True,
                           "permissionable": not required}
+    if kind in ("formula", "autonumber"):
+        kw.update(createable=False, updateable=False, calculated=kind == "formula",
+                  auto_number=kind == "autonumber")
     if type_ == BOOLEAN:
         kw.update(nillable=False, default=False)
     else:
@@ -669,6 +687,8 @@ def custom_field(
         if not reference_to:
             raise ValueError(f"lookup field {name} needs reference_to")
         rel = name[:-3] + "__r" if name.endswith("__c") else name
+        if kind == "masterdetail":
+            kw["relationship_order"] = relationship_order
         return _f(name, REFERENCE, reference_to=(reference_to,), relationship_name=rel,
                   length=18, **kw)
     if type_ in (PICKLIST, MULTIPICKLIST):

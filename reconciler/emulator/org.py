@@ -153,24 +153,31 @@ class Org:
         return sobject
 
     def add_custom_fields(self, sobject_name: str, fields: Mapping[str, Any]) -> None:
-        """Add custom fields to a standard object (``Account.Tradestyle__c``)."""
+        """Add custom fields to a standard object (``Account.Tradestyle__c``).
+
+        A custom field of Task or Event is an activity field: it appears on both [doc].
+        """
         sobject = self.catalog.get(sobject_name)
         if sobject is None:
             raise ValueError(f"unknown object {sobject_name}")
-        for name, spec in fields.items():
-            sobject.add(_custom_field_from_spec(name, spec))
+        self._add_fields(sobject.name, fields)
         extra = dict(self.store.meta("custom_fields") or {})
         extra.setdefault(sobject.name, {}).update(fields)
         self.store.set_meta("custom_fields", extra)
+
+    def _add_fields(self, sobject_name: str, fields: Mapping[str, Any]) -> None:
+        for name in rules.sharing_custom_fields(sobject_name):
+            sobject = self.catalog.get(name)
+            assert sobject is not None
+            for fname, spec in fields.items():
+                sobject.add(_custom_field_from_spec(fname, spec))
 
     def _load_custom_objects(self) -> None:
         for spec in self.store.meta("custom_objects") or []:
             self.catalog.add(_custom_object_from_spec(spec, self.catalog))
         for name, fields in (self.store.meta("custom_fields") or {}).items():
-            sobject = self.catalog.get(name)
-            if sobject is not None:
-                for fname, spec in fields.items():
-                    sobject.add(_custom_field_from_spec(fname, spec))
+            if self.catalog.get(name) is not None:
+                self._add_fields(name, fields)
         self.catalog.link_children()
 
     # -- API accounting -------------------------------------------------------
@@ -513,7 +520,7 @@ class _Source(RecordSource):
         return self._store.find(sobject, field, values)
 
 
-def _custom_field_from_spec(name: str, spec: Any) -> Field:
+def _custom_field_from_spec(name: str, spec: Any, relationship_order: int = 0) -> Field:
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, Mapping):
@@ -521,7 +528,8 @@ def _custom_field_from_spec(name: str, spec: Any) -> Field:
     return custom_field(
         name, str(spec.get("type", "text")), label=spec.get("label"),
         required=bool(spec.get("required", False)), reference_to=spec.get("reference_to"),
-        picklist=tuple(spec.get("values", ()) or ()),
+        picklist=tuple(spec.get("values", ()) or ()), returns=spec.get("returns"),
+        relationship_order=relationship_order,
     )
 
 
@@ -538,7 +546,11 @@ def _custom_object_from_spec(spec: Mapping[str, Any], catalog: Catalog) -> SObje
             n += 1
             if prefix not in taken:
                 break
-    fields = [_custom_field_from_spec(k, v) for k, v in (spec.get("fields") or {}).items()]
+    fields: list[Field] = []
+    for fname, fspec in (spec.get("fields") or {}).items():
+        # A junction object's second master-detail field has relationship order 1.
+        masters = sum(f.relationship_order is not None for f in fields)
+        fields.append(_custom_field_from_spec(fname, fspec, masters))
     return custom_object(name, prefix, str(spec.get("label") or name[:-3].replace("_", " ")),
                          fields)
 

@@ -48,6 +48,26 @@ _WORDS = {
     "PermissionsDelete": "Delete", "PermissionsViewAllRecords": "View All",
     "PermissionsModifyAllRecords": "Modify All",
 }
+# Verbs of Salesforce's "depends on permission(s)" errors: View All reads "Read All".
+_DEPENDENCY_WORDS = {**_WORDS, "PermissionsViewAllRecords": "Read All"}
+_CRUD = ("PermissionsRead", "PermissionsCreate", "PermissionsEdit", "PermissionsDelete")
+# Object permissions that depend on another object's permission in the same set, as
+# (object, its permissions, the object they depend on, the permission needed there).
+# Sources and confidence: docs/salesforce-behaviour.md §3.
+CROSS_OBJECT_DEPENDENCIES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    ("Contract", _CRUD, "Account", "PermissionsRead"),
+    ("Contract", ("PermissionsViewAllRecords",), "Account", "PermissionsViewAllRecords"),
+    ("Asset", ("PermissionsViewAllRecords",), "Account", "PermissionsViewAllRecords"),
+)
+# A detail object's permissions depend on its master's the same way: (its
+# permissions, the master's permission they need).
+MASTER_DEPENDENCIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (_CRUD, "PermissionsRead"),
+    (("PermissionsViewAllRecords",), "PermissionsViewAllRecords"),
+)
+# Task and Event take no object permissions (activity access is the Edit Tasks / Edit
+# Events system permission) and share their custom fields, which live on Activity.
+ACTIVITY_PERMISSIONS = {"task": "PermissionsEditTask", "event": "PermissionsEditEvent"}
 # Who may write setup objects: any of these system permissions [assumed: Salesforce's
 # real matrix is finer; this keeps a plain user from granting itself access].
 _SETUP_ADMIN_PERMISSIONS = ("PermissionsModifyAllData", "PermissionsManageUsers",
@@ -76,6 +96,14 @@ def is_api_psl(psl: Record | None) -> bool:
         return False
     return (str(psl.get("DeveloperName", "")).lower() in API_PSL_NAMES
             or str(psl.get("MasterLabel", "")).lower() in API_PSL_NAMES)
+
+
+def sharing_custom_fields(sobject: str) -> tuple[str, ...]:
+    """The objects a custom field declared on ``sobject`` appears on: both activity
+    objects for Task or Event, else the object itself."""
+    if sobject.lower() in ACTIVITY_PERMISSIONS:
+        return ("Task", "Event")
+    return (sobject,)
 
 
 def _username(org: Org, user_id: str) -> str:
@@ -198,6 +226,12 @@ def check_write_access(org: Org, s: SObject, actor_id: str, op: str) -> None:
         return
     if _has_system_permission(org, actor_id, ("PermissionsModifyAllData",)):
         return
+    activity = ACTIVITY_PERMISSIONS.get(s.name.lower())
+    if activity is not None:
+        if not _has_system_permission(org, actor_id, (activity,)):
+            raise bad_request("INSUFFICIENT_ACCESS_OR_READONLY",
+                              f"insufficient access rights on object: {op} {s.name}")
+        return
     flag = {"create": "PermissionsCreate", "edit": "PermissionsEdit",
             "delete": "PermissionsDelete"}[op]
     if not _object_flag(org, actor_id, s.name, flag):
@@ -220,7 +254,8 @@ def check_query_access(org: Org, sobjects: Iterable[str], actor_id: str) -> None
         return
     for name in sobjects:
         s = org.catalog.get(name)
-        if s is None or s.setup:
+        # Activities are visible through their parent records, not an object permission.
+        if s is None or s.setup or s.name.lower() in ACTIVITY_PERMISSIONS:
             continue
         if not _object_flag(org, actor_id, s.name, "PermissionsRead"):
             raise bad_request(
@@ -651,7 +686,7 @@ def _objperm_check(org: Org, rec: Record, old: Record | None) -> None:
     ps = _parent_set(org, merged)
     sobject = str(merged["SobjectType"])
     target = org.catalog.get(sobject)
-    if target is None or target.setup:
+    if target is None or target.setup or target.name.lower() in ACTIVITY_PERMISSIONS:
         raise bad_request("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                           f"Sobject Type Name: bad value for restricted picklist field: {sobject}",
                           ["SobjectType"])
@@ -659,7 +694,9 @@ def _objperm_check(org: Org, rec: Record, old: Record | None) -> None:
     rec["SobjectType"] = target.name
     if ps.get("PermissionSetGroupId"):
         _not_platform_owned(ps, "edit")
-    _check_implications(merged, OBJECT_IMPLIES, target.name)
+    _check_dependencies(org, merged)
+    if old is not None:
+        _check_dependents(org, merged)
     if old is None and org.where("ObjectPermissions", ParentId=ps["Id"], SobjectType=target.name):
         raise bad_request("DUPLICATE_VALUE",
                           f"duplicate value found: ParentId, SobjectType duplicates value on "
@@ -684,6 +721,80 @@ def _objperm_check(org: Org, rec: Record, old: Record | None) -> None:
         user = org.get(psa["AssigneeId"])
         if user is not None:
             _license_allows(org, ps, user[1], granted)
+
+
+def _objperm_before_delete(org: Org, rec: Record, actor_id: str) -> None:
+    _check_dependents(org, {**rec, **dict.fromkeys(OBJECT_PERMISSION_FIELDS, False)})
+
+
+def _object_needs(org: Org, sobject: str) -> list[tuple[tuple[str, ...], str, str]]:
+    """What ``sobject``'s permissions depend on in other objects: (its permissions,
+    the other object, the permission needed there)."""
+    out = [(perms, other, need) for obj, perms, other, need in CROSS_OBJECT_DEPENDENCIES
+           if obj.lower() == sobject.lower()]
+    s = org.catalog.get(sobject)
+    for f in s or ():
+        if f.relationship_order is not None:
+            out += [(perms, master, need) for master in f.reference_to
+                    for perms, need in MASTER_DEPENDENCIES]
+    return out
+
+
+def _dependency_label(org: Org, sobject: str) -> str:
+    """How the error names an object: a standard one by plural label, a custom one by
+    API name (as the errors in shared/real-salesforce quote them)."""
+    s = org.catalog.get(sobject)
+    return s.label + "s" if s is not None and not s.custom else sobject
+
+
+def _row_of(org: Org, parent_id: str, sobject: str) -> Record:
+    rows = [r for r in org.where("ObjectPermissions", ParentId=parent_id)
+            if str(r.get("SobjectType", "")).lower() == sobject.lower()]
+    return rows[0] if rows else {}
+
+
+def _dependency_failures(org: Org, row: Record, others: dict[str, Record]) -> list[str]:
+    """One "Permission X depends on permission(s): …" per permission of ``row`` whose
+    prerequisites are missing; ``others`` overrides rows of other objects."""
+    sobject = str(row["SobjectType"])
+    label = _dependency_label(org, sobject)
+    needs = _object_needs(org, sobject)
+    failures = []
+    for perm in OBJECT_PERMISSION_FIELDS:
+        if not row.get(perm):
+            continue
+        missing = [f"{_DEPENDENCY_WORDS[n]} {label}" for n in OBJECT_IMPLIES.get(perm, ())
+                   if not row.get(n)]
+        for perms, other, need in needs:
+            have = others.get(other.lower()) or _row_of(org, row["ParentId"], other)
+            if perm in perms and not have.get(need):
+                missing.append(f"{_DEPENDENCY_WORDS[need]} {_dependency_label(org, other)}")
+        if missing:
+            failures.append(f"Permission {_DEPENDENCY_WORDS[perm]} {label} depends on "
+                            f"permission(s): {', '.join(missing)}")
+    return failures
+
+
+def _check_dependencies(org: Org, row: Record) -> None:
+    """A row needs its own implied permissions and its prerequisites in other objects
+    of the same set [doc / observed errors]; several failures are joined with "; "."""
+    failures = _dependency_failures(org, row, {})
+    if failures:
+        raise bad_request("FIELD_INTEGRITY_EXCEPTION", "; ".join(failures), [])
+
+
+def _check_dependents(org: Org, row: Record) -> None:
+    """A prerequisite can't be taken away while a permission that needs it remains
+    [assumed: the dependent's own error]."""
+    failures = []
+    changed = {str(row["SobjectType"]).lower(): row}
+    for other in org.where("ObjectPermissions", ParentId=row["ParentId"]):
+        if str(other.get("SobjectType", "")).lower() in changed:
+            continue
+        if any(o.lower() in changed for _, o, _ in _object_needs(org, str(other["SobjectType"]))):
+            failures += _dependency_failures(org, other, changed)
+    if failures:
+        raise bad_request("FIELD_INTEGRITY_EXCEPTION", "; ".join(failures), [])
 
 
 def _objperm_audit(org: Org, old: Record | None, new: Record | None, actor_id: str) -> None:
@@ -718,10 +829,50 @@ def _fieldperm_check(org: Org, rec: Record, old: Record | None) -> None:
     rec["Field"] = f"{target.name}.{f.name}"
     rec["SobjectType"] = target.name
     _check_implications(merged, FIELD_IMPLIES, rec["Field"])
+    if merged.get("PermissionsEdit") and (f.calculated or f.auto_number):
+        # [assumed wording] Setup offers only Read for formula and auto-number fields.
+        kind = "a formula" if f.calculated else "an auto-number"
+        raise bad_request("FIELD_INTEGRITY_EXCEPTION",
+                          f"Permission Edit {rec['Field']}: {kind} field is read-only; only "
+                          "Read can be granted", ["PermissionsEdit"])
     if old is None and org.where("FieldPermissions", ParentId=ps["Id"], Field=rec["Field"]):
         raise bad_request("DUPLICATE_VALUE",
                           f"duplicate value found: ParentId, Field duplicates value on record "
                           f"with id: {ps['Id']}", [])
+
+
+def _fieldperm_mirror(org: Org, row: Record, actor_id: str, *, deleted: bool) -> None:
+    """An activity custom field is one field on Task and Event: its permission row on
+    one object is written, changed and removed on the other too."""
+    obj, _, fname = str(row["Field"]).partition(".")
+    twins = [o for o in sharing_custom_fields(obj) if o.lower() != obj.lower()]
+    target = org.catalog.get(twins[0]) if twins else None
+    f = target.field(fname) if target is not None else None
+    if target is None or f is None or not f.custom:
+        return
+    twin = f"{target.name}.{f.name}"
+    existing = org.where("FieldPermissions", ParentId=row["ParentId"], Field=twin)
+    perms = {p: bool(row.get(p)) for p in FIELD_PERMISSION_FIELDS}
+    if deleted:
+        for r in existing:
+            org.store.delete(r["Id"])
+    elif existing:
+        now = org.now()
+        org.store.update(existing[0]["Id"], {**perms, "LastModifiedDate": now,
+                                             "LastModifiedById": actor_id,
+                                             "SystemModstamp": now})
+    else:
+        org.insert_raw("FieldPermissions", {"ParentId": row["ParentId"],
+                                            "SobjectType": target.name, "Field": twin,
+                                            **perms}, actor_id)
+
+
+def _fieldperm_after_write(org: Org, old: Record | None, new: Record | None,
+                           actor_id: str) -> None:
+    row = new or old
+    assert row is not None
+    _fieldperm_mirror(org, row, actor_id, deleted=new is None)
+    _fieldperm_audit(org, old, new, actor_id)
 
 
 def _fieldperm_audit(org: Org, old: Record | None, new: Record | None, actor_id: str) -> None:
@@ -872,7 +1023,7 @@ _AFTER_CREATE: dict[str, Check] = {
     "PermissionSetAssignment": _psa_after_create,
     "PermissionSetLicenseAssign": _psla_after_create,
     "ObjectPermissions": lambda org, rec, a: _objperm_audit(org, None, rec, a),
-    "FieldPermissions": lambda org, rec, a: _fieldperm_audit(org, None, rec, a),
+    "FieldPermissions": lambda org, rec, a: _fieldperm_after_write(org, None, rec, a),
     "SetupEntityAccess": _sea_audit("Added"),
 }
 _BEFORE_UPDATE: dict[str, UpdateCheck] = {
@@ -888,13 +1039,14 @@ _AFTER_UPDATE: dict[str, UpdateCheck] = {
     "PermissionSet": _ps_after_update,
     "PermissionSetGroup": _group_after_update,
     "ObjectPermissions": _objperm_audit,
-    "FieldPermissions": _fieldperm_audit,
+    "FieldPermissions": _fieldperm_after_write,
 }
 _BEFORE_DELETE: dict[str, Check] = {
     "PermissionSet": _ps_before_delete,
     "PermissionSetGroup": _group_before_delete,
     "PermissionSetAssignment": _psa_before_delete,
     "PermissionSetLicenseAssign": _psla_before_delete,
+    "ObjectPermissions": _objperm_before_delete,
 }
 _AFTER_DELETE: dict[str, Check] = {
     "PermissionSet": _ps_after_delete,
@@ -903,7 +1055,7 @@ _AFTER_DELETE: dict[str, Check] = {
     "PermissionSetAssignment": _psa_after_delete,
     "PermissionSetLicenseAssign": _psla_after_delete,
     "ObjectPermissions": lambda org, rec, a: _objperm_audit(org, rec, None, a),
-    "FieldPermissions": lambda org, rec, a: _fieldperm_audit(org, rec, None, a),
+    "FieldPermissions": lambda org, rec, a: _fieldperm_after_write(org, rec, None, a),
     "SetupEntityAccess": _sea_audit("Removed"),
 }
 

@@ -700,6 +700,8 @@ def _describe(s: Any, version: str) -> dict[str, Any]:
         "defaultedOnCreate": f.default is not None or not f.createable,
         "custom": f.custom, "permissionable": f.permissionable, "filterable": True,
         "calculated": f.calculated, "autoNumber": f.auto_number,
+        "cascadeDelete": f.relationship_order is not None,
+        "relationshipOrder": f.relationship_order,
         "sortable": f.type not in ("textarea", "address"),
         "referenceTo": list(f.reference_to), "relationshipName": f.relationship_name,
         "restrictedPicklist": f.restricted_picklist,

@@ -91,11 +91,11 @@ def test_object_permission_implications_and_vanishing_rows(sf):
     ps = make_set(sf, "Implied")
     code, message = refused(grant, sf, ps, "Account", Edit=True)
     assert code == "FIELD_INTEGRITY_EXCEPTION"
-    assert message == "Permission Edit on Account depends on permission(s): Read"
+    assert message == "Permission Edit Accounts depends on permission(s): Read Accounts"
     code, message = refused(grant, sf, ps, "Account", Read=True, Edit=True, Delete=False,
                             ModifyAllRecords=True)
-    assert message == ("Permission Modify All on Account depends on permission(s): Delete, "
-                       "View All")
+    assert message == ("Permission Modify All Accounts depends on permission(s): Delete "
+                       "Accounts, Read All Accounts")
     row = grant(sf, ps, "Account", Read=True, Edit=True)
     sf.ObjectPermissions.update(row, {"PermissionsRead": False, "PermissionsEdit": False})
     assert sf.query(f"SELECT COUNT() FROM ObjectPermissions WHERE ParentId = '{ps}'")[
