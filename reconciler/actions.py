@@ -160,10 +160,19 @@ class _ObjectAccessAction(Action):
     sobject: str = ""
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    #: The objects ``sobject`` is a detail of: its access depends on theirs, which
+    #: orders the actions (graph.py).
+    masters: tuple[str, ...] = ()
 
     @property
     def address(self) -> str:
         return f"permission_sets.{self.permission_set}.objects.{self.sobject}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        if not self.masters:
+            del out["masters"]  # only detail objects have masters: others say nothing
+        return out
 
 
 @dataclass(frozen=True)

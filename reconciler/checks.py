@@ -32,11 +32,13 @@ from reconciler.actions import (
 from reconciler.config import Config, Location
 from reconciler.errors import Problem
 from reconciler.model import (
+    OBJECT_PERMISSIONS,
     State,
     User,
     is_integration_psl,
     is_integration_user_license,
     is_standard_object,
+    object_prerequisites,
     same_name,
 )
 from reconciler.org.reader import Live
@@ -114,6 +116,7 @@ class Checker:
 
     def applicable(self) -> list[Problem]:
         """The checks of what the org or our own safety rules would refuse to apply."""
+        self.object_dependencies()
         self.seats()
         self.destroy()
         self.running_user_safety()
@@ -199,6 +202,36 @@ class Checker:
                     self.at(f"{base}.fields[\"{fname}\"]",
                             f'field "{fname}" takes no field permissions (it is required or '
                             "system-maintained)")
+                elif ps.fields[fname].edit and field_name.casefold() in info.read_only:
+                    kind = info.read_only[field_name.casefold()]
+                    self.at(f"{base}.fields[\"{fname}\"]",
+                            f'field "{fname}" is {"an" if kind[0] in "aeiou" else "a"} {kind} '
+                            f"field: it can be read, not edited; write {fname}: [read]")
+
+    def object_dependencies(self) -> None:
+        """Access that depends on another object's access in the same set (Contract on
+        Account, a detail object on its master): Salesforce refuses the row without it."""
+        for name, ps in sorted(self.desired.permission_sets.items()):
+            if ps.absent:
+                continue
+            held = {o.casefold(): set(a.words) for o, a in ps.objects.items()}
+            for obj, access in sorted(ps.objects.items()):
+                info = self.live.objects.get(obj.casefold())
+                missing: dict[str, dict[str, list[str]]] = {}
+                for word, other, need in object_prerequisites(
+                        obj, access.words, info.masters if info else ()):
+                    if need not in held.get(other.casefold(), set()):
+                        missing.setdefault(other, {}).setdefault(need, []).append(word)
+                for other, needs in sorted(missing.items()):
+                    what = "; ".join(f"{', '.join(words)} on {obj} needs {need} on {other}"
+                                     for need, words in needs.items())
+                    have = ps.objects.get(other)
+                    words = sorted({*(have.words if have else ()), *needs},
+                                   key=OBJECT_PERMISSIONS.index)
+                    self.at(f'permission_sets.{name}.objects["{obj}"]',
+                            f"{what} in the same permission set, or Salesforce refuses the row "
+                            f'("depends on permission(s)"); set {other}: [{", ".join(words)}] '
+                            f"in permission_sets.{name}.objects")
 
     def license_changes(self) -> None:
         for change in license_changes(self.config, self.desired, self.live):

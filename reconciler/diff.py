@@ -17,7 +17,7 @@ plan checks (``checks.py``) and the order (``graph.py``) come after this.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -52,7 +52,14 @@ from reconciler.actions import (
     values,
 )
 from reconciler.config import Config
-from reconciler.model import FrozenMap, PermissionSet, PermissionSetGroup, State, User
+from reconciler.model import (
+    FrozenMap,
+    PermissionSet,
+    PermissionSetGroup,
+    State,
+    User,
+    field_key,
+)
 from reconciler.org.reader import Live, license_label
 
 T = TypeVar("T")
@@ -270,9 +277,11 @@ class _Context:
                 system_permissions=tuple(sorted(ps.system_permissions)))]
             actions += [GrantObjectAccess(permission_set=name, sobject=o, after=a.words)
                         for o, a in sorted(ps.objects.items()) if not a.empty]
+            # An activity field's Task and Event rows are one field: granting one grants both.
+            fields = {field_key(f): (f, a) for f, a in sorted(ps.fields.items())}
             actions += [GrantFieldAccess(permission_set=name, field=f, after=a.words)
-                        for f, a in sorted(ps.fields.items()) if not a.empty]
-            return actions
+                        for f, a in sorted(fields.values()) if not a.empty]
+            return [self.with_masters(a) for a in actions]
         actions = []
         before, after = self.changed(address, ps, live, ("label", "description"))
         if after:
@@ -289,8 +298,16 @@ class _Context:
                                        ChangeObjectAccess, RevokeObjectAccess, "sobject")
         if not self.ignored(address, "fields"):
             actions += _access_changes(name, ps.fields, live.fields, GrantFieldAccess,
-                                       ChangeFieldAccess, RevokeFieldAccess, "field")
-        return actions
+                                       ChangeFieldAccess, RevokeFieldAccess, "field",
+                                       key=field_key)
+        return [self.with_masters(a) for a in actions]
+
+    def with_masters(self, action: Action) -> Action:
+        """An object access action with the masters its object depends on (describe)."""
+        if not isinstance(action, GrantObjectAccess | ChangeObjectAccess | RevokeObjectAccess):
+            return action
+        info = self.live.objects.get(action.sobject.casefold())
+        return dataclasses.replace(action, masters=info.masters) if info else action
 
     def delete_set(self, name: str, reason: str) -> list[Action]:
         actions: list[Action] = [DeletePermissionSet(name=name, reason=reason)]
@@ -427,16 +444,17 @@ def _folded(mapping: Mapping[str, T], name: str) -> T | None:
     return next((v for k, v in mapping.items() if k.casefold() == folded), None)
 
 
-def _by_fold(names: Iterable[str]) -> dict[str, str]:
-    return {n.casefold(): n for n in names}
+def _by_fold(names: Iterable[str], key: Callable[[str], str] = str.casefold) -> dict[str, str]:
+    return {key(n): n for n in names}
 
 
 def _access_changes(set_name: str, want: Mapping[str, object], have: Mapping[str, object],
                     grant: type[Action], change: type[Action], revoke: type[Action],
-                    key_field: str) -> list[Action]:
-    """Grant, change or revoke per object (or field), keyed case-insensitively."""
+                    key_field: str, key: Callable[[str], str] = str.casefold) -> list[Action]:
+    """Grant, change or revoke per object (or field), keyed case-insensitively (or by
+    ``key``, under which names that are one record in the org compare as one)."""
     actions: list[Action] = []
-    wanted, held = _by_fold(want), _by_fold(have)
+    wanted, held = _by_fold(want, key), _by_fold(have, key)
     for k in sorted(set(wanted) | set(held)):
         w = want[wanted[k]] if k in wanted else None
         h = have[held[k]] if k in held else None

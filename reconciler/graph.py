@@ -37,6 +37,7 @@ from reconciler.actions import (
     GrantObjectAccess,
     ReactivateUser,
     RemoveGroupComponent,
+    RevokeObjectAccess,
     SetSystemPermissions,
     UnassignGroup,
     UnassignPermissionSet,
@@ -47,6 +48,7 @@ from reconciler.actions import (
     sort_key,
 )
 from reconciler.errors import CycleError
+from reconciler.model import object_prerequisites
 
 Key = Callable[[Action], Iterable[Hashable]]
 
@@ -113,6 +115,41 @@ def _seat_taken(a: Action) -> Iterable[Hashable]:
     return []
 
 
+def _object_words(a: Action, *, added: bool) -> set[str]:
+    """The object permission words an object access action adds (or removes)."""
+    before, after = set(getattr(a, "before", ())), set(getattr(a, "after", ()))
+    return after - before if added else before - after
+
+
+def _access(a: Action, *, added: bool) -> Iterable[Hashable]:
+    ps, sobject = _fold(getattr(a, "permission_set", "")), _fold(getattr(a, "sobject", ""))
+    return [("object-access", ps, sobject, w) for w in _object_words(a, added=added)]
+
+
+def _prerequisites(a: Action, *, added: bool) -> Iterable[Hashable]:
+    """The other objects' access that the words this action adds (removes) depend on."""
+    ps = _fold(getattr(a, "permission_set", ""))
+    needs = object_prerequisites(getattr(a, "sobject", ""), _object_words(a, added=added),
+                                 getattr(a, "masters", ()))
+    return [("object-access", ps, _fold(other), need) for _, other, need in needs]
+
+
+def _access_added(a: Action) -> Iterable[Hashable]:
+    return _access(a, added=True)
+
+
+def _access_removed(a: Action) -> Iterable[Hashable]:
+    return _access(a, added=False)
+
+
+def _prerequisites_added(a: Action) -> Iterable[Hashable]:
+    return _prerequisites(a, added=True)
+
+
+def _prerequisites_removed(a: Action) -> Iterable[Hashable]:
+    return _prerequisites(a, added=False)
+
+
 @dataclass(frozen=True)
 class Rule:
     """Actions of kinds ``before`` run before actions of kinds ``after`` sharing a key."""
@@ -139,6 +176,10 @@ RULES: tuple[Rule, ...] = (
          _SET_CONTENT, (AddGroupComponent, AssignPermissionSet), _set, _set),
     Rule("a group exists before its components, updates and assignments",
          (CreateGroup,), (AddGroupComponent, AssignGroup, UpdateGroup), _group, _group),
+    Rule("an object's access is in place before access that depends on it "
+         "(Contract on Account, a detail object on its master)",
+         (GrantObjectAccess, ChangeObjectAccess), (GrantObjectAccess, ChangeObjectAccess),
+         _access_added, _prerequisites_added),
     Rule("a group holds its sets before it is assigned",
          (AddGroupComponent,), (AssignGroup,), _group, _group),
     Rule("a user exists before anything is assigned to it or changed on it",
@@ -153,6 +194,9 @@ RULES: tuple[Rule, ...] = (
     # Tearing down runs the other way round.
     Rule("assignments tied to the old user license go before the profile changes",
          _USER_UNASSIGN, (ChangeUserProfile,), _user, _user),
+    Rule("access that depends on an object's access goes before that access",
+         (RevokeObjectAccess, ChangeObjectAccess), (RevokeObjectAccess, ChangeObjectAccess),
+         _prerequisites_removed, _access_removed),
     Rule("a set's assignments go before the PSL it needs",
          (UnassignPermissionSet, UnassignGroup), (UnassignPermissionSetLicense,),
          _user_licenses, _user_licenses),

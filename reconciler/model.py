@@ -31,11 +31,13 @@ from functools import cache
 from typing import Any, Generic, TypeVar
 
 __all__ = [
+    "ACTIVITY_SYSTEM_PERMISSIONS",
     "FIELD_PERMISSIONS",
     "INTEGRATION_PROFILES",
     "INTEGRATION_PSL_DEVELOPER_NAME",
     "INTEGRATION_PSL_LABEL",
     "INTEGRATION_USER_LICENSE",
+    "OBJECT_DEPENDENCIES",
     "OBJECT_PERMISSIONS",
     "FieldAccess",
     "FrozenMap",
@@ -44,9 +46,12 @@ __all__ = [
     "PermissionSetGroup",
     "State",
     "User",
+    "field_key",
+    "is_activity_object",
     "is_integration_psl",
     "is_integration_user_license",
     "is_standard_object",
+    "object_prerequisites",
     "same_name",
     "to_jsonable",
 ]
@@ -77,6 +82,25 @@ _OBJECT_IMPLIES: dict[str, tuple[str, ...]] = {
     "modify_all": ("read", "edit", "delete", "view_all"),
 }
 
+_CRUD = ("read", "create", "edit", "delete")
+# Object permissions that depend on another object's permission in the same set, as
+# (object, its words, the object they depend on, the word needed there). Sources and
+# confidence: docs/salesforce-behaviour.md §3.
+OBJECT_DEPENDENCIES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    ("Contract", _CRUD, "Account", "read"),
+    ("Contract", ("view_all",), "Account", "view_all"),
+    ("Asset", ("view_all",), "Account", "view_all"),
+)
+# A detail object depends on its master (a master-detail field's target) the same way:
+# (its words, the master's word they need).
+MASTER_DEPENDENCIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (_CRUD, "read"),
+    (("view_all",), "view_all"),
+)
+# Task and Event take no object permissions: activity access is the Edit Tasks / Edit
+# Events system permission. Their custom fields are one Activity field on both.
+ACTIVITY_SYSTEM_PERMISSIONS: dict[str, str] = {"Task": "EditTask", "Event": "EditEvent"}
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -106,6 +130,33 @@ def is_standard_object(sobject: str) -> bool:
     objects never do.
     """
     return "__" not in sobject
+
+
+def is_activity_object(sobject: str) -> bool:
+    """Whether ``sobject`` is Task or Event (in any case)."""
+    return any(same_name(sobject, a) for a in ACTIVITY_SYSTEM_PERMISSIONS)
+
+
+def field_key(field_name: str) -> str:
+    """The key field access is compared by: ``Object.Field`` ignoring case, with an
+    activity custom field's Task and Event rows (one field, mirrored) under one key."""
+    obj, _, name = field_name.partition(".")
+    if is_activity_object(obj) and name.casefold().endswith("__c"):
+        obj = "activity"
+    return f"{obj}.{name}".casefold()
+
+
+def object_prerequisites(sobject: str, words: Iterable[str],
+                         masters: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+    """(word, other object, word needed there) for each of ``words`` on ``sobject``
+    that depends on another object's access; ``masters`` are the objects ``sobject``
+    is a detail of."""
+    held = set(words)
+    rows = [(perms, other, need) for obj, perms, other, need in OBJECT_DEPENDENCIES
+            if same_name(obj, sobject)]
+    rows += [(perms, master, need) for master in masters for perms, need in MASTER_DEPENDENCIES]
+    return [(word, other, need) for perms, other, need in rows
+            for word in perms if word in held]
 
 
 class FrozenMap(Mapping[K, V], Generic[K, V]):

@@ -31,6 +31,7 @@ from reconciler.config.types import (
 from reconciler.config.yamlload import LList, LMap
 from reconciler.errors import Problem
 from reconciler.model import (
+    ACTIVITY_SYSTEM_PERMISSIONS,
     INTEGRATION_PROFILES,
     INTEGRATION_PSL_LABEL,
     INTEGRATION_USER_LICENSE,
@@ -40,6 +41,8 @@ from reconciler.model import (
     PermissionSet,
     PermissionSetGroup,
     User,
+    field_key,
+    is_activity_object,
     is_integration_psl,
     is_integration_user_license,
     same_name,
@@ -222,6 +225,8 @@ class _Builder:
         if pset.license is not None and raw is not None:
             self.reference("license", pset.license, f"permission_sets.{name}.license",
                            self.value_location(raw, "license"))
+        if raw is not None:
+            self.activity_access(name, pset, raw)
         if is_integration_user_license(pset.license) and raw is not None:
             # salesforce.md §1.4: the integration user license itself can't carry
             # standard-object access; the PSL-licensed set is the way.
@@ -235,6 +240,30 @@ class _Builder:
                                   f'standard object {obj}; license it "{INTEGRATION_PSL_LABEL}" '
                                   "instead")
                 break
+
+    def activity_access(self, name: str, pset: PermissionSet, raw: LMap) -> None:
+        """Task and Event take no object permissions, and the Task and Event rows of an
+        activity custom field are one field (salesforce.md §1.5a)."""
+        raw_objects = raw.values.get("objects")
+        for obj in raw_objects.values if isinstance(raw_objects, LMap) else ():
+            if is_activity_object(obj) and isinstance(raw_objects, LMap):
+                perm = next(p for a, p in ACTIVITY_SYSTEM_PERMISSIONS.items()
+                            if same_name(a, obj))
+                self.error(self.key_location(raw_objects, obj),
+                           f"permission_sets.{name}.objects.{obj}: Task and Event take no "
+                           "object permissions; activity access comes from the system "
+                           f'permission {perm}: add "{perm}" to system_permissions')
+        raw_fields = raw.values.get("fields")
+        if not isinstance(raw_fields, LMap):
+            return
+        seen: dict[str, str] = {}
+        for fname in raw_fields.values:
+            twin = seen.setdefault(field_key(fname), fname)
+            if twin != fname and pset.fields.get(twin) != pset.fields.get(fname):
+                self.error(self.key_location(raw_fields, fname),
+                           f"permission_sets.{name}.fields.{fname}: {twin} and {fname} are one "
+                           "activity field (Salesforce keeps their permissions the same): "
+                           "give both the same access, or list one of them")
 
     def group(self, name: str, data: Mapping[str, Any]) -> None:
         self.out.permission_set_groups[name] = PermissionSetGroup(

@@ -89,6 +89,12 @@ class ObjectInfo:
     name: str
     fields: FrozenMap[str, bool]  # lower-case field name → permissionable
     field_names: FrozenMap[str, str]  # lower-case → canonical
+    #: Fields field permissions can grant read on only: lower-case → "formula" or
+    #: "auto-number" (describe's ``calculated`` / ``autoNumber``).
+    read_only: FrozenMap[str, str] = field(default_factory=FrozenMap)
+    #: The objects this one is a detail of: targets of its master-detail fields (those
+    #: with a ``relationshipOrder``).
+    masters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,11 @@ def _object_info(describe: Mapping[str, Any] | None) -> ObjectInfo | None:
         fields=FrozenMap({str(f["name"]).casefold(): bool(f.get("permissionable"))
                           for f in fields}),
         field_names=FrozenMap({str(f["name"]).casefold(): str(f["name"]) for f in fields}),
+        read_only=FrozenMap({str(f["name"]).casefold(): "formula" if f.get("calculated")
+                             else "auto-number" for f in fields
+                             if f.get("calculated") or f.get("autoNumber")}),
+        masters=tuple(sorted({str(t) for f in fields if f.get("relationshipOrder") is not None
+                              for t in f.get("referenceTo") or ()})),
     )
 
 
