@@ -6,8 +6,12 @@ A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
     user_licenses: [{name: Salesforce, seats: 20}]            # added to / overriding defaults
     permission_set_licenses: [{developer_name: X, label: Y, seats: 5}]
     profiles: [{name: P, license: Salesforce, system_permissions: [ApiEnabled]}]
-    custom_objects: [{name: Invoice__c, label: Invoice, fields: {Amount__c: currency}}]
-    custom_fields: {Account: {Tradestyle__c: text}}
+    custom_objects: [{name: Invoice__c, label: Invoice, fields: {Amount__c: currency}},
+                     {name: Line__c, fields: {Invoice__c: {type: masterdetail,
+                                                           reference_to: Invoice__c},
+                                              Total__c: {type: formula, returns: currency},
+                                              Number__c: autonumber}}]
+    custom_fields: {Account: {Tradestyle__c: text}, Task: {Channel__c: text}}  # Task/Event: both
     connected_apps: [{name: App, client_id: ..., client_secret: ..., certificate: PEM,
                       run_as: user@x.com, admin_approved_users_only: true}]
     permission_sets: [{name: N, label: L, license: PSL or user license,
