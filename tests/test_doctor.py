@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from reconciler.actions import KINDS
-from reconciler.doctor import is_my_domain
+from reconciler.config import load_config
+from reconciler.doctor import grade, is_my_domain
 from reconciler.emulator import start_emulator
 from reconciler.org.permissions import NEEDS, need_for_action
+from reconciler.org.preflight import Facts
 from tests.orgdir import INVOICE_SEED, WALKTHROUGH, Org
 
 # doctor must stay a handful of calls: users notice a preflight that eats their API limit.
@@ -205,6 +207,38 @@ def test_my_domain_hosts() -> None:
     for url in ("https://login.salesforce.com", "https://test.salesforce.com",
                 "https://na42.salesforce.com", "https://my.salesforce.com.evil.example"):
         assert not is_my_domain(url), url
+
+
+def test_a_non_my_domain_org_fails_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "integration.yaml").write_text(WALKTHROUGH)
+    config = load_config(tmp_path)
+    # What a real org answers a client-credentials login on the generic login host.
+    refused = Facts(org="prod", flow="client_credentials",
+                    login_url="https://login.salesforce.com", api_version="62.0",
+                    login_error="login to https://login.salesforce.com failed: invalid_grant: "
+                                "request not supported on this domain")
+    report = grade(config, refused)
+    checks = {c.id: c for c in report.checks}
+    assert not report.ok
+    assert checks["login"].fix is not None
+    assert checks["login"].fix.startswith("the client_credentials flow works only on the "
+                                          "org's My Domain: set login_url to it")
+    assert checks["my_domain"].status == "fail"
+    assert "https://acme.my.salesforce.com" in (checks["my_domain"].fix or "")
+    # Another flow on an old instance URL: My Domain is advised, not a login failure.
+    old_host = Facts(org="prod", flow="jwt", login_url="https://login.salesforce.com",
+                     api_version="62.0", instance_url="https://na42.salesforce.com",
+                     running_user="api@acme.com", versions=("62.0",))
+    checks = {c.id: c for c in grade(config, old_host).checks}
+    assert checks["login"].status == "pass"
+    assert checks["my_domain"].status == "fail"
+    assert checks["my_domain"].detail == "https://na42.salesforce.com is not a My Domain URL"
+    on_my_domain = Facts(org="prod", flow="client_credentials",
+                         login_url="https://acme.my.salesforce.com", api_version="62.0",
+                         instance_url="https://acme.my.salesforce.com",
+                         running_user="api@acme.com", versions=("62.0",))
+    checks = {c.id: c for c in grade(config, on_my_domain).checks}
+    assert checks["my_domain"].status == "pass"
 
 
 def test_every_plan_action_needs_a_permission_the_table_names() -> None:
