@@ -121,7 +121,7 @@ def grade(config: Config, facts: Facts) -> Report:
         why = ("login failed" if facts.login_error is not None
                else f"API {facts.api_version} is not served")
         checks += [Check(kind, title, "skip", f"not checked: {why}") for kind, title in (
-            ("permissions", "running user's permissions"), ("seats", "licence seats"),
+            ("permissions", "running user's permissions"), ("seats", "license seats"),
             ("audit_trail", "Setup Audit Trail"), ("objects_and_fields", "objects and fields"))]
     return Report(facts.org, facts.instance_url, facts.running_user, tuple(checks),
                   facts.api_calls)
@@ -315,9 +315,9 @@ def _seats(config: Config, facts: Facts) -> list[Check]:
               facts.integration_license, _license_takers(config, facts),
               "deactivate an integration user nobody uses (that frees its seat) or buy "
               "more seats"),
-             ("seats.integration_psl", f'"{INTEGRATION_PSL_LABEL}" permission set licence',
+             ("seats.integration_psl", f'"{INTEGRATION_PSL_LABEL}" permission set license',
               facts.integration_psl, _psl_takers(config, facts),
-              "remove the licence from a user who no longer needs it, or buy more"))
+              "remove the license from a user who no longer needs it, or buy more"))
     out = []
     for check_id, what, seats, takers, fix in pools:
         title = f"seats of the {what}"

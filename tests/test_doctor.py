@@ -13,6 +13,7 @@ from reconciler.actions import KINDS
 from reconciler.config import load_config
 from reconciler.doctor import grade, is_my_domain
 from reconciler.emulator import start_emulator
+from reconciler.model import FrozenMap
 from reconciler.org.permissions import NEEDS, need_for_action
 from reconciler.org.preflight import Facts
 from tests.orgdir import INVOICE_SEED, WALKTHROUGH, Org
@@ -84,7 +85,7 @@ def test_after_apply_the_walkthrough_needs_no_more_seats(org: Org) -> None:
     lines = _lines(result.output)
     assert lines['seats of the "Salesforce Integration" user license'].endswith(
         "4 free (1 of 5 in use); the config needs no more")
-    assert lines['seats of the "Salesforce API Integration" permission set licence'].endswith(
+    assert lines['seats of the "Salesforce API Integration" permission set license'].endswith(
         "4 free (1 of 5 in use); the config needs no more")
 
 
@@ -140,11 +141,11 @@ def test_missing_psl_seats_fail_with_who_needs_them(
         result = org.run("doctor")
     assert result.exit_code == 1, result.output
     line = _lines(result.output)['seats of the "Salesforce API Integration" permission set '
-                                 'licence']
-    assert line == ('✗ seats of the "Salesforce API Integration" permission set licence: the '
+                                 'license']
+    assert line == ('✗ seats of the "Salesforce API Integration" permission set license: the '
                     "config needs 1 more (mulesoft@acme.com.integration), 0 free (0 of 0 in "
                     "use)")
-    assert ("    fix: remove the licence from a user who no longer needs it, or buy more"
+    assert ("    fix: remove the license from a user who no longer needs it, or buy more"
             in result.output.splitlines())
 
 
@@ -239,6 +240,27 @@ def test_a_non_my_domain_org_fails_with_the_fix(tmp_path: Path) -> None:
                          running_user="api@acme.com", versions=("62.0",))
     checks = {c.id: c for c in grade(config, on_my_domain).checks}
     assert checks["my_domain"].status == "pass"
+
+
+def test_unreadable_permissions_and_trail_name_view_setup(tmp_path: Path) -> None:
+    (tmp_path / "integration.yaml").write_text(WALKTHROUGH)
+    config = load_config(tmp_path)
+    # A user with none of View Setup, Assign Permission Sets, Manage Users can't read
+    # permission set assignments or the audit trail in a real org.
+    facts = Facts(org="prod", flow="client_credentials",
+                  login_url="https://acme.my.salesforce.com", api_version="62.0",
+                  instance_url="https://acme.my.salesforce.com", running_user="api@acme.com",
+                  versions=("62.0",), errors=FrozenMap({
+                      "permissions": "INSUFFICIENT_ACCESS: insufficient access rights",
+                      "audit_trail": "INSUFFICIENT_ACCESS: insufficient access rights"}))
+    checks = {c.id: c for c in grade(config, facts).checks}
+    assert checks["permissions"].status == "fail"
+    assert checks["permissions"].detail == ("can't read api@acme.com's permissions: "
+                                            "INSUFFICIENT_ACCESS: insufficient access rights")
+    assert (checks["permissions"].fix or "").startswith(
+        "give the running user View Setup and Configuration")
+    assert (checks["audit_trail"].fix or "").startswith(
+        "give the running user View Setup and Configuration")
 
 
 def test_every_plan_action_needs_a_permission_the_table_names() -> None:
