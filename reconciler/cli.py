@@ -508,7 +508,7 @@ def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: 
 @click.pass_obj
 def doctor(obj: Context, as_json: bool) -> None:
     """Check, read-only, that the org is ready: login, API version, My Domain, the
-    running user's permissions, licence seats, the audit trail, the config's objects
+    running user's permissions, license seats, the audit trail, the config's objects
     and fields. Exit 0 when every check passes, 1 otherwise."""
     from reconciler import doctor as doctor_lib
 

@@ -485,6 +485,8 @@ class OrgClient:
         ``api_version`` says.
         """
         def send(sf: Salesforce) -> Any:
+            # The SDK builds only versioned URLs; this sends an absolute one with the
+            # session's headers and the SDK's error handling.
             url = f"https://{sf.sf_instance}/services/data/"
             return sf._call_salesforce("GET", url, name="services/data").json()
 
