@@ -503,6 +503,26 @@ def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: 
     sys.exit(code)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
+@click.pass_obj
+def doctor(obj: Context, as_json: bool) -> None:
+    """Check, read-only, that the org is ready: login, API version, My Domain, the
+    running user's permissions, license seats, the audit trail, the config's objects
+    and fields. Exit 0 when every check passes, 1 otherwise."""
+    from reconciler import doctor as doctor_lib
+
+    try:
+        report = doctor_lib.examine(_load(obj), obj.org)
+    except ReconcilerError as exc:
+        fail(exc, obj)
+    if as_json:
+        click.echo(doctor_lib.as_json(report))
+    else:
+        click.echo(doctor_lib.text(report, color=obj.color and sys.stdout.isatty()))
+    sys.exit(0 if report.ok else 1)
+
+
 @cli.group()
 def emulator() -> None:
     """The embedded local org: a Salesforce REST API emulator over HTTPS."""

@@ -478,6 +478,22 @@ class OrgClient:
         answer = self.request("GET", "limits")
         return dict(answer) if isinstance(answer, dict) else {}
 
+    def versions(self) -> list[str]:
+        """The API versions the org serves (``GET /services/data/``), e.g. ``["64.0"]``.
+
+        The one call outside ``/services/data/vXX.X/``, so it works whatever
+        ``api_version`` says.
+        """
+        def send(sf: Salesforce) -> Any:
+            # The SDK builds only versioned URLs; this sends an absolute one with the
+            # session's headers and the SDK's error handling.
+            url = f"https://{sf.sf_instance}/services/data/"
+            return sf._call_salesforce("GET", url, name="services/data").json()
+
+        answer = self._call("GET services/data", send, retry_drops=True)
+        items = answer if isinstance(answer, list) else []
+        return [str(v["version"]) for v in items if isinstance(v, dict) and v.get("version")]
+
     # -- the retry loop ----------------------------------------------------------
 
     def _call(self, what: str, send: Callable[[Salesforce], _T], *, retry_drops: bool) -> _T:

@@ -30,6 +30,7 @@ __all__ = [
     "Seats",
     "api_only_profiles",
     "integration_candidates",
+    "integration_seats",
     "integration_usernames",
 ]
 
@@ -145,15 +146,21 @@ def integration_candidates(client: Querier) -> Candidates:
         held = ", ".join(sorted(members.get(group.casefold(), ()), key=str.casefold))
         note(row.get("Assignee"), f"group {group} holds API-only {held}")
 
+    users = tuple(Candidate(username, people[username][0], people[username][1],
+                            tuple(sorted(reasons[username])))
+                  for username in sorted(reasons))
+    return Candidates(users, *integration_seats(client))
+
+
+def integration_seats(client: Querier) -> tuple[Seats | None, Seats | None]:
+    """Seats of the "Salesforce Integration" user license and of the "Salesforce API
+    Integration" PSL (None for one the org lacks): two queries."""
     lic_rows = client.query("SELECT Name, TotalLicenses, UsedLicenses FROM UserLicense WHERE "
                             f"Name = {quote(INTEGRATION_USER_LICENSE)}")
     psl_rows = client.query("SELECT MasterLabel, TotalLicenses, UsedLicenses FROM "
                             "PermissionSetLicense WHERE DeveloperName = "
                             f"{quote(INTEGRATION_PSL_DEVELOPER_NAME)}")
-    users = tuple(Candidate(username, people[username][0], people[username][1],
-                            tuple(sorted(reasons[username])))
-                  for username in sorted(reasons))
-    return Candidates(users, _seats(lic_rows, "Name"), _seats(psl_rows, "MasterLabel"))
+    return _seats(lic_rows, "Name"), _seats(psl_rows, "MasterLabel")
 
 
 def _seats(rows: list[dict[str, Any]], name_field: str) -> Seats | None:
