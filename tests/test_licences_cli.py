@@ -1,0 +1,136 @@
+"""Licences through the CLI: a set's PSL comes with it, goes with it, and the plan
+after an apply is empty whether or not the config lists the PSL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.emulator import start_emulator
+from tests.orgdir import Org
+
+USERNAME = "mulesoft@acme.example"
+STANDARD_SET = """\
+permission_sets:
+  INT_Standard:
+    label: Integration - Standard Objects
+    license: Salesforce API Integration
+    objects:
+      Account: [read, edit]
+"""
+SEED: dict[str, Any] = {
+    "permission_sets": [{"name": "INT_Standard", "label": "Integration - Standard Objects",
+                         "license": "Salesforce API Integration",
+                         "objects": {"Account": ["read", "edit"]}}],
+    # Assigning the set made Salesforce assign the PSL too.
+    "users": [{"username": USERNAME, "first_name": "", "last_name": "Integration",
+               "email": USERNAME, "alias": "mulesoft",
+               "profile": "Minimum Access - API Only Integrations",
+               "permission_sets": ["INT_Standard"]}],
+}
+
+
+def user_block(lines: str = "") -> str:
+    return ("users:\n  mulesoft:\n"
+            f"    username: {USERNAME}\n    last_name: Integration\n    email: {USERNAME}\n"
+            "    alias: mulesoft\n    profile: Minimum Access - API Only Integrations\n"
+            + lines)
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data") as emu:
+        yield Org(emu, tmp_path)
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", SEED) as emu:
+        yield Org(emu, tmp_path)
+
+
+def psls(org: Org) -> list[str]:
+    return sorted(r["PermissionSetLicense"]["MasterLabel"] for r in org.sf.query(
+        "SELECT PermissionSetLicense.MasterLabel FROM PermissionSetLicenseAssign "
+        f"WHERE Assignee.Username = '{USERNAME}'")["records"])
+
+
+def sets(org: Org) -> list[str]:
+    return sorted(r["PermissionSet"]["Name"] for r in org.sf.query(
+        "SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE "
+        f"Assignee.Username = '{USERNAME}' AND PermissionSet.IsOwnedByProfile = false"
+    )["records"])
+
+
+def converges(org: Org) -> None:
+    """apply converges, and the plan after it is empty."""
+    applied = org.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "Converged: no changes left." in applied.output
+    again = org.run("plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert "No changes. The org matches the config." in again.output
+
+
+@pytest.mark.parametrize("scope", ["authoritative", "additive"])
+def test_a_psl_licensed_set_without_a_psl_line_applies_and_replans_empty(
+        org: Org, scope: str) -> None:
+    org.write("main.yaml", f"settings: {{scope: {{assignments: {scope}}}}}\n" + STANDARD_SET
+              + user_block("    permission_sets: [INT_Standard]\n"))
+    plan = org.run("plan")
+    assert plan.exit_code == 0, plan.output
+    assert "needed by permission set INT_Standard" in plan.output
+    converges(org)
+    assert psls(org) == ["Salesforce API Integration"]
+    assert sets(org) == ["INT_Standard"]
+
+
+def test_an_unlicensed_standard_set_goes_to_a_holder_of_the_psl(org: Org) -> None:
+    org.write("main.yaml", "permission_sets:\n  INT_Accounts:\n    label: Accounts\n"
+                           "    objects: {Account: [read]}\n"
+              + user_block("    permission_set_licenses: [Salesforce API Integration]\n"
+                           "    permission_sets: [INT_Accounts]\n"))
+    converges(org)
+    assert (psls(org), sets(org)) == (["Salesforce API Integration"], ["INT_Accounts"])
+
+
+def test_without_the_psl_the_unlicensed_set_is_refused_at_its_line(seeded: Org) -> None:
+    # The user holds the PSL only through INT_Standard; the config drops that set.
+    seeded.sf.PermissionSet.create({"Name": "Account_Reader", "Label": "Account reader"})
+    ps = seeded.sf.query("SELECT Id FROM PermissionSet WHERE Name = 'Account_Reader'")
+    seeded.sf.ObjectPermissions.create({"ParentId": ps["records"][0]["Id"],
+                                        "SobjectType": "Account", "PermissionsRead": True})
+    seeded.write("main.yaml", user_block("    permission_sets: [Account_Reader]\n"))
+    plan = seeded.run("plan")
+    assert plan.exit_code == 1
+    assert ('main.yaml:8:23: mulesoft@acme.example has the Salesforce Integration license: '
+            '"Account_Reader" has no license and grants standard objects (Account)'
+            in plan.output), plan.output
+
+
+def test_the_set_goes_and_the_psl_salesforce_assigned_with_it_stays_when_listed(
+        seeded: Org) -> None:
+    seeded.write("main.yaml", STANDARD_SET + user_block(
+        "    permission_set_licenses: [Salesforce API Integration]\n"))
+    plan = seeded.run("plan")
+    assert "kept: Salesforce takes away a PSL it assigned with a set" in plan.output
+    converges(seeded)
+    assert (psls(seeded), sets(seeded)) == (["Salesforce API Integration"], [])
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["set-only", "set-and-psl-line"])
+def test_a_set_and_its_psl_go_together(seeded: Org, listed: bool) -> None:
+    seeded.write("main.yaml", STANDARD_SET + user_block())
+    converges(seeded)
+    assert (psls(seeded), sets(seeded)) == ([], [])
+    # and back: the PSL line or not, one apply and the next plan is empty
+    seeded.write("main.yaml", STANDARD_SET + user_block(
+        ("    permission_set_licenses: [SalesforceAPIIntegrationPsl]\n" if listed else "")
+        + "    permission_sets: [INT_Standard]\n"))
+    converges(seeded)
+    assert (psls(seeded), sets(seeded)) == (["Salesforce API Integration"], ["INT_Standard"])
