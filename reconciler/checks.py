@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from reconciler.actions import (
     Action,
+    AssignGroup,
+    AssignPermissionSet,
     AssignPermissionSetLicense,
     ChangeUserProfile,
     CreateUser,
@@ -116,6 +118,7 @@ class Checker:
     def applicable(self) -> list[Problem]:
         """The checks of what the org or our own safety rules would refuse to apply."""
         self.seats()
+        self.revoked()
         self.destroy()
         self.running_user_safety()
         return self.problems
@@ -327,6 +330,23 @@ class Checker:
             self.at(takers[(pool, name)],
                     f"{what}: the plan needs {change} more seat{'s' if change != 1 else ''}, "
                     f"{lic.free} free ({lic.used} of {lic.total} in use)")
+
+    def revoked(self) -> None:
+        """An assignment a user access policy revoked keeps its row: creating it again
+        would fail with DUPLICATE_VALUE, so the plan says so before any write."""
+        revoked = {(kind, user, target.casefold()) for kind, user, target in self.live.revoked}
+        for a in self.actions:
+            if not isinstance(a, AssignPermissionSet | AssignGroup):
+                continue
+            kind = "set" if isinstance(a, AssignPermissionSet) else "group"
+            if (kind, a.username.casefold(), a.target.casefold()) not in revoked:
+                continue
+            what = "permission set" if kind == "set" else "permission set group"
+            self.at(f'users.{a.user}.{a.list_name}["{a.target}"]',
+                    f"{a.username}'s assignment of {what} {a.target} was revoked by a user "
+                    "access policy (PermissionSetAssignment.IsRevoked): the org keeps the "
+                    "row and won't take the assignment again; restore it through the policy "
+                    "or in Setup, or remove it from the config")
 
     # -- safety --
 

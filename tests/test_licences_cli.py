@@ -134,3 +134,76 @@ def test_a_set_and_its_psl_go_together(seeded: Org, listed: bool) -> None:
         + "    permission_sets: [INT_Standard]\n"))
     converges(seeded)
     assert (psls(seeded), sets(seeded)) == (["Salesforce API Integration"], ["INT_Standard"])
+
+
+REVOKED_SEED: dict[str, Any] = {
+    "custom_objects": [{"name": "Invoice__c", "label": "Invoice",
+                        "fields": {"Amount__c": "currency"}}],
+    "permission_sets": [{"name": "INT_Keep", "label": "Keep",
+                         "objects": {"Invoice__c": ["read"]}}],
+    "users": [{"username": USERNAME, "first_name": "", "last_name": "Integration",
+               "email": USERNAME, "alias": "mulesoft",
+               "profile": "Minimum Access - API Only Integrations",
+               "revoked_permission_sets": ["INT_Keep"]}],
+}
+KEEP_SET = "permission_sets:\n  INT_Keep:\n    label: Keep\n    objects: {Invoice__c: [read]}\n"
+
+
+def revoked_rows(org: Org) -> list[bool]:
+    return [r["IsRevoked"] for r in org.sf.query(
+        "SELECT IsRevoked FROM PermissionSetAssignment WHERE PermissionSet.Name = 'INT_Keep'"
+    )["records"]]
+
+
+def test_a_revoked_assignment_is_not_held_and_is_reported_not_retried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", REVOKED_SEED) as emu:
+        org = Org(emu, tmp_path)
+        org.write("main.yaml", KEEP_SET + user_block("    permission_sets: [INT_Keep]\n"))
+        writes = org.writes()
+        applied = org.run("apply", "--auto-approve")
+        assert applied.exit_code == 1
+        assert ("main.yaml:12:23: mulesoft@acme.example's assignment of permission set INT_Keep "
+                "was revoked by a user access policy" in applied.output), applied.output
+        assert org.writes() == writes
+        # Not in the config (authoritative): not held, so nothing to remove either.
+        org.write("main.yaml", KEEP_SET + user_block())
+        plan = org.run("plan", "--detailed-exitcode")
+        assert plan.exit_code == 0, plan.output
+        assert revoked_rows(org) == [True]
+
+
+MANAGED_SEED: dict[str, Any] = {
+    "custom_objects": [{"name": "Invoice__c", "label": "Invoice",
+                        "fields": {"Amount__c": "currency"}}],
+    "permission_sets": [{"name": "INT_Tools", "label": "Acme tools", "namespace": "acme",
+                         "objects": {"Invoice__c": ["read", "edit"]}}],
+    "users": [{"username": "packaged@acme.example", "last_name": "Packaged",
+               "profile": "Standard User", "permission_sets": ["acme__INT_Tools"]}],
+}
+
+
+def test_a_managed_set_of_the_same_name_is_left_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", MANAGED_SEED) as emu:
+        org = Org(emu, tmp_path)
+        org.write("main.yaml", "settings: {scope: {permission_sets: {name_prefix: INT_}}}\n"
+                  "permission_sets:\n  INT_Tools:\n    label: Our tools\n"
+                  "    objects: {Invoice__c: [read]}\n"
+                  + user_block("    permission_sets: [INT_Tools]\n"))
+        converges(org)
+        rows = org.sf.query("SELECT Label, NamespacePrefix, (SELECT Assignee.Username FROM "
+                            "Assignments) FROM PermissionSet WHERE Name = 'INT_Tools' "
+                            "ORDER BY Label")["records"]
+        assert [(r["Label"], r["NamespacePrefix"],
+                 [a["Assignee"]["Username"] for a in r["Assignments"]["records"]])
+                for r in rows] == [("Acme tools", "acme", ["packaged@acme.example"]),
+                                   ("Our tools", None, [USERNAME])]
+        # Without the config's set, the prefix scope deletes nothing of the package's.
+        org.write("main.yaml", "settings: {scope: {permission_sets: {name_prefix: INT_}}}\n")
+        converges(org)
+        assert [r["NamespacePrefix"] for r in org.sf.query(
+            "SELECT NamespacePrefix FROM PermissionSet WHERE Name = 'INT_Tools'")["records"]
+        ] == ["acme"]
