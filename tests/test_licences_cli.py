@@ -207,3 +207,19 @@ def test_a_managed_set_of_the_same_name_is_left_alone(
         assert [r["NamespacePrefix"] for r in org.sf.query(
             "SELECT NamespacePrefix FROM PermissionSet WHERE Name = 'INT_Tools'")["records"]
         ] == ["acme"]
+
+
+def test_import_names_a_users_managed_set_without_declaring_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    seed = {**MANAGED_SEED, "users": [{**MANAGED_SEED["users"][0],
+                                       "permission_sets": ["acme__INT_Tools"]}]}
+    with start_emulator(tmp_path / "data", seed) as emu:
+        org = Org(emu, tmp_path)
+        result = org.run("import", "--user", "packaged@acme.example", "-o", str(org.config))
+        assert result.exit_code == 0, result.output
+        written = "".join(p.read_text() for p in org.config.glob("*.yaml"))
+        assert "acme__INT_Tools" in written
+        assert "permission_sets:\n  acme__INT_Tools" not in written
+        plan = org.run("plan", "--detailed-exitcode")
+        assert plan.exit_code == 0, plan.output

@@ -292,6 +292,11 @@ def qualified_name(name: str, namespace: str | None) -> str:
     return f"{namespace}__{name}" if namespace else name
 
 
+def is_managed(name: str) -> bool:
+    """Whether a set name (as :func:`qualified_name` writes it) is a managed package's."""
+    return "__" in name
+
+
 def _bare(name: str) -> str:
     """The Name field of a set written ``namespace__Name`` (or of a plain one)."""
     return name.rpartition("__")[2]
