@@ -4,9 +4,10 @@ One place where checks run over the desired state and the plan. Each check retur
 problems located at the config line that caused them, and the plan refuses to exist
 while there are any. The rules follow the integration-license facts of
 ``salesforce.md`` §1: the profile fixes the user license; a set licensed to a user
-license only for its users; a PSL-licensed set only for holders of the PSL;
+license only for its users; a PSL-licensed set brings its PSL (the diff assigns it);
 standard-object access for integration users only through the "Salesforce API
-Integration" PSL; seats on every licence.
+Integration" PSL: a set licensed to it, or a set with no licence while the user holds
+it; seats on every licence.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 from reconciler.actions import (
     Action,
+    AssignGroup,
+    AssignPermissionSet,
     AssignPermissionSetLicense,
     ChangeUserProfile,
     CreateUser,
@@ -118,6 +121,7 @@ class Checker:
         """The checks of what the org or our own safety rules would refuse to apply."""
         self.object_dependencies()
         self.seats()
+        self.revoked()
         self.destroy()
         self.running_user_safety()
         return self.problems
@@ -283,11 +287,7 @@ class Checker:
                             f'the "{psl}" permission set license is only for users of the '
                             f'Salesforce Integration user license; {username} will have '
                             f'"{future_license}"')
-            psls = {p.casefold() for p in user.permission_set_licenses}
-            if self.config.settings.scope.assignments != "authoritative":
-                live = self.live.state.users.get(username)
-                if live is not None:
-                    psls |= {p.casefold() for p in live.permission_set_licenses}
+            api_psl_after = any(is_integration_psl(p) for p in self._psls_after(username))
             for set_name, where in self._user_sets(user):
                 lic, is_psl = self._set_license(set_name)
                 if lic is not None and not is_psl and future_license and not same_name(
@@ -295,27 +295,59 @@ class Checker:
                     self.at(f"{address}.{where}",
                             f'permission set "{set_name}" is licensed to the "{lic}" user '
                             f'license; {username} will have "{future_license}"')
-                if lic is not None and is_psl and lic.casefold() not in psls:
+                if is_psl and is_integration_psl(lic) and future_license and not (
+                        is_integration_user_license(future_license)):
                     self.at(f"{address}.{where}",
-                            f'permission set "{set_name}" needs the permission set license '
-                            f'"{lic}"; add it to {address}.permission_set_licenses')
-                if is_integration_user_license(future_license) and not (
+                            f'permission set "{set_name}" is licensed "{lic}", which only '
+                            f'Salesforce Integration users can hold; {username} will have '
+                            f'"{future_license}"')
+                if not is_integration_user_license(future_license) or (
                         is_psl and is_integration_psl(lic)):
-                    declared = self.desired.permission_sets.get(set_name)
-                    info = self.live.sets.get(set_name.casefold())
-                    standard = declared.standard_objects if declared else (
-                        info.standard_objects if info else ())
-                    if standard:
-                        self.at(f"{address}.{where}",
-                                f'{username} has the Salesforce Integration license: standard '
-                                f'objects ({", ".join(standard)}) in "{set_name}" need a set '
-                                'licensed "Salesforce API Integration"')
+                    continue
+                declared = self.desired.permission_sets.get(set_name)
+                info = self.live.sets.get(set_name.casefold())
+                standard = declared.standard_objects if declared else (
+                    info.standard_objects if info else ())
+                if not standard:
+                    continue
+                if lic is not None:
+                    self.at(f"{address}.{where}",
+                            f'{username} has the Salesforce Integration license: standard '
+                            f'objects ({", ".join(standard)}) in "{set_name}" need a set '
+                            'licensed "Salesforce API Integration", or one with no license')
+                elif not api_psl_after:
+                    self.at(f"{address}.{where}",
+                            f'{username} has the Salesforce Integration license: "{set_name}" '
+                            f'has no license and grants standard objects '
+                            f'({", ".join(standard)}), which needs the permission set license '
+                            f'"Salesforce API Integration"; add it to '
+                            f"{address}.permission_set_licenses")
+
+    def _holds(self, action: AssignPermissionSetLicense) -> bool:
+        live = self.live.state.users.get(action.username)
+        return live is not None and action.target.casefold() in {
+            p.casefold() for p in live.permission_set_licenses}
+
+    def _psls_after(self, username: str) -> set[str]:
+        """The PSLs (casefolded) a user holds once the plan has run."""
+        live = self.live.state.users.get(username)
+        held = {p.casefold() for p in live.permission_set_licenses} if live else set()
+        for a in self.actions:
+            if getattr(a, "username", "").casefold() != username.casefold():
+                continue
+            if isinstance(a, AssignPermissionSetLicense):
+                held.add(a.target.casefold())
+            elif isinstance(a, UnassignPermissionSetLicense):
+                held.discard(a.target.casefold())
+        return held
 
     def seats(self) -> None:
         """Seats after the plan, counting what its deactivations and removals free."""
         delta: Counter[tuple[str, str]] = Counter()
         takers: dict[tuple[str, str], str] = {}
         for action in self.actions:
+            if isinstance(action, AssignPermissionSetLicense) and self._holds(action):
+                continue  # assigned again after a removal: it keeps the seat it has
             for pool, name, change in _seat_changes(action):
                 key = (pool, name.casefold())
                 delta[key] += change
@@ -331,6 +363,23 @@ class Checker:
             self.at(takers[(pool, name)],
                     f"{what}: the plan needs {change} more seat{'s' if change != 1 else ''}, "
                     f"{lic.free} free ({lic.used} of {lic.total} in use)")
+
+    def revoked(self) -> None:
+        """An assignment a user access policy revoked keeps its row: creating it again
+        would fail with DUPLICATE_VALUE, so the plan says so before any write."""
+        revoked = {(kind, user, target.casefold()) for kind, user, target in self.live.revoked}
+        for a in self.actions:
+            if not isinstance(a, AssignPermissionSet | AssignGroup):
+                continue
+            kind = "set" if isinstance(a, AssignPermissionSet) else "group"
+            if (kind, a.username.casefold(), a.target.casefold()) not in revoked:
+                continue
+            what = "permission set" if kind == "set" else "permission set group"
+            self.at(f'users.{a.user}.{a.list_name}["{a.target}"]',
+                    f"{a.username}'s assignment of {what} {a.target} was revoked by a user "
+                    "access policy (PermissionSetAssignment.IsRevoked): the org keeps the "
+                    "row and won't take the assignment again; restore it through the policy "
+                    "or in Setup, or remove it from the config")
 
     # -- safety --
 
@@ -417,7 +466,8 @@ def manual_steps(actions: Sequence[Action]) -> list[ManualStep]:
 
 def standard_access_warning(desired: State) -> list[str]:
     """Sets declared with standard-object access but no licence: fine for full users,
-    refused for integration users; worth a word when no user gets them yet."""
+    and for integration users only with the API PSL; worth a word when no user gets
+    them yet."""
     out = []
     for name, ps in sorted(desired.permission_sets.items()):
         if ps.absent or ps.license or not any(is_standard_object(o) for o in ps.objects):
@@ -425,5 +475,6 @@ def standard_access_warning(desired: State) -> list[str]:
         holders = [u for u in desired.users.values() if name in u.permission_sets]
         if not holders:
             out.append(f"permission set {name} grants standard-object access without a "
-                       "license: integration users can't be given it")
+                       "license: integration users need the \"Salesforce API Integration\" "
+                       "permission set license to be given it")
     return out

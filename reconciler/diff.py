@@ -8,7 +8,9 @@ shows up as a change. Then each resource is compared by its natural key:
   ``absent`` (or undeclared under ``settings.scope.permission_sets.name_prefix``); their access
   entries by (set, object) and (set, field);
 - users by username: create, update, profile change, (de)activation; assignments by
-  (user, target), revoked only under ``scope.assignments: authoritative``.
+  (user, target), revoked only under ``scope.assignments: authoritative``. A PSL that
+  a user's sets are licensed to is wanted whether or not the config lists it: Salesforce
+  assigns it with the set anyway, and it must not be taken away while the set stays.
 
 ``lifecycle.ignore_changes`` keeps the live value of the attributes it names. The
 plan checks (``checks.py``) and the order (``graph.py``) come after this.
@@ -53,12 +55,14 @@ from reconciler.actions import (
 )
 from reconciler.config import Config
 from reconciler.model import (
+    INTEGRATION_PSL_LABEL,
     FrozenMap,
     PermissionSet,
     PermissionSetGroup,
     State,
     User,
     field_key,
+    is_integration_user_license,
 )
 from reconciler.org.reader import Live, license_label
 
@@ -77,6 +81,9 @@ class Diff:
     actions: list[Action] = field(default_factory=list)
     #: Differences that scope says to leave alone: (address, message).
     observed: list[tuple[str, str]] = field(default_factory=list)
+    #: Actions for no difference: they keep what matches matching through the apply
+    #: (a plan runs them after ``actions``; drift has nothing to report about them).
+    kept: list[Action] = field(default_factory=list)
 
 
 # -- canonical names ------------------------------------------------------------------
@@ -185,6 +192,7 @@ def diff(config: Config, live: Live) -> Diff:
         actions, observed = ctx.user(key, user)
         out.actions += actions
         out.observed += observed
+    out.kept = ctx.kept
     return _dedupe(out)
 
 
@@ -202,6 +210,7 @@ class _Context:
     desired: State
     live: Live
     names: Names
+    kept: list[Action] = field(default_factory=list)
 
     # -- helpers --
 
@@ -260,6 +269,42 @@ class _Context:
     def group_licenses(self, name: str) -> tuple[str, ...]:
         return tuple(sorted({lic for s in self.group_members(name)
                              if (lic := self.set_license(s))}))
+
+    def standard_objects(self, name: str) -> tuple[str, ...]:
+        """Standard objects a declared or org-only set grants access to."""
+        declared = self.desired.permission_sets.get(name)
+        if declared is not None:
+            return declared.standard_objects
+        info = self.live.sets.get(name.casefold())
+        return info.standard_objects if info else ()
+
+    def needs(self, sets: Iterable[str], user_license: str | None) -> tuple[str, ...]:
+        """Licences a user must hold to be given these sets: each one's own licence, and
+        for an integration user the API PSL behind a set with no licence that grants
+        standard objects (salesforce.md §1.3)."""
+        out = set()
+        for s in sets:
+            lic = self.set_license(s)
+            if lic:
+                out.add(lic)
+            elif is_integration_user_license(user_license) and self.standard_objects(s):
+                out.add(self.names.license(INTEGRATION_PSL_LABEL) or INTEGRATION_PSL_LABEL)
+        return tuple(sorted(out))
+
+    def implied_psls(self, user: User) -> dict[str, str]:
+        """PSL → the set or group that brings it: Salesforce assigns a set's PSL with the
+        set, so the config need not list it (and authoritative scope must not remove it)."""
+        out: dict[str, str] = {}
+        for s in sorted(user.permission_sets):
+            lic = self.set_license(s)
+            if lic and lic.casefold() in self.live.psls:
+                out.setdefault(lic, f"permission set {s}")
+        for g in sorted(user.permission_set_groups):
+            for s in sorted(self.group_members(g)):
+                lic = self.set_license(s)
+                if lic and lic.casefold() in self.live.psls:
+                    out.setdefault(lic, f"permission set {s} (through group {g})")
+        return out
 
     def user_key(self, username: str) -> str:
         return self.config.address("users", username).split(".", 1)[1]
@@ -401,15 +446,28 @@ class _Context:
                                                   license=license_now,
                                                   reason="declared active: false"))
         scope = self.config.settings.scope.assignments
+        implied = self.implied_psls(user)
+        listed = {p.casefold() for p in user.permission_set_licenses}
+        why_implied = {k.casefold(): f"needed by {why}" for k, why in implied.items()
+                       if k.casefold() not in listed}
+
+        def set_needs(name: str) -> tuple[str, ...]:
+            return self.needs((name,), license_next)
+
+        def group_needs(name: str) -> tuple[str, ...]:
+            return self.needs(self.group_members(name), license_next)
+
+        def nothing(name: str) -> tuple[str, ...]:
+            return ()
+
         for list_name, want, have, assign, unassign, licenses in (
-            ("permission_set_licenses", user.permission_set_licenses,
+            ("permission_set_licenses", user.permission_set_licenses | frozenset(implied),
              live.permission_set_licenses, AssignPermissionSetLicense,
-             UnassignPermissionSetLicense, lambda t: ()),
+             UnassignPermissionSetLicense, nothing),
             ("permission_sets", user.permission_sets, live.permission_sets,
-             AssignPermissionSet, UnassignPermissionSet,
-             lambda t: (lic,) if (lic := self.set_license(t)) else ()),
+             AssignPermissionSet, UnassignPermissionSet, set_needs),
             ("permission_set_groups", user.permission_set_groups, live.permission_set_groups,
-             AssignGroup, UnassignGroup, self.group_licenses),
+             AssignGroup, UnassignGroup, group_needs),
         ):
             if self.ignored(address, list_name):
                 continue
@@ -420,8 +478,9 @@ class _Context:
                     observed.append((f"{address}.{list_name}",
                                      f"{username} lacks {target} (scope: observe)"))
                     continue
+                reason = why_implied.get(k, "") if list_name == "permission_set_licenses" else ""
                 actions.append(assign(user=key, username=username, target=target,
-                                      licenses=licenses(target)))
+                                      licenses=licenses(target), reason=reason))
             for k in sorted(held.keys() - wanted.keys()):
                 target = held[k]
                 if scope != "authoritative":
@@ -432,7 +491,27 @@ class _Context:
                 actions.append(unassign(user=key, username=username, target=target,
                                         licenses=licenses(target),
                                         reason="not in config (scope: authoritative)"))
+        self.kept += self.kept_psls(key, username, user, live, implied, actions)
         return actions, observed
+
+    def kept_psls(self, key: str, username: str, user: User, live: User,
+                  implied: Mapping[str, str], actions: list[Action]) -> list[Action]:
+        """Salesforce removes a PSL it assigned with a set when the last set that needs it
+        goes, and no API field says which PSLs it assigned that way. A PSL the config
+        keeps is therefore assigned again after such a removal; where it stayed, the
+        assignment answers DUPLICATE_VALUE and counts as done."""
+        if self.ignored(f"users.{key}", "permission_set_licenses"):
+            return []
+        leaving = {lic.casefold() for a in actions
+                   if isinstance(a, UnassignPermissionSet | UnassignGroup) for lic in a.licenses}
+        still_needed = {k.casefold() for k in implied}
+        return [AssignPermissionSetLicense(
+                    user=key, username=username, target=psl,
+                    reason="kept: Salesforce takes away a PSL it assigned with a set when "
+                           "the last set that needs it goes")
+                for psl in sorted(user.permission_set_licenses)
+                if psl.casefold() in leaving and psl.casefold() not in still_needed
+                and psl.casefold() in {p.casefold() for p in live.permission_set_licenses}]
 
 
 def _folded(mapping: Mapping[str, T], name: str) -> T | None:

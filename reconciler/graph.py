@@ -212,6 +212,9 @@ RULES: tuple[Rule, ...] = (
          _seat_freed, _seat_taken),
     Rule("a deactivation frees a seat before a profile change takes it",
          (DeactivateUser,), (ChangeUserProfile,), _seat_freed, _seat_taken),
+    Rule("a PSL Salesforce may take away with a set is assigned again after the set goes",
+         (UnassignPermissionSet, UnassignGroup), (AssignPermissionSetLicense,),
+         _user_licenses, _user_licenses),
     Rule("a PSL taken from one user is free before it is given to another",
          (UnassignPermissionSetLicense,), (AssignPermissionSetLicense,), _psl, _psl),
 )

@@ -213,11 +213,12 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
                    excludes: Sequence[str] = (), now: datetime | None = None) -> Plan:
     """The pure half of :func:`make_plan`: a plan from a snapshot already read."""
     changes = diff(config, live)
+    actions = [*changes.actions, *changes.kept]
     desired = canonical(config.state, Names(live))
-    problems = Checker(config, desired, live, changes.actions, org.running_user).run()
+    problems = Checker(config, desired, live, actions, org.running_user).run()
     if problems:
         raise PlanRejected(problems)
-    ordered, dag = graph.order(changes.actions)
+    ordered, dag = graph.order(actions)
     if targets or excludes:
         ordered = graph.select(ordered, dag, targets=targets, excludes=excludes)
         ordered, dag = graph.order(ordered)

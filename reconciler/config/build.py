@@ -372,12 +372,16 @@ class _Builder:
                 continue
             # (set, where it is assigned, "through group X" or "")
             assigned: list[tuple[PermissionSet, Location | None, str, str]] = []
+            # Whether every set the user gets is declared, so known without the org.
+            complete = True
             items = raw.values.get("permission_sets")
             for index, name in enumerate(items.values if isinstance(items, LList) else ()):
                 item_address = f"{address}.permission_sets[{index}]"
                 where = self.item_location(raw, "permission_sets", index)
                 if self.resolve("permission_set", "permission_sets", name, item_address, where):
                     assigned.append((self.out.permission_sets[name], where, item_address, ""))
+                else:
+                    complete = False
             items = raw.values.get("permission_set_groups")
             for index, name in enumerate(items.values if isinstance(items, LList) else ()):
                 item_address = f"{address}.permission_set_groups[{index}]"
@@ -390,12 +394,26 @@ class _Builder:
                         if pset is not None and not pset.absent:
                             assigned.append((pset, where, item_address,
                                              f" (through group {name})"))
-            self.check_licenses(user, address, raw, assigned)
+                        else:
+                            complete = False
+                else:
+                    complete = False
+            self.check_licenses(user, address, assigned, complete=complete)
 
-    def check_licenses(self, user: User, address: str, raw: LMap,
-                       assigned: list[tuple[PermissionSet, Location | None, str, str]]) -> None:
-        """The integration-license rules of salesforce.md §1 that need no org."""
-        has_psl = any(is_integration_psl(p) for p in user.permission_set_licenses)
+    def check_licenses(self, user: User, address: str,
+                       assigned: list[tuple[PermissionSet, Location | None, str, str]], *,
+                       complete: bool) -> None:
+        """The integration-license rules of salesforce.md §1 that need no org.
+
+        A set licensed by the PSL brings the PSL with it (Salesforce assigns it), so
+        the user will hold it. Without such a set, a PSL line, or sets only the org
+        knows, an authoritative scope leaves the user without the PSL: a set with no
+        licence can't then grant it standard objects."""
+        has_psl = any(is_integration_psl(p) for p in user.permission_set_licenses) or any(
+            pset.license is not None and is_integration_psl(pset.license)
+            for pset, *_ in assigned)
+        may_hold_psl = has_psl or not complete or (
+            self.out.settings.scope.assignments != "authoritative")
         needs_psl: str | None = None
         for pset, where, item_address, via in assigned:
             what = f"permission set {pset.name}{via}"
@@ -404,14 +422,13 @@ class _Builder:
                     self.error(where, f"{item_address}: {what} is licensed {q(pset.license)}, "
                                       f'which only "{INTEGRATION_USER_LICENSE}" users can hold; '
                                       f"{address} has license {q(user.license)}")
-                    continue
-                if not has_psl and needs_psl is None:
-                    needs_psl = f"to hold {pset.name}, which is licensed by it"
-            elif user.integration and pset.license is not None and same_name(
+                continue
+            if user.integration and pset.license is not None and same_name(
                     pset.license, "Salesforce"):
                 self.error(where, f'{item_address}: {what} is licensed "Salesforce", which '
                                   f'"{INTEGRATION_USER_LICENSE}" users can\'t hold')
-            if user.integration and not has_psl and needs_psl is None:
+            if (user.integration and pset.license is None and not may_hold_psl
+                    and needs_psl is None):
                 standard = pset.standard_objects
                 if standard:
                     needs_psl = (f"for standard-object access to {', '.join(standard)} "

@@ -329,13 +329,17 @@ def _group_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
 
 
 _SET_NAME = Str(pattern=DEV_NAME, shape=DEV_NAME_SHAPE, interpolate=False, schema_pattern=True)
+# A set named where it is assigned may be a managed package's: namespace__Name.
+_SET_REFERENCE = Str(pattern=rf"^(?:{_PART}__)?{_PART}$",
+                     shape=DEV_NAME_SHAPE + " (a managed package's set: namespace__Name)",
+                     interpolate=False, schema_pattern=True)
 
 PERMISSION_SET_GROUPS = MapOf(
     Key(DEV_NAME, DEV_NAME_SHAPE, max_len=80, fold=True, what="permission set group"),
     Obj({
         "label": Field(Str("Label (default: the developer name).", max_len=80)),
         "description": Field(Str("Description.", max_len=255)),
-        "permission_sets": Field(ListOf(_SET_NAME, "Member permission sets: declared ones or "
+        "permission_sets": Field(ListOf(_SET_REFERENCE, "Member permission sets: declared ones or "
                                         "sets that exist in the org.", fold=True)),
         "absent": Field(Bool("Delete this group.")),
         "lifecycle": Field(_lifecycle("permission_set_groups")),
@@ -370,7 +374,7 @@ USERS = MapOf(
                              examples=("Salesforce Integration",))),
         "permission_set_licenses": Field(ListOf(
             Str(), "Permission set licenses (label or developer name).", fold=True)),
-        "permission_sets": Field(ListOf(_SET_NAME, "Permission sets to assign: declared ones "
+        "permission_sets": Field(ListOf(_SET_REFERENCE, "Permission sets to assign: declared ones "
                                         "or sets that exist in the org.", fold=True)),
         "permission_set_groups": Field(ListOf(_SET_NAME, "Permission set groups to assign.",
                                               fold=True)),

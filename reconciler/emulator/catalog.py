@@ -111,6 +111,14 @@ class SObject:
     def field(self, name: str) -> Field | None:
         return self.fields.get(name.lower())
 
+    @property
+    def label_plural(self) -> str:
+        """The plural label describe() and Setup's messages use ("Opportunities")."""
+        label = self.label
+        if label.endswith("y") and label[-2:-1] not in ("a", "e", "i", "o", "u"):
+            return label[:-1] + "ies"
+        return label + ("es" if label.endswith(("s", "x", "ch", "sh")) else "s")
+
     def relationship(self, name: str) -> Field | None:
         """The reference field whose relationship name is ``name`` (``Assignee``)."""
         lowered = name.lower()
@@ -402,6 +410,8 @@ def _setup_objects() -> list[SObject]:
             _ref("PermissionSetGroupId", "PermissionSetGroup", updateable=False),
             _f("ExpirationDate", DATETIME),
             _ro("IsActive", BOOLEAN),
+            # Set by user access policies; the row stays but grants nothing [doc].
+            _bool("IsRevoked", createable=False),
         ], setup=True, name_field="Id"),
         _sobject("PermissionSetLicenseAssign", "2LA", [
             _ref("AssigneeId", "User", nillable=False, updateable=False),

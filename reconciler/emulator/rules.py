@@ -68,6 +68,12 @@ MASTER_DEPENDENCIES: tuple[tuple[tuple[str, ...], str], ...] = (
 # Task and Event take no object permissions (activity access is the Edit Tasks / Edit
 # Events system permission) and share their custom fields, which live on Activity.
 ACTIVITY_PERMISSIONS = {"task": "PermissionsEditTask", "event": "PermissionsEditEvent"}
+# Salesforce Help ("Remove a Permission Set License from a User"): no automatic PSL
+# unassignment when this many assignments are removed at once.
+BULK_UNASSIGN = 50
+# Marks a PermissionSetLicenseAssign the platform made because a licensed set was
+# assigned; internal to the emulator (no API field tells it).
+AUTOMATIC = "__automatic"
 # Who may write setup objects: any of these system permissions [assumed: Salesforce's
 # real matrix is finer; this keeps a plain user from granting itself access].
 _SETUP_ADMIN_PERMISSIONS = ("PermissionsModifyAllData", "PermissionsManageUsers",
@@ -132,6 +138,11 @@ def held_psl_ids(org: Org, user_id: str) -> set[str]:
             for r in org.where("PermissionSetLicenseAssign", AssigneeId=user_id)}
 
 
+def _holds_api_psl(org: Org, user_id: str) -> bool:
+    return any(is_api_psl(got[1]) for i in held_psl_ids(org, user_id)
+               if (got := org.get(i)) is not None)
+
+
 def assigned_sets(org: Org, user_id: str) -> list[Record]:
     """The permission sets assigned to a user directly (no profile or group sets)."""
     out = []
@@ -148,6 +159,8 @@ def effective_sets(org: Org, user_id: str) -> list[Record]:
     """Every permission set whose permissions the user has: profile, direct, groups."""
     out = []
     for psa in org.where("PermissionSetAssignment", AssigneeId=user_id):
+        if psa.get("IsRevoked"):
+            continue  # a user access policy revoked it: the row stays, the access goes [doc]
         if psa.get("PermissionSetGroupId"):
             for comp in org.where("PermissionSetGroupComponent",
                                   PermissionSetGroupId=psa["PermissionSetGroupId"]):
@@ -167,13 +180,20 @@ def _has_system_permission(org: Org, user_id: str, names: Iterable[str]) -> bool
 
 
 def standard_object_grants(org: Org, ps_id: str) -> list[str]:
-    """Standard-object permissions a set holds, as Setup words ("Read Account")."""
+    """Standard-object permissions a set holds, as Setup words ("Read Accounts")."""
     out: list[str] = []
     for row in org.where("ObjectPermissions", ParentId=ps_id):
         if is_standard_data_object(str(row.get("SobjectType", ""))):
-            out.extend(f"{_WORDS[p]} {row['SobjectType']}"
-                       for p in OBJECT_PERMISSION_FIELDS if row.get(p))
+            out.extend(_grant_words(org, row))
     return out
+
+
+def _grant_words(org: Org, row: Record) -> list[str]:
+    """An object permission row as Setup names its permissions: "Read Accounts" (the
+    object's plural label, as in the licence refusal of errors.txt §7)."""
+    target = org.catalog.get(str(row["SobjectType"]))
+    plural = target.label_plural if target is not None else str(row["SobjectType"])
+    return [f"{_WORDS[p]} {plural}" for p in OBJECT_PERMISSION_FIELDS if row.get(p)]
 
 
 def _component_sets(org: Org, group_id: str) -> list[Record]:
@@ -435,7 +455,9 @@ def _dev_name(org: Org, sobject: str, field: str, rec: Record, old: Record | Non
     for other in org.records(sobject):
         if (str(other.get(field, "")).lower() == str(name).lower()
                 and (old is None or other["Id"] != old["Id"])
-                and not other.get("IsOwnedByProfile")):
+                and not other.get("IsOwnedByProfile")
+                # A managed package's component lives in its own namespace [doc].
+                and not other.get("NamespacePrefix")):
             raise bad_request("DUPLICATE_DEVELOPER_NAME",
                               f"The {field} \"{name}\" is already in use. Enter a unique name.",
                               [field])
@@ -546,6 +568,10 @@ def _license_allows(org: Org, ps: Record, user: Record,
                 f"{ps_lic[1]['MasterLabel']}.",
             )
     if is_integration_license(lic) and not (ps_lic and is_api_psl(ps_lic[1])):
+        if ps_lic is None and _holds_api_psl(org, user["Id"]):
+            # A set with no licence grants standard objects to an integration user who
+            # holds the Salesforce API Integration PSL [community] (salesforce.md §1.3).
+            return
         grants = standard_object_grants(org, ps["Id"]) + (extra_grants or [])
         if grants:
             raise bad_request(
@@ -567,7 +593,9 @@ def _psa_before_create(org: Org, rec: Record, actor_id: str) -> None:
         if org.where("PermissionSetAssignment", AssigneeId=user["Id"],
                      PermissionSetGroupId=group_id):
             raise _duplicate_psa(user["Id"], group_id)
-        for ps in _component_sets(org, group_id):
+        components = _component_sets(org, group_id)
+        _assign_needed_psls(org, user, components, actor_id)
+        for ps in components:
             _license_allows(org, ps, user, None)
         rec["PermissionSetId"] = aggregate[0]["Id"] if aggregate else None
     else:
@@ -582,8 +610,27 @@ def _psa_before_create(org: Org, rec: Record, actor_id: str) -> None:
         if org.where("PermissionSetAssignment", AssigneeId=user["Id"], PermissionSetId=ps_id,
                      PermissionSetGroupId=None):
             raise _duplicate_psa(user["Id"], ps_id)
+        _assign_needed_psls(org, user, [target[1]], actor_id)
         _license_allows(org, target[1], user, None)
     rec["IsActive"] = True
+
+
+def _assign_needed_psls(org: Org, user: Record, sets: Iterable[Record], actor_id: str) -> None:
+    """Assigning a set licensed to a PSL assigns that PSL to a user who lacks it [doc:
+    Salesforce Help, "Create a Permission Set Associated with a Permission Set License"],
+    with the PSL's own rules (seats, who may hold it). The row is marked automatic."""
+    held = held_psl_ids(org, user["Id"])
+    for ps in sets:
+        lic_id = ps.get("LicenseId")
+        got = org.get(lic_id or "")
+        if got is None or got[0] != "PermissionSetLicense" or lic_id in held:
+            continue
+        values: Record = {"AssigneeId": user["Id"], "PermissionSetLicenseId": lic_id}
+        _psla_before_create(org, values, actor_id)
+        stored = org.insert_raw("PermissionSetLicenseAssign", {**values, AUTOMATIC: True},
+                                actor_id)
+        _psla_after_create(org, stored, actor_id)
+        held.add(str(lic_id))
 
 
 def _duplicate_psa(user_id: str, target_id: str) -> ApiFault:
@@ -602,7 +649,8 @@ def _psa_after_create(org: Org, rec: Record, actor_id: str) -> None:
 
 
 def _psa_before_update(org: Org, old: Record, changes: Record, actor_id: str) -> None:
-    extra = set(changes) - {"ExpirationDate"}
+    # IsRevoked is updateable (doc-reference-v65); user access policies set it.
+    extra = set(changes) - {"ExpirationDate", "IsRevoked"}
     if extra:
         raise bad_request("INVALID_FIELD_FOR_INSERT_UPDATE",
                           "Unable to update fields: " + ", ".join(sorted(extra)), sorted(extra))
@@ -616,6 +664,8 @@ def _psa_before_delete(org: Org, rec: Record, actor_id: str) -> None:
 
 
 def _psa_after_delete(org: Org, rec: Record, actor_id: str) -> None:
+    if org.assignments_removed_together < BULK_UNASSIGN:
+        _release_automatic_psls(org, rec, actor_id)
     target = rec.get("PermissionSetGroupId") or rec.get("PermissionSetId")
     kind = "Permission set group" if rec.get("PermissionSetGroupId") else "Permission set"
     org.audit("PermSetGroupUnassign" if rec.get("PermissionSetGroupId") else "PermSetUnassign",
@@ -650,14 +700,49 @@ def _psla_after_create(org: Org, rec: Record, actor_id: str) -> None:
               f"assigned to user {_username(org, rec['AssigneeId'])}", actor_id)
 
 
+def _release_automatic_psls(org: Org, removed: Record, actor_id: str) -> None:
+    """Unassigning the last set that needs an automatically assigned PSL removes that PSL
+    [doc: Salesforce Help, "Remove a Permission Set License from a User"; not when 50 or
+    more assignments go at once, nor for a set leaving a group]."""
+    group_id = removed.get("PermissionSetGroupId")
+    if group_id:
+        sets = _component_sets(org, group_id)
+    else:
+        got = org.get(removed.get("PermissionSetId") or "")
+        sets = [got[1]] if got is not None else []
+    licences = {ps.get("LicenseId") for ps in sets}
+    for psla in org.where("PermissionSetLicenseAssign", AssigneeId=removed["AssigneeId"]):
+        if (psla.get(AUTOMATIC) and psla["PermissionSetLicenseId"] in licences
+                and not _sets_needing_psl(org, psla)):
+            org.store.delete(psla["Id"])
+            _psla_after_delete(org, psla, actor_id)
+
+
+def _sets_needing_psl(org: Org, psla: Record) -> list[str]:
+    """The user's sets (direct or through groups) that need this PSL assignment: those
+    licensed to it and, for the API PSL of an integration user, those with no licence
+    that grant standard objects."""
+    user_id, psl_id = psla["AssigneeId"], psla["PermissionSetLicenseId"]
+    psl, user = org.get(psl_id), org.get(user_id)
+    api = (psl is not None and is_api_psl(psl[1]) and user is not None
+           and is_integration_license(user_license(org, user[1])))
+    needing: list[str] = []
+    for psa in org.where("PermissionSetAssignment", AssigneeId=user_id):
+        if psa.get("IsRevoked"):
+            continue
+        if psa.get("PermissionSetGroupId"):
+            sets = _component_sets(org, psa["PermissionSetGroupId"])
+        else:
+            got = org.get(psa.get("PermissionSetId") or "")
+            sets = [got[1]] if got is not None and not got[1].get("IsOwnedByProfile") else []
+        needing += [str(ps["Name"]) for ps in sets if ps.get("LicenseId") == psl_id or (
+            api and not ps.get("LicenseId") and standard_object_grants(org, ps["Id"]))]
+    return needing
+
+
 def _psla_before_delete(org: Org, rec: Record, actor_id: str) -> None:
     # [assumed] A PSL can't be taken away while assigned sets still need it.
-    needing = [ps["Name"] for ps in assigned_sets(org, rec["AssigneeId"])
-               if ps.get("LicenseId") == rec["PermissionSetLicenseId"]]
-    for psa in org.where("PermissionSetAssignment", AssigneeId=rec["AssigneeId"]):
-        if psa.get("PermissionSetGroupId"):
-            needing += [ps["Name"] for ps in _component_sets(org, psa["PermissionSetGroupId"])
-                        if ps.get("LicenseId") == rec["PermissionSetLicenseId"]]
+    needing = _sets_needing_psl(org, rec)
     if needing:
         raise bad_request(
             "FIELD_INTEGRITY_EXCEPTION",
@@ -703,7 +788,7 @@ def _objperm_check(org: Org, rec: Record, old: Record | None) -> None:
                           f"record with id: {ps['Id']}", [])
     if not is_standard_data_object(target.name):
         return
-    granted = [f"{_WORDS[p]} {target.name}" for p in OBJECT_PERMISSION_FIELDS if merged.get(p)]
+    granted = _grant_words(org, merged)
     if not granted:
         return
     if ps.get("IsOwnedByProfile"):

@@ -16,11 +16,14 @@ A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
                       run_as: user@x.com, admin_approved_users_only: true}]
     permission_sets: [{name: N, label: L, license: PSL or user license,
                        system_permissions: [ApiEnabled], objects: {Account: [read]},
-                       fields: {Account.Industry: [read, edit]}}]
+                       fields: {Account.Industry: [read, edit]},
+                       namespace: ns}]                   # a managed package's set
+
     permission_set_groups: [{name: G, label: L, permission_sets: [N]}]
     users: [{username: u@x.com, last_name: U, profile: P, password: secret,
              active: true, permission_set_licenses: [...], permission_sets: [...],
-             permission_set_groups: [...]}]
+             permission_set_groups: [...],
+             revoked_permission_sets: [...]}]   # assigned, then revoked by a user access policy
 
 Everything after the licenses and profiles goes through the same write pipeline as
 the API, so a seed that breaks a Salesforce rule fails with that rule's message.
@@ -226,7 +229,9 @@ def _build(org: Org, seed: dict[str, Any]) -> None:
 
     names: dict[str, str] = {}
     for spec in seed.get("permission_sets") or []:
-        names[str(spec["name"]).lower()] = _seed_permission_set(org, spec, admin_id)
+        # A managed set is named namespace__Name here, as Salesforce qualifies it.
+        key = f"{spec['namespace']}__{spec['name']}" if spec.get("namespace") else spec["name"]
+        names[str(key).lower()] = _seed_permission_set(org, spec, admin_id)
     groups: dict[str, str] = {}
     for spec in seed.get("permission_set_groups") or []:
         group = org.create("PermissionSetGroup", {
@@ -278,7 +283,14 @@ def _seed_permission_set(org: Org, spec: Mapping[str, Any], admin_id: str) -> st
                               "Description": spec.get("description"), **perms}
     if spec.get("license"):
         values["LicenseId"] = _license_id(org, str(spec["license"]))
-    ps = org.create("PermissionSet", values, admin_id)
+    if spec.get("namespace"):
+        # Installed with a managed package: the platform makes it, in its namespace.
+        ps = org.insert_raw("PermissionSet", {
+            **values, "NamespacePrefix": str(spec["namespace"]), "IsOwnedByProfile": False,
+            "IsCustom": True, "Type": "Regular", "ProfileId": None,
+            "PermissionSetGroupId": None}, admin_id)
+    else:
+        ps = org.create("PermissionSet", values, admin_id)
     for obj, words in (spec.get("objects") or {}).items():
         row = {OBJECT_WORDS[w]: True for w in words}
         org.create("ObjectPermissions", {"ParentId": ps["Id"], "SobjectType": obj,
@@ -342,6 +354,11 @@ def _seed_user(org: Org, spec: Mapping[str, Any], names: Mapping[str, str],
         org.create("PermissionSetAssignment", {
             "AssigneeId": user["Id"], "PermissionSetId": _lookup_set(org, names, ps),
         }, admin_id)
+    for ps in spec.get("revoked_permission_sets") or []:
+        psa = org.create("PermissionSetAssignment", {
+            "AssigneeId": user["Id"], "PermissionSetId": _lookup_set(org, names, ps),
+        }, admin_id)
+        org.store.update(psa["Id"], {"IsRevoked": True})
     for group in spec.get("permission_set_groups") or []:
         gid = groups.get(str(group).lower())
         if gid is None:

@@ -335,6 +335,9 @@ class Emulator:
             err = ApiFault(400, "UNABLE_TO_LOCK_ROW", lock_fault.message).record_error()
             return Reply(200, [{"id": None, "success": False, "errors": [err]} for _ in items])
         ops = [self._collection_op(method, item, actor) for item in items]
+        if method == "DELETE":
+            with self.org.removing_together(ids):
+                return Reply(200, self._run_ops(ops, all_or_none))
         return Reply(200, self._run_ops(ops, all_or_none))
 
     def _collection_op(self, method: str, item: Any,
@@ -684,7 +687,7 @@ def _record_body(body: Any) -> dict[str, Any]:
 
 def _describe_summary(s: Any, version: str) -> dict[str, Any]:
     base = f"/services/data/v{version}/sobjects/{s.name}"
-    return {"name": s.name, "label": s.label, "labelPlural": s.label + "s",
+    return {"name": s.name, "label": s.label, "labelPlural": s.label_plural,
             "keyPrefix": s.key_prefix, "custom": s.custom, "createable": s.createable,
             "updateable": s.updateable, "deletable": s.deletable, "queryable": s.queryable,
             "retrieveable": True, "searchable": not s.setup, "layoutable": not s.setup,

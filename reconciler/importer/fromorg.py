@@ -15,7 +15,7 @@ from reconciler.errors import UsageError
 from reconciler.importer.imported import Imported
 from reconciler.model import FrozenMap
 from reconciler.org.discover import integration_usernames
-from reconciler.org.reader import Claims, Querier, read
+from reconciler.org.reader import Claims, Querier, is_managed, read
 
 __all__ = ["import_from_org"]
 
@@ -60,7 +60,9 @@ def import_from_org(client: Querier, *, org_name: str, usernames: Sequence[str] 
     held = {s for u in first.state.users.values() for s in u.permission_sets}
     held |= {s for g in groups
              for s in first.state.permission_set_groups[g].permission_sets}
-    all_sets = tuple(sorted({*set_names, *held}, key=str.casefold))
+    # A managed package's set is the package's to change: users name it, nobody declares it.
+    all_sets = tuple(sorted({*set_names, *(s for s in held if not is_managed(s))},
+                            key=str.casefold))
     second = read(client, Claims(usernames=names, permission_sets=all_sets,
                                  groups=tuple(groups)))
     state = second.state

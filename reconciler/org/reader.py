@@ -7,7 +7,9 @@ the number of rows through paging only, not with the number of resources.
 
 Each read is a query plus a pure parse (``_parse_*``); raw records with their
 ``attributes`` never leave this module. Profile-owned and group-owned permission
-sets, and their assignments, are filtered out here.
+sets, and their assignments, are filtered out here. A managed package's set is named
+``namespace__Name`` (its NamespacePrefix), so it is never the config's ``Name``. An
+assignment revoked by a user access policy (``IsRevoked``) is not held.
 """
 
 from __future__ import annotations
@@ -116,6 +118,9 @@ class Live:
     system_permissions: frozenset[str]  # names the org's PermissionSet has (no prefix)
     #: Assignments of absent sets and groups to users the config does not declare.
     other_assignments: tuple[tuple[str, str, str], ...] = ()  # (kind, username, target)
+    #: Assignments of declared users whose rows a user access policy revoked: not held,
+    #: and not assignable again over the API while the row stays.
+    revoked: tuple[tuple[str, str, str], ...] = ()  # (kind, username, target)
     api_calls: int = 0
 
 
@@ -159,31 +164,32 @@ def read(client: Querier, claims: Claims) -> Live:
     acc = _Acc()
     user_licenses, psls = _licenses(client)
     profile_rows = client.query("SELECT Id, Name, UserLicense.Name FROM Profile")
-    described = client.describe(["PermissionSet", *sorted(set(claims.objects))])
+    described = client.describe(["PermissionSet", "PermissionSetAssignment",
+                                 *sorted(set(claims.objects))])
     system_perms = _system_permissions(described.get("PermissionSet"))
     objects = {name.casefold(): _object_info(d) for name, d in described.items()
-               if name != "PermissionSet"}
+               if name not in ("PermissionSet", "PermissionSetAssignment")}
+    # IsRevoked exists only where user access policies are enabled.
+    psa_select = ("SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
+                  "PermissionSet.Name, PermissionSet.NamespacePrefix, PermissionSetGroupId, "
+                  "PermissionSetGroup.DeveloperName, SystemModstamp"
+                  + (", IsRevoked" if _has_field(described.get("PermissionSetAssignment"),
+                                                 "IsRevoked") else "")
+                  + " FROM PermissionSetAssignment WHERE ")
 
     users_raw = _in(client, "SELECT Id, Username, FirstName, LastName, Email, Alias, IsActive, "
                             "Profile.Name, Profile.UserLicense.Name, TimeZoneSidKey, "
                             "LocaleSidKey, LanguageLocaleKey, EmailEncodingKey, SystemModstamp "
                             "FROM User WHERE Username IN {in}", claims.usernames)
-    psas = _in(client, "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
-                       "PermissionSet.Name, PermissionSetGroupId, "
-                       "PermissionSetGroup.DeveloperName, SystemModstamp "
-                       "FROM PermissionSetAssignment WHERE PermissionSet.IsOwnedByProfile = "
-                       "false AND Assignee.Username IN {in}", claims.usernames)
-    others = _about_doomed_sets(
-        client, claims, "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
-                        "PermissionSet.Name, PermissionSetGroupId, "
-                        "PermissionSetGroup.DeveloperName, SystemModstamp FROM "
-                        "PermissionSetAssignment WHERE PermissionSetGroupId = null AND ")
+    psas = _qualified(_in(client, psa_select + "PermissionSet.IsOwnedByProfile = false AND "
+                                               "Assignee.Username IN {in}", claims.usernames))
+    revoked = [r for r in psas if r.get("IsRevoked")]
+    psas = [r for r in psas if not r.get("IsRevoked")]
+    others = _about_doomed_sets(client, claims, psa_select + "PermissionSetGroupId = null AND ")
     if claims.absent_groups:
-        others += _in(client, "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
-                              "PermissionSet.Name, PermissionSetGroupId, "
-                              "PermissionSetGroup.DeveloperName, SystemModstamp FROM "
-                              "PermissionSetAssignment WHERE "
-                              "PermissionSetGroup.DeveloperName IN {in}", claims.absent_groups)
+        others += _in(client, psa_select + "PermissionSetGroup.DeveloperName IN {in}",
+                      claims.absent_groups)
+    others = _qualified(others)
     pslas = _in(client, "SELECT Id, Assignee.Username, PermissionSetLicenseId, SystemModstamp "
                         "FROM PermissionSetLicenseAssign WHERE Assignee.Username IN {in}",
                 claims.usernames)
@@ -199,25 +205,29 @@ def read(client: Querier, claims: Claims) -> Live:
     groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, "
                              "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName IN {in}",
                      sorted(group_names))
-    components = _in(client, "SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
-                             "SystemModstamp FROM PermissionSetGroupComponent WHERE "
-                             "PermissionSetGroup.DeveloperName IN {in}",
-                     sorted(str(g["DeveloperName"]) for g in groups_raw))
+    components = _qualified(_in(
+        client, "SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
+                "PermissionSet.NamespacePrefix, SystemModstamp FROM PermissionSetGroupComponent "
+                "WHERE PermissionSetGroup.DeveloperName IN {in}",
+        sorted(str(g["DeveloperName"]) for g in groups_raw)))
 
     set_names = {*claims.permission_sets, *claims.absent_sets, *claims.referenced_sets}
     set_names |= {str((r.get("PermissionSet") or {}).get("Name")) for r in psas
                   if not r.get("PermissionSetGroupId")}
     set_names |= {str((c.get("PermissionSet") or {}).get("Name")) for c in components}
     perm_fields = ", ".join(SYSTEM_PREFIX + p for p in sorted(system_perms))
-    set_select = ("SELECT Id, Name, Label, Description, LicenseId, SystemModstamp"
-                  + (", " + perm_fields if perm_fields else "") + " FROM PermissionSet "
+    set_select = ("SELECT Id, Name, NamespacePrefix, Label, Description, LicenseId, "
+                  "SystemModstamp" + (", " + perm_fields if perm_fields else "")
+                  + " FROM PermissionSet "
                   "WHERE IsOwnedByProfile = false AND PermissionSetGroupId = null AND ")
-    sets_raw = _in(client, set_select + "Name IN {in}", sorted(set_names))
+    sets_raw = _named(_in(client, set_select + "Name IN {in}", map(_bare, set_names)),
+                      set_names)
     if claims.set_prefix:
         known = {str(s["Name"]).casefold() for s in sets_raw}
+        # The prefix scope deletes the org's own sets only, never a managed package's.
         sets_raw += [s for s in client.query(
             set_select + f"Name LIKE {like_prefix(claims.set_prefix)}")
-            if str(s["Name"]).casefold() not in known]
+            if str(s["Name"]).casefold() not in known and not s.get("NamespacePrefix")]
 
     declared = {n.casefold() for n in claims.permission_sets}
     managed = declared | {n.casefold() for n in claims.absent_sets}
@@ -225,14 +235,14 @@ def read(client: Querier, claims: Claims) -> Live:
     # Sets only the org defines still matter to the plan's license checks: what
     # standard objects would a user get through them?
     inspected = [str(s["Name"]) for s in sets_raw if str(s["Name"]).casefold() not in managed]
-    obj_rows = _in(client, "SELECT Id, Parent.Name, SobjectType, "
-                   + ", ".join(OBJECT_FIELDS.values())
-                   + ", SystemModstamp FROM ObjectPermissions WHERE Parent.Name IN {in}",
-                   content_sets + inspected)
-    field_rows = _in(client, "SELECT Id, Parent.Name, Field, "
-                     + ", ".join(FIELD_FIELDS.values())
-                     + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN {in}",
-                     content_sets)
+    obj_rows = _parented(_in(client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, "
+                             "SobjectType, " + ", ".join(OBJECT_FIELDS.values())
+                             + ", SystemModstamp FROM ObjectPermissions WHERE Parent.Name IN {in}",
+                             map(_bare, content_sets + inspected)), content_sets + inspected)
+    field_rows = _parented(_in(client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, Field, "
+                               + ", ".join(FIELD_FIELDS.values())
+                               + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN "
+                                 "{in}", map(_bare, content_sets)), content_sets)
 
     license_by_id = {lic.id: lic for lic in (*user_licenses.values(), *psls.values())}
     sets = _parse_sets(sets_raw, license_by_id, system_perms, managed, claims.set_prefix,
@@ -245,12 +255,7 @@ def read(client: Querier, claims: Claims) -> Live:
             standard.setdefault(parent, set()).add(str(row["SobjectType"]))
     groups = _parse_groups(groups_raw, components, acc)
     users = _parse_users(users_raw, psas, pslas, license_by_id, acc)
-    other = tuple(sorted(
-        ("group" if r.get("PermissionSetGroupId") else "set",
-         str((r.get("Assignee") or {}).get("Username", "")).casefold(),
-         str((r.get("PermissionSetGroup") or {}).get("DeveloperName")
-             if r.get("PermissionSetGroupId") else (r.get("PermissionSet") or {}).get("Name")))
-        for r in others))
+    other = tuple(sorted(_assignment_of(r) for r in others))
     for r in others:
         _assignment_seen(r, acc)
 
@@ -274,14 +279,75 @@ def read(client: Querier, claims: Claims) -> Live:
         objects=FrozenMap(objects),
         system_permissions=frozenset(system_perms),
         other_assignments=other,
+        revoked=tuple(sorted(_assignment_of(r) for r in revoked)),
         api_calls=client.calls - start,
     )
+
+
+def _assignment_of(r: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(kind, username, target) of a PermissionSetAssignment row."""
+    return ("group" if r.get("PermissionSetGroupId") else "set",
+            str((r.get("Assignee") or {}).get("Username", "")).casefold(),
+            str((r.get("PermissionSetGroup") or {}).get("DeveloperName")
+                if r.get("PermissionSetGroupId") else (r.get("PermissionSet") or {}).get("Name")))
+
+
+def qualified_name(name: str, namespace: str | None) -> str:
+    """A set's name as config and plans write it: ``namespace__Name`` for a managed
+    package's set (a set's own name never holds a double underscore)."""
+    return f"{namespace}__{name}" if namespace else name
+
+
+def is_managed(name: str) -> bool:
+    """Whether a set name (as :func:`qualified_name` writes it) is a managed package's."""
+    return "__" in name
+
+
+def _bare(name: str) -> str:
+    """The Name field of a set written ``namespace__Name`` (or of a plain one)."""
+    return name.rpartition("__")[2]
+
+
+def _qualify(record: dict[str, Any]) -> None:
+    if record.get("Name") is not None:
+        record["Name"] = qualified_name(str(record["Name"]), record.get("NamespacePrefix"))
+
+
+def _qualified(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows whose ``PermissionSet`` names a managed set, named ``namespace__Name``."""
+    for r in rows:
+        if isinstance(r.get("PermissionSet"), dict):
+            _qualify(r["PermissionSet"])
+    return rows
+
+
+def _named(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+    """PermissionSet rows fetched by bare Name: those the (qualified) names mean."""
+    wanted = {n.casefold() for n in names}
+    for r in rows:
+        _qualify(r)
+    return [r for r in rows if str(r["Name"]).casefold() in wanted]
+
+
+def _parented(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+    """Permission rows fetched by their set's bare Name: those of the sets meant."""
+    wanted = {n.casefold() for n in names}
+    for r in rows:
+        if isinstance(r.get("Parent"), dict):
+            _qualify(r["Parent"])
+    return [r for r in rows if str((r.get("Parent") or {}).get("Name", "")).casefold() in wanted]
+
+
+def _has_field(describe: Mapping[str, Any] | None, name: str) -> bool:
+    return describe is not None and any(f.get("name") == name
+                                        for f in describe.get("fields", ()))
 
 
 def _about_doomed_sets(client: Querier, claims: Claims,
                        select_where: str) -> list[dict[str, Any]]:
     """Rows about the sets the plan may delete (declared absent, or undeclared under
     the prefix scope): ``select_where`` ends in ``WHERE`` (or ``AND``)."""
+    # A managed package's sets are never the plan's to delete.
     where = []
     if claims.absent_sets:
         where.append("PermissionSet.Name IN {in}")
@@ -289,7 +355,7 @@ def _about_doomed_sets(client: Querier, claims: Claims,
         where.append(f"PermissionSet.Name LIKE {like_prefix(claims.set_prefix)}")
     if not where:
         return []
-    soql = select_where + "(" + " OR ".join(where) + ")"
+    soql = select_where + "PermissionSet.NamespacePrefix = null AND (" + " OR ".join(where) + ")"
     return _in(client, soql, claims.absent_sets) if claims.absent_sets else client.query(soql)
 
 

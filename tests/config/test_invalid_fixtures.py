@@ -190,11 +190,6 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         '"Salesforce API Integration" for standard-object access to Account through '
         "INT_Standard; add it: permission_set_licenses: [Salesforce API Integration]",
     ]),
-    "missing-psl-licensed-set": ({}, [
-        "invalid/missing-psl-licensed-set/main.yaml:9:3: users.mulesoft: needs the permission "
-        'set license "Salesforce API Integration" to hold INT_Api, which is licensed by it; '
-        "add it: permission_set_licenses: [Salesforce API Integration]",
-    ]),
     "salesforce-set-to-integration-user": ({}, [
         "invalid/salesforce-set-to-integration-user/main.yaml:12:23: "
         'users.mulesoft.permission_sets[0]: permission set INT_Full is licensed "Salesforce", '

@@ -521,6 +521,25 @@ def test_field_access_on_a_standard_object_counts_as_standard_access(here: Path)
     assert "for standard-object access to Case through INT_F" in line
 
 
+API_SET = "  INT_Api: {license: Salesforce API Integration, objects: {Account: [read]}}\n"
+
+
+@pytest.mark.parametrize("sets, extra", [
+    # the set licensed by the PSL brings it: Salesforce assigns the PSL with the set
+    (API_SET, "    permission_sets: [INT_Api]\n"),
+    # ... and then an unlicensed set may grant standard objects too
+    (API_SET, "    permission_sets: [INT_Api, INT_Std]\n"),
+    # an org-only set may be licensed by the PSL: only the plan can tell
+    ("", "    permission_sets: [INT_Std, Org_Set]\n"),
+    # outside authoritative scope the user may keep a PSL the org already gave it
+    ("", "    permission_sets: [INT_Std]\nsettings: {scope: {assignments: additive}}\n"),
+], ids=["licensed-set", "licensed-and-unlicensed", "org-set", "additive"])
+def test_configs_that_may_hold_the_psl_without_listing_it(here: Path, sets: str,
+                                                           extra: str) -> None:
+    write(here, {"main.yaml": STANDARD_SET + sets + USER + extra})
+    assert len(load(".").users) == 1
+
+
 # --- locations, lifecycle, addresses, digest ---------------------------------------
 
 def test_locate_addresses_and_attributes(here: Path) -> None:

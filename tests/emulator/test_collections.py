@@ -79,7 +79,7 @@ def test_collections_assignments_partial_failure(sf):
     ]})
     assert results[0]["success"] and not results[1]["success"]
     assert results[1]["errors"][0]["message"].endswith(
-        "The user license doesn't allow the permission: Read Account")
+        "The user license doesn't allow the permission: Read Accounts")
 
 
 def test_composite_references_and_one_call(emu, sf):

@@ -172,19 +172,6 @@ def test_set_licensed_to_a_user_license_only_for_its_users(sf):
     sf.PermissionSetAssignment.create({"AssigneeId": std, "PermissionSetId": ps})
 
 
-def test_psl_licensed_set_needs_the_psl(sf):
-    ps = make_set(sf, "Api_Std", api_psl_id(sf))
-    grant(sf, ps, "Account", Read=True)
-    user = make_user(sf, "int@acme.example")
-    _, message = refused(sf.PermissionSetAssignment.create,
-                            {"AssigneeId": user, "PermissionSetId": ps})
-    assert message.endswith("The user doesn't have the permission set license "
-                            "Salesforce API Integration.")
-    sf.PermissionSetLicenseAssign.create({"AssigneeId": user,
-                                          "PermissionSetLicenseId": api_psl_id(sf)})
-    sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": ps})
-
-
 def test_integration_user_gets_standard_objects_only_through_the_psl(sf):
     user = make_user(sf, "int@acme.example")
     plain = make_set(sf, "Plain_Std")
@@ -193,7 +180,7 @@ def test_integration_user_gets_standard_objects_only_through_the_psl(sf):
                             {"AssigneeId": user, "PermissionSetId": plain})
     assert code == "FIELD_INTEGRITY_EXCEPTION"
     assert message == ("Can't assign permission set Plain Std to user int@acme.example. "
-                       "The user license doesn't allow the permission: Read Account")
+                       "The user license doesn't allow the permission: Read Accounts")
     # custom objects are fine in a set without a license [community]
     custom = make_set(sf, "Custom_Only")
     sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": custom})
@@ -242,7 +229,7 @@ def test_integration_profile_takes_no_object_permissions(sf):
                     "Profile.Name = 'Minimum Access - API Only Integrations'")["Id"]
     code, message = refused(grant, sf, owned, "Account", Read=True)
     assert (code, message) == ("FIELD_INTEGRITY_EXCEPTION",
-                               "The user license doesn't allow the permission: Read Account")
+                               "The user license doesn't allow the permission: Read Accounts")
 
 
 def test_assigned_permission_set_cannot_be_deleted(sf):
