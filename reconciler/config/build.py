@@ -16,6 +16,7 @@ from typing import Any, cast
 from reconciler.config.spec import INVALID
 from reconciler.config.suggest import close_match, did_you_mean, q
 from reconciler.config.types import (
+    DEFAULT_API_VERSION,
     AuthConfig,
     AuthFlow,
     Lifecycle,
@@ -150,7 +151,7 @@ class _Builder:
             self.error(self.value_location(raw, "default_org"),
                        f"settings.default_org: no org named {q(default_org)} is declared{hint}")
         self.out.settings = Settings(
-            api_version=data.get("api_version", "62.0"),
+            api_version=data.get("api_version", DEFAULT_API_VERSION),
             default_org=default_org,
             scope=Scope(
                 assignments=scope.get("assignments", "authoritative"),

@@ -25,7 +25,7 @@ from reconciler.config.spec import (
     Spec,
     Str,
 )
-from reconciler.config.types import AUTH_FLOWS
+from reconciler.config.types import AUTH_FLOWS, DEFAULT_API_VERSION
 from reconciler.config.yamlload import LList, LMap
 
 __all__ = ["BLOCKS", "BLOCK_ORDER", "IGNORABLE", "document_schema"]
@@ -93,8 +93,9 @@ def _user_default_fields(what: str) -> dict[str, Field]:
 
 SETTINGS = Obj({
     "api_version": Field(Str(
-        'Salesforce REST API version, like "62.0".', pattern=r"^[0-9]{2,3}\.0$",
-        shape='is not an API version like "62.0"', numbers=True, interpolate=False)),
+        f'Salesforce REST API version, like "{DEFAULT_API_VERSION}" (the default).',
+        pattern=r"^[0-9]{2,3}\.0$", shape='is not an API version like "62.0"', numbers=True,
+        interpolate=False)),
     "default_org": Field(Str(
         'The org used when --org is not given; "local" is the embedded emulator.',
         pattern=ORG_NAME, shape="is not an org name")),
