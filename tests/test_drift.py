@@ -508,20 +508,42 @@ def _entry(display: str, by: str = OPS) -> Any:
 def test_a_row_explains_a_change_only_when_it_names_every_party() -> None:
     from reconciler.org import audit
 
-    clue = audit.set_assignment(("Manual_Extra", "Manual extra"), "m@x.com", added=True)
-    assert clue.explains(_entry("Permission set Manual extra: assigned to user m@x.com "
-                                "(UserID: [005000000000001AAA])"))
+    user = ("m@x.com", "Mary Major")
+    clue = audit.set_assignment(("Manual_Extra", "Manual extra"), user, added=True)
+    # Real orgs' wording (shared/real-salesforce/setupaudittrail.txt), and the same with
+    # other case, spacing and punctuation, or an older row naming the username.
     for display in (
-        "Permission set Manual extra: unassigned from user m@x.com (UserID: [005…])",
-        "Permission set Manual extra: assigned to user other@x.com (UserID: [005…])",
-        "Permission set Manual extra 2: assigned to user m@x.com (UserID: [005…])",
-        "Permission set group Manual extra: assigned to user m@x.com (UserID: [005…])",
-        "Created permission set Manual extra: with license None",
+        "Permission set Manual extra: assigned to user Mary Major",
+        "permission set MANUAL EXTRA : assigned  to user mary major.",
+        "Permission set Manual extra - assigned to user Mary Major",
+        "Permission set Manual_Extra assigned to user Mary Major (UserID: [005…])",
+        "Permission set Manual extra: assigned to user m@x.com",
+    ):
+        assert clue.explains(_entry(display)), display
+    for display in (
+        "Permission set Manual extra: unassigned from user Mary Major",
+        "Permission set Manual extra: assigned to user Mary Majors",
+        "Permission set Manual extra: assigned to user Mary Major Jr",
+        "Permission set Manual extra: assigned to user m@x.com.uat",
+        "Permission set Manual extra: assigned to user Other Person",
+        "Permission set Manual extra 2: assigned to user Mary Major",
+        "Permission set group Manual extra: assigned to user Mary Major",
+        "Created permission set Manual extra: with no license",
     ):
         assert not clue.explains(_entry(display)), display
-    active = audit.user_activity("m@x.com", activated=True)
-    assert active.explains(_entry("Activated user m@x.com"))
-    assert not active.explains(_entry("Deactivated user m@x.com"))
+    active = audit.user_activity(user, activated=True)
+    assert active.explains(_entry("Activated user Mary Major"))
+    assert not active.explains(_entry("Deactivated user Mary Major"))
+    profile = audit.user_profile(user, ("Standard User",))
+    assert profile.explains(_entry("Changed profile for user Mary Major from Minimum Access "
+                                   "- Salesforce to Standard User"))
+    assert not profile.explains(_entry("Changed profile for user Mary Major from Standard "
+                                       "User to Minimum Access - Salesforce"))
+    assert not profile.explains(_entry("Changed profile for user Maria Major from Minimum "
+                                       "Access - Salesforce to Standard User"))
+    created = audit.set_created(("S", "Set S"))
+    assert created.explains(_entry("Created permission set Set S: with no license"))
+    assert not created.explains(_entry("Created permission set Set S2: with no license"))
     perms = audit.system_permissions(("S", "Set S"), ("ModifyAllData",), enabled=True)
     assert perms.explains(_entry("Permission set Set S: enabled system permission "
                                  "ModifyAllData"))
