@@ -744,9 +744,24 @@ def _errors(content: Any) -> list[_Err]:
         message = item.get("message") or item.get("error_description") or ""
         fields = item.get("fields") or ()
         if code or message:
-            out.append(_Err(str(code), str(message),
+            out.append(_Err(str(code), _one_line(str(message)),
                             tuple(str(f) for f in fields) if isinstance(fields, list) else ()))
     return out
+
+
+# A query error points at the spot: "\nSELECT … FROM XYZZY\n   ^\nERROR at Row:1:Column:21\n
+# sObject type 'XYZZY' is not supported. …"; an error is reported on one line.
+_POINTED_RE = re.compile(r"^\s*(?P<line>[^\n]*)\n[ \t]*\^[ \t]*\n"
+                         r"ERROR at (?P<at>Row:\d+:Column:\d+)\n(?P<why>.*)$", re.DOTALL)
+
+
+def _one_line(message: str) -> str:
+    """Salesforce's multi-line query error as ``why (at Row:R:Column:C of: line)``."""
+    m = _POINTED_RE.match(message)
+    if m is None:
+        return message
+    why = " ".join(m.group("why").split())
+    return f"{why} (at {m.group('at')} of: {m.group('line').strip()})"
 
 
 def _first_code(content: Any) -> str:

@@ -323,6 +323,16 @@ def test_bad_soql_is_an_api_error(emu: Emulator) -> None:
     assert client.calls == 1 and client.retries == 0
 
 
+def test_a_query_error_pointing_at_the_query_is_told_on_one_line(emu: Emulator) -> None:
+    with make_client(emu) as client, pytest.raises(ApiError) as err:
+        client.query("SELECT Id FROM XYZZY")
+    assert str(err.value) == (
+        "INVALID_TYPE: sObject type 'XYZZY' is not supported. If you are attempting to use "
+        "a custom object, be sure to append the '__c' after the entity name. Please "
+        "reference your WSDL or the describe call for the appropriate names. (at "
+        "Row:1:Column:16 of: SELECT Id FROM XYZZY)")
+
+
 # ---------------------------------------------------------------------------
 # Retries
 
