@@ -22,7 +22,7 @@ from simple_salesforce import Salesforce
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, start_emulator
-from tests.emulator.helpers import client, token
+from tests.emulator.helpers import client, make_user, token
 from tests.orgdir import Org as BaseOrg
 
 USERNAME = "mulesoft@acme.com.integration"
@@ -117,6 +117,12 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
         yield org
 
 
+def user_profile(sf: Salesforce) -> str:
+    """The Standard User profile's Id (a user with a Salesforce licence to spare)."""
+    return str(sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")
+               ["records"][0]["Id"])
+
+
 def _when(created: str) -> str:
     """Salesforce's ``2026-01-31T12:00:00.000+0000`` as the report prints it."""
     assert created.endswith("+0000"), created
@@ -196,6 +202,25 @@ def test_out_of_band_widening_is_graded_and_attributed_then_a_label_is_plain_dri
                                "'Integration - Custom Objects'")
     assert item["attribution"]["changes"][0]["by"] == OPS
     assert "changed Label" in item["attribution"]["changes"][0]["display"]
+
+
+def test_a_row_about_a_namesake_user_is_not_evidence(org: Org) -> None:
+    sf = org.ops()
+    user = sf.query(f"SELECT Id FROM User WHERE Username = '{USERNAME}'")["records"][0]
+    extra = sf.PermissionSet.create({"Name": "Manual_Extra", "Label": "Manual extra"})["id"]
+    sf.PermissionSetAssignment.create({"AssigneeId": user["Id"], "PermissionSetId": extra})
+    # Later, the same set goes to another user whose full name starts the same way.
+    other = make_user(sf, "sandbox.feed@acme.com", FirstName="MuleSoft",
+                      LastName="Integration Sandbox", ProfileId=user_profile(sf))
+    sf.PermissionSetAssignment.create({"AssigneeId": other, "PermissionSetId": extra})
+    assert [r["Display"] for r in org.trail(OPS) if "assigned" in r["Display"]] == [
+        "Permission set Manual extra: assigned to user MuleSoft Integration Sandbox",
+        "Permission set Manual extra: assigned to user MuleSoft Integration"]
+    report = org.run("drift", "--format", "json")
+    assert report.exit_code == 3, report.output
+    changes = _items(report)[EXTRA_SET]["attribution"]["changes"]
+    assert [c["display"] for c in changes] == [
+        "Permission set Manual extra: assigned to user MuleSoft Integration"]
 
 
 def test_markdown_and_unknown_attribution_and_narrowing(org: Org) -> None:
