@@ -549,6 +549,7 @@ def test_a_row_explains_a_change_only_when_it_names_every_party() -> None:
         "Permission set Manual extra: unassigned from user Mary Major",
         "Permission set Manual extra: assigned to user Mary Majors",
         "Permission set Manual extra: assigned to user Mary Major Jr",
+        "Permission set Manual extra: assigned to user Mary Majorto",
         "Permission set Manual extra: assigned to user m@x.com.uat",
         "Permission set Manual extra: assigned to user Other Person",
         "Permission set Manual extra 2: assigned to user Mary Major",

@@ -127,7 +127,7 @@ _AFTER_LABEL = (r"(?=\s*(?:[:\"]|$)|\W+(?:assigned|unassigned|added|removed|enab
                 r"disabled|changed|with|was|from)\b)")
 # A user's full name too ("Jane Roe" is not "Jane Roe Jr"): Setup writes it last, or
 # before "(UserID: …)", "from …", "to …" or punctuation that ends it.
-_AFTER_PERSON = r"(?=\s*(?:$|[:\",;(]|\.(?!\w)|(?:from|to)\b))"
+_AFTER_PERSON = r"(?=\s*(?:$|[:\",;(]|\.(?!\w))|\s+(?:from|to)\b)"
 
 
 def _name(text: str) -> re.Pattern[str]:
