@@ -95,7 +95,8 @@ SEVERITIES: tuple[Severity, ...] = ("widening", "narrowing", "metadata")
 
 @dataclass(frozen=True)
 class Labels:
-    """Every name a set, group or licence goes by: API name and labels, org and config."""
+    """Every name a set, group, licence or user goes by: API name and labels, org and
+    config; username and full name."""
 
     config: Config
     live: Live
@@ -119,6 +120,12 @@ class Labels:
         if declared is not None:
             found.append(declared.label)
         return _unique(found)
+
+    def user(self, username: str) -> tuple[str, ...]:
+        """A user's username and full name, which is what Setup writes."""
+        have = self.live.state.users.get(username.lower())
+        full = " ".join(p for p in (have.first_name, have.last_name) if p) if have else ""
+        return _unique([username, full])
 
     def psl(self, name: str) -> tuple[str, ...]:
         lic = self.live.psls.get(name.casefold())
@@ -237,47 +244,47 @@ RULES: dict[type[Action], Rule] = {
         _is("narrowing"), lambda x: "the org lacks this user", lambda x, n: None),
     a.UpdateUser: Rule(
         _is("metadata"), lambda x: _values(x.before, x.after),
-        lambda x, n: audit.user_attributes(x.username, dict(x.after))),
+        lambda x, n: audit.user_attributes(n.user(x.username), dict(x.after))),
     # Another license, or another profile of the same one: a profile carries
     # permissions of its own that the reconciler doesn't compare, so either widens.
     a.ChangeUserProfile: Rule(
         _is("widening"),
         lambda x: f"profile: the org has {x.before} (license {x.license_before}); the "
                   f"config {x.after} (license {x.license_after})",
-        lambda x, n: audit.user_profile(x.username, (x.before,))),
+        lambda x, n: audit.user_profile(n.user(x.username), (x.before,))),
     # The plan would deactivate: the org has the user active (re-activated).
     a.DeactivateUser: Rule(
         _is("widening"), lambda x: "the user is active in the org; the config says "
                                    "active: false",
-        lambda x, n: audit.user_activity(x.username, activated=True)),
+        lambda x, n: audit.user_activity(n.user(x.username), activated=True)),
     a.ReactivateUser: Rule(
         _is("narrowing"), lambda x: "the user is inactive in the org; the config says "
                                     "active: true",
-        lambda x, n: audit.user_activity(x.username, activated=False)),
+        lambda x, n: audit.user_activity(n.user(x.username), activated=False)),
     a.AssignPermissionSetLicense: Rule(
         _is("narrowing"), lambda x: f"the user lacks permission set license {x.target}",
-        lambda x, n: audit.psl_assignment(n.psl(x.target), x.username, added=False)),
+        lambda x, n: audit.psl_assignment(n.psl(x.target), n.user(x.username), added=False)),
     a.UnassignPermissionSetLicense: Rule(
         _is("widening"),
         lambda x: f"the user also holds permission set license {x.target}, which the "
                   "config does not give",
-        lambda x, n: audit.psl_assignment(n.psl(x.target), x.username, added=True)),
+        lambda x, n: audit.psl_assignment(n.psl(x.target), n.user(x.username), added=True)),
     a.AssignPermissionSet: Rule(
         _is("narrowing"), lambda x: f"the user lacks permission set {x.target}",
-        lambda x, n: audit.set_assignment(n.set(x.target), x.username, added=False)),
+        lambda x, n: audit.set_assignment(n.set(x.target), n.user(x.username), added=False)),
     a.UnassignPermissionSet: Rule(
         _is("widening"),
         lambda x: f"the user also holds permission set {x.target}, which the config "
                   "does not give",
-        lambda x, n: audit.set_assignment(n.set(x.target), x.username, added=True)),
+        lambda x, n: audit.set_assignment(n.set(x.target), n.user(x.username), added=True)),
     a.AssignGroup: Rule(
         _is("narrowing"), lambda x: f"the user lacks permission set group {x.target}",
-        lambda x, n: audit.group_assignment(n.group(x.target), x.username, added=False)),
+        lambda x, n: audit.group_assignment(n.group(x.target), n.user(x.username), added=False)),
     a.UnassignGroup: Rule(
         _is("widening"),
         lambda x: f"the user also holds permission set group {x.target}, which the "
                   "config does not give",
-        lambda x, n: audit.group_assignment(n.group(x.target), x.username, added=True)),
+        lambda x, n: audit.group_assignment(n.group(x.target), n.user(x.username), added=True)),
 }
 #: A managed set whose license differs: apply can't fix it in place (Salesforce sets a
 #: license at creation), so it is not a plan action; it widens (another licence).

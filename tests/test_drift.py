@@ -22,7 +22,7 @@ from simple_salesforce import Salesforce
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, start_emulator
-from tests.emulator.helpers import client, token
+from tests.emulator.helpers import client, make_user, token
 from tests.orgdir import Org as BaseOrg
 
 USERNAME = "mulesoft@acme.com.integration"
@@ -117,6 +117,12 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
         yield org
 
 
+def user_profile(sf: Salesforce) -> str:
+    """The Standard User profile's Id (a user with a Salesforce licence to spare)."""
+    return str(sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")
+               ["records"][0]["Id"])
+
+
 def _when(created: str) -> str:
     """Salesforce's ``2026-01-31T12:00:00.000+0000`` as the report prints it."""
     assert created.endswith("+0000"), created
@@ -196,6 +202,25 @@ def test_out_of_band_widening_is_graded_and_attributed_then_a_label_is_plain_dri
                                "'Integration - Custom Objects'")
     assert item["attribution"]["changes"][0]["by"] == OPS
     assert "changed Label" in item["attribution"]["changes"][0]["display"]
+
+
+def test_a_row_about_a_namesake_user_is_not_evidence(org: Org) -> None:
+    sf = org.ops()
+    user = sf.query(f"SELECT Id FROM User WHERE Username = '{USERNAME}'")["records"][0]
+    extra = sf.PermissionSet.create({"Name": "Manual_Extra", "Label": "Manual extra"})["id"]
+    sf.PermissionSetAssignment.create({"AssigneeId": user["Id"], "PermissionSetId": extra})
+    # Later, the same set goes to another user whose full name starts the same way.
+    other = make_user(sf, "sandbox.feed@acme.com", FirstName="MuleSoft",
+                      LastName="Integration Sandbox", ProfileId=user_profile(sf))
+    sf.PermissionSetAssignment.create({"AssigneeId": other, "PermissionSetId": extra})
+    assert [r["Display"] for r in org.trail(OPS) if "assigned" in r["Display"]] == [
+        "Permission set Manual extra: assigned to user MuleSoft Integration Sandbox",
+        "Permission set Manual extra: assigned to user MuleSoft Integration"]
+    report = org.run("drift", "--format", "json")
+    assert report.exit_code == 3, report.output
+    changes = _items(report)[EXTRA_SET]["attribution"]["changes"]
+    assert [c["display"] for c in changes] == [
+        "Permission set Manual extra: assigned to user MuleSoft Integration"]
 
 
 def test_markdown_and_unknown_attribution_and_narrowing(org: Org) -> None:
@@ -508,20 +533,43 @@ def _entry(display: str, by: str = OPS) -> Any:
 def test_a_row_explains_a_change_only_when_it_names_every_party() -> None:
     from reconciler.org import audit
 
-    clue = audit.set_assignment(("Manual_Extra", "Manual extra"), "m@x.com", added=True)
-    assert clue.explains(_entry("Permission set Manual extra: assigned to user m@x.com "
-                                "(UserID: [005000000000001AAA])"))
+    user = ("m@x.com", "Mary Major")
+    clue = audit.set_assignment(("Manual_Extra", "Manual extra"), user, added=True)
+    # Real orgs' wording (shared/real-salesforce/setupaudittrail.txt), and the same with
+    # other case, spacing and punctuation, or an older row naming the username.
     for display in (
-        "Permission set Manual extra: unassigned from user m@x.com (UserID: [005…])",
-        "Permission set Manual extra: assigned to user other@x.com (UserID: [005…])",
-        "Permission set Manual extra 2: assigned to user m@x.com (UserID: [005…])",
-        "Permission set group Manual extra: assigned to user m@x.com (UserID: [005…])",
-        "Created permission set Manual extra: with license None",
+        "Permission set Manual extra: assigned to user Mary Major",
+        "permission set MANUAL EXTRA : assigned  to user mary major.",
+        "Permission set Manual extra - assigned to user Mary Major",
+        "Permission set Manual_Extra assigned to user Mary Major (UserID: [005…])",
+        "Permission set Manual extra: assigned to user m@x.com",
+    ):
+        assert clue.explains(_entry(display)), display
+    for display in (
+        "Permission set Manual extra: unassigned from user Mary Major",
+        "Permission set Manual extra: assigned to user Mary Majors",
+        "Permission set Manual extra: assigned to user Mary Major Jr",
+        "Permission set Manual extra: assigned to user Mary Majorto",
+        "Permission set Manual extra: assigned to user m@x.com.uat",
+        "Permission set Manual extra: assigned to user Other Person",
+        "Permission set Manual extra 2: assigned to user Mary Major",
+        "Permission set group Manual extra: assigned to user Mary Major",
+        "Created permission set Manual extra: with no license",
     ):
         assert not clue.explains(_entry(display)), display
-    active = audit.user_activity("m@x.com", activated=True)
-    assert active.explains(_entry("Activated user m@x.com"))
-    assert not active.explains(_entry("Deactivated user m@x.com"))
+    active = audit.user_activity(user, activated=True)
+    assert active.explains(_entry("Activated user Mary Major"))
+    assert not active.explains(_entry("Deactivated user Mary Major"))
+    profile = audit.user_profile(user, ("Standard User",))
+    assert profile.explains(_entry("Changed profile for user Mary Major from Minimum Access "
+                                   "- Salesforce to Standard User"))
+    assert not profile.explains(_entry("Changed profile for user Mary Major from Standard "
+                                       "User to Minimum Access - Salesforce"))
+    assert not profile.explains(_entry("Changed profile for user Maria Major from Minimum "
+                                       "Access - Salesforce to Standard User"))
+    created = audit.set_created(("S", "Set S"))
+    assert created.explains(_entry("Created permission set Set S: with no license"))
+    assert not created.explains(_entry("Created permission set Set S2: with no license"))
     perms = audit.system_permissions(("S", "Set S"), ("ModifyAllData",), enabled=True)
     assert perms.explains(_entry("Permission set Set S: enabled system permission "
                                  "ModifyAllData"))

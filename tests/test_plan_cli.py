@@ -172,7 +172,9 @@ def test_access_token_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_soap_login_only_when_asked_and_with_a_warning(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with start_emulator(tmp_path / "data", INVOICE_SEED) as emu:
+    ops = {"username": "ops@acme.example", "last_name": "Ops",
+           "profile": "System Administrator", "password": "ops-password-1"}
+    with start_emulator(tmp_path / "data", {**INVOICE_SEED, "users": [ops]}) as emu:
         org = Org(emu, tmp_path, auth={
             "flow": "password", "soap_login": "true", "username": "${env.SF_USER}",
             "password": "${env.SF_PASSWORD}"},
@@ -180,7 +182,12 @@ def test_soap_login_only_when_asked_and_with_a_warning(tmp_path: Path,
         org.write("integration.yaml", WALKTHROUGH)
         with pytest.warns(UserWarning, match="Summer '27"):
             result = org.run("plan")
-        # the emulator has no SOAP endpoint: a clear refusal, no traceback
-        assert result.exit_code == 1
-        assert "the SOAP endpoint answered HTTP 404" in result.output
-        assert "Traceback" not in result.output
+        assert result.exit_code == 0, result.output
+        assert "as ops@acme.example" in result.output
+        # a wrong password: SOAP's own refusal, no traceback
+        with pytest.warns(UserWarning, match="Summer '27"):
+            refused = org.run("plan", env={"SF_PASSWORD": "not-it"})
+        assert refused.exit_code == 1
+        assert ("INVALID_LOGIN: Invalid username, password, security token; or user locked "
+                "out." in refused.output)
+        assert "Traceback" not in refused.output and "not-it" not in refused.output

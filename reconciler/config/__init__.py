@@ -14,6 +14,7 @@ objects and cross-resource checks), :mod:`.loader` (files, merge, variables).
 from reconciler.config.desired import Config
 from reconciler.config.loader import config_json_schema, load_config
 from reconciler.config.types import (
+    DEFAULT_API_VERSION,
     AuthConfig,
     Lifecycle,
     Location,
@@ -26,6 +27,7 @@ from reconciler.config.types import (
 )
 
 __all__ = [
+    "DEFAULT_API_VERSION",
     "AuthConfig",
     "Config",
     "Lifecycle",

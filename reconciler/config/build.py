@@ -16,6 +16,7 @@ from typing import Any, cast
 from reconciler.config.spec import INVALID
 from reconciler.config.suggest import close_match, did_you_mean, q
 from reconciler.config.types import (
+    DEFAULT_API_VERSION,
     AuthConfig,
     AuthFlow,
     Lifecycle,
@@ -153,7 +154,7 @@ class _Builder:
             self.error(self.value_location(raw, "default_org"),
                        f"settings.default_org: no org named {q(default_org)} is declared{hint}")
         self.out.settings = Settings(
-            api_version=data.get("api_version", "62.0"),
+            api_version=data.get("api_version", DEFAULT_API_VERSION),
             default_org=default_org,
             scope=Scope(
                 assignments=scope.get("assignments", "authoritative"),
@@ -167,11 +168,16 @@ class _Builder:
         for name, data in orgs.items():
             base = Path(raw_orgs.file_of(name)).parent if raw_orgs is not None else Path()
             auth = data.get("auth")
+            instance_url = _strip_slash(data.get("instance_url"))
+            # Client credentials are issued by the org's My Domain only; the other flows
+            # may log in through the generic login server.
+            own_host = auth is not None and auth.get("flow") == "client_credentials"
             self.out.orgs[name] = OrgConfig(
                 name=name,
                 emulator=bool(data.get("emulator", False)),
-                instance_url=_strip_slash(data.get("instance_url")),
-                login_url=_strip_slash(data.get("login_url")) or "https://login.salesforce.com",
+                instance_url=instance_url,
+                login_url=_strip_slash(data.get("login_url"))
+                or (instance_url if own_host and instance_url else "https://login.salesforce.com"),
                 auth=self.auth(auth, base) if auth is not None else None,
                 ca_bundle=base / data["ca_bundle"] if "ca_bundle" in data else None,
                 seed=base / data["seed"] if "seed" in data else None,

@@ -6,6 +6,7 @@ See ``docs/config.md`` for the language as users read it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.config.interpolate import NAME_PATTERN
 from reconciler.config.spec import (
@@ -25,7 +26,7 @@ from reconciler.config.spec import (
     Spec,
     Str,
 )
-from reconciler.config.types import AUTH_FLOWS
+from reconciler.config.types import AUTH_FLOWS, DEFAULT_API_VERSION
 from reconciler.config.yamlload import LList, LMap
 
 __all__ = ["BLOCKS", "BLOCK_ORDER", "IGNORABLE", "document_schema"]
@@ -93,8 +94,9 @@ def _user_default_fields(what: str) -> dict[str, Field]:
 
 SETTINGS = Obj({
     "api_version": Field(Str(
-        'Salesforce REST API version, like "62.0".', pattern=r"^[0-9]{2,3}\.0$",
-        shape='is not an API version like "62.0"', numbers=True, interpolate=False)),
+        f'Salesforce REST API version, like "{DEFAULT_API_VERSION}" (the default).',
+        pattern=r"^[0-9]{2,3}\.0$", shape='is not an API version like "62.0"', numbers=True,
+        interpolate=False)),
     "default_org": Field(Str(
         'The org used when --org is not given; "local" is the embedded emulator.',
         pattern=ORG_NAME, shape="is not an org name")),
@@ -206,6 +208,26 @@ AUTH = Obj({
 })
 
 _REMOTE_KEYS = ("instance_url", "login_url", "auth", "ca_bundle")
+# The generic login servers: the client-credentials flow is refused there.
+_GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
+
+
+def _token_host_check(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> bool:
+    """The client-credentials flow asks the org's own My Domain for its token."""
+    auth = out.get("auth")
+    if not isinstance(auth, dict) or auth.get("flow") != "client_credentials":
+        return True
+    key = "login_url" if "login_url" in raw.values else "instance_url"
+    url = out.get(key)
+    if not isinstance(url, str) or (urlsplit(url).hostname or "").lower() \
+            not in _GENERIC_LOGIN_HOSTS:
+        return True
+    vline, vcol = raw.pos[key][2:]
+    ctx.error(raw.file_of(key), vline, vcol,
+              f"{path}.{key}: the client_credentials flow needs the org's My Domain as "
+              f"token host, not {url}: use https://<MyDomain>.my.salesforce.com (or "
+              "<MyDomain>--<sandbox>.sandbox.my.salesforce.com), as in Setup > My Domain")
+    return False
 
 
 def _org_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
@@ -230,6 +252,7 @@ def _org_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
                       f"{path}: missing required key{'s' if len(missing) > 1 else ''} {names} "
                       "(or write emulator: true)")
             ok = False
+        ok = _token_host_check(out, raw, path, ctx) and ok
     return out if ok else INVALID
 
 
@@ -242,7 +265,9 @@ ORGS = MapOf(
                           "relative to this file; used when the org's data is first made.")),
         "instance_url": Field(Str("The org's URL, like https://acme.my.salesforce.com.",
                                   pattern=HTTPS_URL, shape="is not an https:// URL of a host")),
-        "login_url": Field(Str("OAuth login URL (default https://login.salesforce.com).",
+        "login_url": Field(Str("OAuth login URL (default: the instance_url for the "
+                               "client_credentials flow, which needs the My Domain; "
+                               "https://login.salesforce.com for the others).",
                                pattern=HTTPS_URL, shape="is not an https:// URL of a host")),
         "ca_bundle": Field(Str("PEM file of CAs to trust, relative to this file.")),
         "auth": Field(AUTH),

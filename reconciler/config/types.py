@@ -11,6 +11,7 @@ from reconciler.errors import ConfigError, Problem
 
 __all__ = [
     "AUTH_FLOWS",
+    "DEFAULT_API_VERSION",
     "AssignmentScope",
     "AuthConfig",
     "AuthFlow",
@@ -139,11 +140,16 @@ class Scope:
     permission_set_prefix: str | None = None
 
 
+#: The REST API version used unless ``settings.api_version`` says otherwise: the current
+#: release's (Winter '27), which every org on Salesforce's servers answers.
+DEFAULT_API_VERSION = "68.0"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The ``settings`` block."""
 
-    api_version: str = "62.0"
+    api_version: str = DEFAULT_API_VERSION
     default_org: str = "local"
     scope: Scope = field(default_factory=Scope)
     user_defaults: UserDefaults = field(default_factory=UserDefaults)

@@ -3,8 +3,14 @@
 Grants: ``client_credentials`` (HTTP Basic or form fields; the session runs as the
 connected app's "Run As" user), ``password`` (a user with a password, from the seed
 or set through the API) and the JWT bearer flow (RS256, checked against the
-certificate registered for the connected app in the seed). Sessions live in memory:
-a restart ends them, as an expired session would.
+certificate registered for the connected app in the seed). SOAP ``login()`` at
+``/services/Soap/u/XX.0`` answers as real orgs do: only up to API 64.0. Sessions live
+in memory: a restart ends them, as an expired session would.
+
+Two org settings switch legacy logins off, as orgs created since Summer '23 (the
+OAuth username-password flow) and Winter '26 (SOAP ``login()``) have them by default:
+``allow_oauth_username_password_flows`` and ``allow_soap_login``, both on unless the
+seed's ``org:`` block or ``POST /__emulator__/settings`` turns them off.
 """
 
 from __future__ import annotations
@@ -16,19 +22,51 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from xml.etree.ElementTree import ParseError
+from xml.sax.saxutils import escape
 
+import defusedxml
+import defusedxml.ElementTree as SafeET
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from reconciler.emulator.apierror import ApiFault
-from reconciler.emulator.seed import check_password
+from reconciler.emulator.apierror import invalid_session
+from reconciler.emulator.seed import LOGIN_SETTINGS, check_password
 
 if TYPE_CHECKING:
     from reconciler.emulator.org import Org
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
+#: SOAP login() is not available from API 65.0 (Winter '26) on.
+SOAP_LOGIN_MAX_VERSION = 64
+_PARTNER_NS = "urn:partner.soap.sforce.com"
+
+
+class SoapFault(Exception):
+    """A SOAP fault: HTTP 500 with Salesforce's ``exceptionCode`` and ``exceptionMessage``."""
+
+    def __init__(self, code: str, message: str, fault_type: str = "UnexpectedErrorFault"):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.fault_type = fault_type
+
+    def body(self) -> bytes:
+        code, message = escape(self.code), escape(self.message)
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:sf="urn:fault.partner.soap.sforce.com" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
+            f"<soapenv:Fault><faultcode>sf:{code}</faultcode>"
+            f"<faultstring>{code}: {message}</faultstring><detail>"
+            f'<sf:{self.fault_type} xsi:type="sf:{self.fault_type}">'
+            f"<sf:exceptionCode>{code}</sf:exceptionCode>"
+            f"<sf:exceptionMessage>{message}</sf:exceptionMessage>"
+            f"</sf:{self.fault_type}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+        ).encode()
 
 
 class OAuthError(Exception):
@@ -90,6 +128,10 @@ class Auth:
             user = self._user(str(app["run_as"]))
         elif grant == "password":
             app = self._app(form.get("client_id"))
+            if not self.setting("allow_oauth_username_password_flows"):
+                # What a blocked org answers: nothing says the flow is the reason; only
+                # the user's Login History does ("Username-Password Flow Disabled").
+                raise OAuthError("invalid_grant", "authentication failure")
             secret = form.get("client_secret")
             if secret is not None and not secrets.compare_digest(app["client_secret"], secret):
                 raise OAuthError("invalid_client", "invalid client credentials")
@@ -104,6 +146,49 @@ class Auth:
         else:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
         return self.issue(user["Id"], base_url)
+
+    def setting(self, name: str) -> bool:
+        """One of the seed's ``LOGIN_SETTINGS``, as the seed or the admin surface left it."""
+        value = self.org.store.meta(name)
+        return LOGIN_SETTINGS[name] if value is None else bool(value)
+
+    def soap_login(self, body: bytes, major: int, base_url: str) -> bytes:
+        """Answer ``POST /services/Soap/u/{major}.0`` with a ``login()`` call in ``body``."""
+        if major > SOAP_LOGIN_MAX_VERSION:
+            raise SoapFault("INVALID_OPERATION", "The SOAP Login operation is not available "
+                            f"in the API version specified ({major}.0). Refer to the "
+                            "documentation for supported versions.")
+        if not self.setting("allow_soap_login"):
+            raise SoapFault("INVALID_OPERATION", "SOAP API login() is disabled by default in "
+                            "this org. Contact the org administrator to enable SOAP API "
+                            "login().")
+        try:
+            root = SafeET.fromstring(body, forbid_dtd=True)
+        except (ParseError, defusedxml.DefusedXmlException):
+            raise SoapFault("INVALID_SOAP", "the request is not a SOAP envelope") from None
+        username = root.findtext(f".//{{{_PARTNER_NS}}}username") or ""
+        password = root.findtext(f".//{{{_PARTNER_NS}}}password") or ""
+        try:
+            user = self._user(username)
+        except OAuthError:
+            user = None
+        stored = (self.org.store.meta("passwords") or {}).get(user["Id"]) if user else None
+        if user is None or not stored or not check_password(stored, password):
+            raise SoapFault("INVALID_LOGIN", "Invalid username, password, security token; "
+                            "or user locked out.", "LoginFault")
+        session = self.issue(user["Id"], base_url)
+        org15 = self.org.org_id[:15]
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            f'xmlns="{_PARTNER_NS}"><soapenv:Body><loginResponse><result>'
+            f"<metadataServerUrl>{base_url}/services/Soap/m/{major}.0/{org15}"
+            "</metadataServerUrl><passwordExpired>false</passwordExpired>"
+            f"<sandbox>false</sandbox><serverUrl>{base_url}/services/Soap/u/{major}.0/{org15}"
+            f"</serverUrl><sessionId>{session['access_token']}</sessionId>"
+            f"<userId>{user['Id']}</userId></result></loginResponse></soapenv:Body>"
+            "</soapenv:Envelope>"
+        ).encode()
 
     def _jwt_user(self, assertion: str, base_url: str) -> dict[str, Any]:
         try:
@@ -155,10 +240,10 @@ class Auth:
                 del self._sessions[token]
                 session = None
         if session is None:
-            raise ApiFault(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            raise invalid_session()
         got = self.org.get(session.user_id)
         if got is None or not got[1].get("IsActive"):
-            raise ApiFault(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            raise invalid_session()
         return session.user_id
 
     def revoke(self, token: str) -> bool:

@@ -73,7 +73,7 @@ class Faults:
         if fault.kind == "lock":
             fault.status, fault.error_code = 400, "UNABLE_TO_LOCK_ROW"
             if fault.message.startswith("Service unavailable"):
-                fault.message = "unable to obtain exclusive access to this record"
+                fault.message = ""  # worded per record, as Salesforce does (apierror)
         with self._lock:
             fault.id = self._next
             self._next += 1

@@ -193,7 +193,8 @@ class Org:
             if day != self.stats.day:
                 self.stats.day, self.stats.used = day, 0
             if self.stats.used >= self.daily_api_max:
-                raise ApiFault(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+                raise ApiFault(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.",
+                               about_record=False)
             self.stats.used += 1
             self.stats.by_route[route] = self.stats.by_route.get(route, 0) + 1
             self.store.set_meta("api_used", self.stats.used)
@@ -257,7 +258,7 @@ class Org:
         try:
             parsed = parse(soql, self.catalog)
         except SoqlError as exc:
-            raise bad_request(exc.error_code, exc.message) from None
+            raise _query_fault(exc) from None
         with self.lock:
             if actor_id is not None:
                 rules.check_query_access(self, [parsed.sobject], actor_id)
@@ -265,7 +266,7 @@ class Org:
                 result: Result = execute(parsed, _Source(self.store), api_version=api_version,
                                          include_deleted=include_deleted)
             except SoqlError as exc:
-                raise bad_request(exc.error_code, exc.message) from None
+                raise _query_fault(exc) from None
         if len(result.records) <= batch_size:
             return {"totalSize": result.total_size, "done": True, "records": result.records}
         locator = "01g" + secrets.token_hex(8)
@@ -520,6 +521,11 @@ def _check_value(f: Field, value: Any, org: Org) -> Any:
                           f"{f.label or f.name}: data value too large: {value[:40]} "
                           f"(max length={f.length})", [f.name])
     return value
+
+
+def _query_fault(exc: SoqlError) -> ApiFault:
+    """A refused query: 400, about the request (no ``fields`` key, as real orgs answer)."""
+    return ApiFault(400, exc.error_code, exc.message, about_record=False)
 
 
 class _Source(RecordSource):

@@ -117,6 +117,12 @@ def _username(org: Org, user_id: str) -> str:
     return str(got[1].get("Username")) if got else user_id
 
 
+def _user_name(org: Org, user_id: str) -> str:
+    """How the Setup Audit Trail names a user: by full name ("assigned to user Jane Roe")."""
+    got = org.get(user_id)
+    return str(got[1].get("Name") or got[1].get("Username")) if got else user_id
+
+
 def _set_name(org: Org, ps_id: str | None) -> str:
     got = org.get(ps_id or "")
     if got is None:
@@ -390,7 +396,7 @@ def _user_after_create(org: Org, rec: Record, actor_id: str) -> None:
     assign_profile_set(org, rec, actor_id)
     recount_licenses(org)
     org.audit("createduser", "Manage Users",
-              f"Created new user {rec['Username']}", actor_id)
+              f"Created new user {_user_name(org, rec['Id'])}", actor_id)
 
 
 def assign_profile_set(org: Org, user: Record, actor_id: str) -> None:
@@ -408,7 +414,7 @@ def assign_profile_set(org: Org, user: Record, actor_id: str) -> None:
 
 
 def _user_after_update(org: Org, old: Record, new: Record, actor_id: str) -> None:
-    who = new["Username"]
+    who = _user_name(org, new["Id"])
     if old["ProfileId"] != new["ProfileId"]:
         assign_profile_set(org, new, actor_id)
         org.audit("changedprofileforuser", "Manage Users",
@@ -479,9 +485,13 @@ def _ps_before_update(org: Org, old: Record, changes: Record, actor_id: str) -> 
 
 
 def _ps_after_create(org: Org, rec: Record, actor_id: str) -> None:
-    org.audit("PermSetCreate", "Permission Sets",
-              f"Created permission set {rec['Label']}: with license "
-              f"{_name_of_license(org, rec.get('LicenseId'))}", actor_id)
+    if rec.get("LicenseId"):
+        org.audit("PermSetCreate", "Permission Sets",
+                  f"Created permission set {rec['Label']}: with license "
+                  f"{_name_of_license(org, rec.get('LicenseId'))}", actor_id)
+    else:
+        org.audit("PermSetCreateNoLicense", "Permission Sets",
+                  f"Created permission set {rec['Label']}: with no license", actor_id)
     perms = [k[len("Permissions"):] for k, v in rec.items() if k.startswith("Permissions") and v]
     if perms:
         org.audit("PermSetEnableUserPerm", "Permission Sets",
@@ -645,7 +655,7 @@ def _psa_after_create(org: Org, rec: Record, actor_id: str) -> None:
     org.audit("PermSetGroupAssign" if rec.get("PermissionSetGroupId") else "PermSetAssign",
               "Manage Users",
               f"{kind} {_set_name(org, target)}: assigned to user "
-              f"{_username(org, rec['AssigneeId'])} (UserID: [{rec['AssigneeId']}])", actor_id)
+              f"{_user_name(org, rec['AssigneeId'])}", actor_id)
 
 
 def _psa_before_update(org: Org, old: Record, changes: Record, actor_id: str) -> None:
@@ -671,7 +681,7 @@ def _psa_after_delete(org: Org, rec: Record, actor_id: str) -> None:
     org.audit("PermSetGroupUnassign" if rec.get("PermissionSetGroupId") else "PermSetUnassign",
               "Manage Users",
               f"{kind} {_set_name(org, target)}: unassigned from user "
-              f"{_username(org, rec['AssigneeId'])} (UserID: [{rec['AssigneeId']}])", actor_id)
+              f"{_user_name(org, rec['AssigneeId'])}", actor_id)
 
 
 def _psla_before_create(org: Org, rec: Record, actor_id: str) -> None:
@@ -697,7 +707,7 @@ def _psla_after_create(org: Org, rec: Record, actor_id: str) -> None:
     recount_licenses(org)
     org.audit("PermSetLicenseAssigned", "Manage Users",
               f"Permission set license {_name_of_license(org, rec['PermissionSetLicenseId'])}: "
-              f"assigned to user {_username(org, rec['AssigneeId'])}", actor_id)
+              f"assigned to user {_user_name(org, rec['AssigneeId'])}", actor_id)
 
 
 def _release_automatic_psls(org: Org, removed: Record, actor_id: str) -> None:
@@ -757,7 +767,7 @@ def _psla_after_delete(org: Org, rec: Record, actor_id: str) -> None:
     recount_licenses(org)
     org.audit("PermSetLicenseUnassigned", "Manage Users",
               f"Permission set license {_name_of_license(org, rec['PermissionSetLicenseId'])}: "
-              f"unassigned from user {_username(org, rec['AssigneeId'])}", actor_id)
+              f"unassigned from user {_user_name(org, rec['AssigneeId'])}", actor_id)
 
 
 def _parent_set(org: Org, rec: Record) -> Record:

@@ -2,7 +2,8 @@
 
 A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
 
-    org: {name: Acme, daily_api_max: 100000, token_ttl_seconds: 7200}
+    org: {name: Acme, daily_api_max: 100000, token_ttl_seconds: 7200,
+          allow_oauth_username_password_flows: true, allow_soap_login: true}
     user_licenses: [{name: Salesforce, seats: 20}]            # added to / overriding defaults
     permission_set_licenses: [{developer_name: X, label: Y, seats: 5}]
     profiles: [{name: P, license: Salesforce, system_permissions: [ApiEnabled]}]
@@ -74,6 +75,9 @@ DEFAULT_PROFILES = [
     {"name": INTEGRATION_PROFILE, "license": "Salesforce Integration",
      "system_permissions": ["ApiEnabled", "ApiUserOnly"]},
 ]
+#: Org settings that switch legacy logins off, with their default: on, as in an org
+#: created before Summer '23 (username-password flow) and Winter '26 (SOAP login()).
+LOGIN_SETTINGS = {"allow_oauth_username_password_flows": True, "allow_soap_login": True}
 _TOP_KEYS = {"org", "user_licenses", "permission_set_licenses", "profiles", "custom_objects",
              "custom_fields", "connected_apps", "permission_sets", "permission_set_groups",
              "users"}
@@ -139,6 +143,8 @@ def _build(org: Org, seed: dict[str, Any]) -> None:
     meta = dict(seed.get("org") or {})
     store.set_meta("daily_api_max", int(meta.get("daily_api_max", 100_000)))
     store.set_meta("token_ttl", int(meta.get("token_ttl_seconds", 7200)))
+    for name, default in LOGIN_SETTINGS.items():
+        store.set_meta(name, bool(meta.get(name, default)))
     organization = org.insert_raw("Organization", {
         "Name": meta.get("name", "Local Org"), "OrganizationType": meta.get(
             "type", "Enterprise Edition"), "InstanceName": "LOCAL", "IsSandbox": False,

@@ -1,12 +1,13 @@
 """The emulator's HTTPS server: Salesforce's REST surface over an :class:`Org`.
 
-Routes (under ``/services/data/vXX.X/``, XX from 50 to 64): ``query``, ``queryAll``
+Routes (under ``/services/data/vXX.X/``): ``query``, ``queryAll``
 (with paging), ``sobjects`` (describe global), ``sobjects/X`` (create, info),
 ``sobjects/X/describe``, ``sobjects/X/Id`` (get, update, delete),
 ``sobjects/User/Id/password``, ``composite/sobjects`` (collections), ``composite``,
-``limits``. OAuth at ``/services/oauth2/token`` and ``/revoke``. The admin surface
-for tests is ``/__emulator__/`` (faults, stats, reset, sessions, limits) behind a
-bearer token of its own.
+``limits``; ``/services/data/`` lists the versions served (31.0 to 68.0). OAuth at
+``/services/oauth2/token`` and ``/revoke``; SOAP ``login()`` at ``/services/Soap/u/XX.0``.
+The admin surface for tests is ``/__emulator__/`` (faults, stats, reset, sessions,
+limits, settings) behind a bearer token of its own.
 """
 
 from __future__ import annotations
@@ -28,19 +29,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from reconciler.emulator.apierror import ApiFault, bad_request, not_found
-from reconciler.emulator.auth import Auth, OAuthError
+from reconciler.emulator.apierror import ApiFault, bad_request, not_found, row_locked
+from reconciler.emulator.auth import Auth, OAuthError, SoapFault
 from reconciler.emulator.faults import Fault, Faults
 from reconciler.emulator.org import Org
-from reconciler.emulator.seed import load_seed_file, set_password
+from reconciler.emulator.seed import LOGIN_SETTINGS, load_seed_file, set_password
 from reconciler.emulator.tls import load_or_create_ca, server_context
 from reconciler.errors import EmulatorError
 
-MIN_VERSION, MAX_VERSION = 50, 64
+# The versions a real org serves on 2026-11-29: 31.0 (Summer '14) to 68.0 (Winter '27).
+# 7.0-30.0 are retired: REST answers 410 for them; a version not released yet is 404.
+MIN_VERSION, MAX_VERSION = 31, 68
 COLLECTION_LIMIT = 200
 COMPOSITE_LIMIT = 25
 HANDSHAKE_TIMEOUT = 10.0
 _VERSION_RE = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
+_SOAP_RE = re.compile(r"^/services/Soap/u/(\d+)\.0$")
 _REF_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 
 
@@ -49,7 +53,8 @@ class DropConnection(Exception):
 
 
 class Reply:
-    """An HTTP answer: status, JSON body (or none) and extra headers."""
+    """An HTTP answer: status, JSON body (or none, or bytes sent as they are) and extra
+    headers."""
 
     def __init__(self, status: int, body: Any = None, headers: Mapping[str, str] | None = None):
         self.status = status
@@ -158,8 +163,11 @@ class Emulator:
                 return Reply(200)
             return Reply(400, {"error": "unsupported_token_type",
                                "error_description": "this token type is not supported"})
+        soap = _SOAP_RE.match(path)
+        if soap is not None and method == "POST":
+            return self._soap_login(int(soap.group(1)), body)
         if path == "/services/data" and method == "GET":
-            return Reply(200, [{"label": f"v{v}.0", "url": f"/services/data/v{v}.0",
+            return Reply(200, [{"label": release_name(v), "url": f"/services/data/v{v}.0",
                                 "version": f"{v}.0"}
                                for v in range(MIN_VERSION, MAX_VERSION + 1)])
         if path.startswith("/id/") or path == "/services/oauth2/userinfo":
@@ -168,8 +176,11 @@ class Emulator:
         if m is None:
             raise not_found()
         major = int(m.group(1))
-        if not MIN_VERSION <= major <= MAX_VERSION or m.group(2) != "0":
+        if major > MAX_VERSION or m.group(2) != "0":
             raise not_found()
+        if major < MIN_VERSION:
+            raise ApiFault(410, "GONE", f"API version {major}.0 has been retired and is no "
+                           "longer available", about_record=False)
         version = f"{major}.0"
         actor = self.auth.authenticate(headers.get("authorization"))
         rest = (m.group(3) or "/").strip("/")
@@ -183,6 +194,16 @@ class Emulator:
         except OAuthError as exc:
             return Reply(exc.status, exc.body())
         return Reply(200, answer)
+
+    def _soap_login(self, major: int, body: bytes) -> Reply:
+        xml = {"Content-Type": "text/xml;charset=UTF-8"}
+        if not MIN_VERSION <= major <= MAX_VERSION:
+            fault = SoapFault("UNSUPPORTED_API_VERSION", "Invalid Api version specified on URL")
+            return Reply(500, fault.body(), xml)
+        try:
+            return Reply(200, self.auth.soap_login(body, major, self.url), xml)
+        except SoapFault as exc:
+            return Reply(500, exc.body(), xml)
 
     def _identity(self, headers: Mapping[str, str], path: str) -> Reply:
         actor = self.auth.authenticate(headers.get("authorization"))
@@ -214,7 +235,8 @@ class Emulator:
             return Reply(200, {name: f"/services/data/v{version}/{name}" for name in
                                ("sobjects", "query", "queryAll", "composite", "limits")})
         if lock_fault is not None and not (head == "composite" and len(parts) > 1):
-            raise ApiFault(400, "UNABLE_TO_LOCK_ROW", lock_fault.message)
+            record_id = parts[2] if head == "sobjects" and len(parts) == 3 else None
+            raise row_locked(record_id, lock_fault.message)
         if head == "limits" and len(parts) == 1 and method == "GET":
             return Reply(200, self.org.limits())
         if head in ("query", "queryAll") and method == "GET":
@@ -332,8 +354,9 @@ class Emulator:
                               f"record limit reached. cannot submit more than "
                               f"{COLLECTION_LIMIT} records into this call")
         if lock_fault is not None:
-            err = ApiFault(400, "UNABLE_TO_LOCK_ROW", lock_fault.message).record_error()
-            return Reply(200, [{"id": None, "success": False, "errors": [err]} for _ in items])
+            return Reply(200, [{"id": None, "success": False, "errors": [
+                row_locked(_item_id(item), lock_fault.message).record_error()]}
+                for item in items])
         ops = [self._collection_op(method, item, actor) for item in items]
         if method == "DELETE":
             with self.org.removing_together(ids):
@@ -503,6 +526,16 @@ class Emulator:
             return Reply(204)
         if what == "sessions" and method == "DELETE":
             return Reply(200, {"expired": self.auth.expire_all()})
+        if what == "settings" and method == "POST" and isinstance(data, dict):
+            unknown = sorted(set(data) - set(LOGIN_SETTINGS))
+            if unknown:
+                return Reply(400, [{"message": f"unknown settings {unknown}; known: "
+                                    f"{sorted(LOGIN_SETTINGS)}", "errorCode": "INVALID_FIELD",
+                                    "fields": unknown}])
+            with self.org.lock:
+                for name, value in data.items():
+                    self.org.store.set_meta(name, bool(value))
+            return Reply(204)
         if what == "limits" and method == "POST" and isinstance(data, dict):
             self.set_daily_limit(int(data["daily_api_max"]))
             return Reply(204)
@@ -598,11 +631,17 @@ def _attempt(op: Callable[[], tuple[str | None, None]]) -> dict[str, Any]:
     try:
         rid, _ = op()
     except ApiFault as exc:
-        item = getattr(op, "item", None)
-        rid = item if isinstance(item, str) else (
-            item.get("Id") if isinstance(item, dict) else None)
-        return {"id": rid, "success": False, "errors": [exc.record_error()]}
+        return {"id": _item_id(getattr(op, "item", None)), "success": False,
+                "errors": [exc.record_error()]}
     return {"id": rid, "success": True, "errors": []}
+
+
+def _item_id(item: Any) -> str | None:
+    """The record Id a collections item names (a DELETE's Id, an update's ``Id``)."""
+    if isinstance(item, str):
+        return item
+    rid = item.get("Id") or item.get("id") if isinstance(item, dict) else None
+    return str(rid) if rid else None
 
 
 def _halted(ref: str) -> dict[str, Any]:
@@ -635,6 +674,15 @@ def _resolve_refs(value: Any, results: Mapping[str, Any]) -> Any:
     if isinstance(value, dict):
         return {k: _resolve_refs(v, results) for k, v in value.items()}
     return value
+
+
+def release_name(major: int) -> str:
+    """The release an API version came with, as ``/services/data/`` labels it.
+
+    Three releases a year since Winter '15 (32.0): Winter, Spring, Summer.
+    """
+    k = major - 32
+    return f"{('Winter', 'Spring', 'Summer')[k % 3]} '{15 + k // 3:02d}"
 
 
 def _route_name(rest: str) -> str:
@@ -751,9 +799,10 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             except Exception as exc:  # a server answers 500, never dies
                 reply = Reply(500, [{"message": f"internal emulator error: {exc}",
                                      "errorCode": "UNKNOWN_EXCEPTION", "fields": []}])
-            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+            payload = reply.body if isinstance(reply.body, bytes) else (
+                b"" if reply.body is None else json.dumps(reply.body).encode())
             self.send_response(reply.status)
-            if payload:
+            if payload and "Content-Type" not in reply.headers:
                 self.send_header("Content-Type", "application/json;charset=UTF-8")
             self.send_header("Content-Length", str(len(payload)))
             if self.path.startswith("/services/data"):

@@ -292,6 +292,15 @@ def _position(soql: str, pos: int) -> str:
     return f"Row:{row}:Column:{col}"
 
 
+def _pointed(soql: str, pos: int, message: str) -> str:
+    """Salesforce's wording of a query error: the query's line, a caret under the spot,
+    ``ERROR at Row:R:Column:C``, then why (``shared/real-salesforce/errors.txt``)."""
+    start = soql.rfind("\n", 0, pos) + 1
+    end = soql.find("\n", pos)
+    line = soql[start:] if end < 0 else soql[start:end]
+    return f"\n{line}\n{' ' * (pos - start)}^\nERROR at {_position(soql, pos)}\n{message}"
+
+
 def _malformed(soql: str, pos: int, message: str) -> SoqlError:
     return SoqlError("MALFORMED_QUERY", f"{message} (at {_position(soql, pos)})")
 
@@ -561,7 +570,8 @@ class _Parser:
         else:
             found = self.catalog.get(name_tok.text)
             if found is None or not found.queryable:
-                raise SoqlError("INVALID_TYPE", _BAD_TYPE.format(name=name_tok.text))
+                raise SoqlError("INVALID_TYPE", _pointed(
+                    self.soql, name_tok.pos, _BAD_TYPE.format(name=name_tok.text)))
             sobj = found
         after_from = self.i
         self.i = select_at

@@ -6,8 +6,11 @@ module. The rest is what Setup writes in ``SetupAuditTrail.Display`` for each ki
 of change, as :class:`Clue` builders: a change is explained by a row only when the
 row says the right thing (``assigned to user``, ``object permissions``…) *and* names
 every party to it (the permission set and the user, the set and the object…). Names
-are matched case-insensitively as whole words; a set or group is known by its API
-name and by its labels, since Setup mostly writes labels.
+are matched case-insensitively as whole names; a set or group is known by its API
+name and by its labels, since Setup mostly writes labels, and a user by username and
+full name, since Setup writes "assigned to user Jane Roe". The wording is real orgs'
+(``shared/real-salesforce/setupaudittrail.txt``, e.g. ``PermSetAssign``: "Permission
+set X: assigned to user Y"); case, spacing and punctuation between words may differ.
 """
 
 from __future__ import annotations
@@ -107,8 +110,10 @@ def parse_datetime(value: Any) -> datetime | None:
 
 
 def _phrase(text: str) -> re.Pattern[str]:
-    # A phrase starts a word ("activated user" is not in "deactivated user").
-    return re.compile(r"(?<!\w)" + re.escape(text.casefold()))
+    # A phrase starts a word ("activated user" is not in "deactivated user"); between
+    # its words any spacing or punctuation will do ("assigned to-user").
+    words = [re.escape(w) for w in text.casefold().split()]
+    return re.compile(r"(?<!\w)" + r"\W+".join(words))
 
 
 # Around a name: not inside a longer word, username or dotted name ("INT_X" is not in
@@ -116,8 +121,13 @@ def _phrase(text: str) -> re.Pattern[str]:
 _BEFORE = r"(?<![\w.@-])"
 _AFTER_NAME = r"(?![\w@-]|\.\w)"
 # A label may hold spaces, so "Manual extra" would be a whole-word part of "Manual
-# extra 2": Setup writes a label before a colon or a quote, or last.
-_AFTER_LABEL = r"(?=\s*(?:[:\"]|$))"
+# extra 2": Setup writes a label before a colon or a quote, or last; a row that lost
+# its colon still has the verb that follows.
+_AFTER_LABEL = (r"(?=\s*(?:[:\"]|$)|\W+(?:assigned|unassigned|added|removed|enabled|"
+                r"disabled|changed|with|was|from)\b)")
+# A user's full name too ("Jane Roe" is not "Jane Roe Jr"): Setup writes it last, or
+# before "(UserID: …)", "from …", "to …" or punctuation that ends it.
+_AFTER_PERSON = r"(?=\s*(?:$|[:\",;(]|\.(?!\w))|\s+(?:from|to)\b)"
 
 
 def _name(text: str) -> re.Pattern[str]:
@@ -125,23 +135,33 @@ def _name(text: str) -> re.Pattern[str]:
 
 
 def _label(text: str) -> re.Pattern[str]:
-    return re.compile(_BEFORE + re.escape(text.casefold()) + _AFTER_LABEL)
+    return re.compile(_BEFORE + _spaced_words(text) + _AFTER_LABEL)
+
+
+def _person(text: str) -> re.Pattern[str]:
+    return re.compile(_BEFORE + _spaced_words(text) + _AFTER_PERSON)
+
+
+def _spaced_words(text: str) -> str:
+    return r"\s+".join(re.escape(w) for w in text.casefold().split())
 
 
 @dataclass(frozen=True)
 class Clue:
     """How to recognise the row Setup writes for one change.
 
-    Each group of ``phrases``, ``names`` and ``labels`` needs one of its members in the
-    row's Display; none of ``unless`` may be there. ``labels`` are the names of sets,
-    groups, licences and profiles (API name or label), which Setup writes before a
-    colon or at the end; ``names`` are users, objects, fields, permissions, attributes.
+    Each group of ``phrases``, ``names``, ``labels`` and ``people`` needs one of its
+    members in the row's Display; none of ``unless`` may be there. ``labels`` are the
+    names of sets, groups, licences and profiles (API name or label), which Setup writes
+    before a colon or at the end; ``people`` the username and full name of a user;
+    ``names`` are objects, fields, permissions, attributes.
     """
 
     phrases: tuple[tuple[str, ...], ...] = ()
     names: tuple[tuple[str, ...], ...] = ()
     labels: tuple[tuple[str, ...], ...] = ()
     unless: tuple[str, ...] = ()
+    people: tuple[tuple[str, ...], ...] = ()
 
     @cached_property
     def _patterns(self) -> tuple[list[list[re.Pattern[str]]], list[re.Pattern[str]]]:
@@ -149,12 +169,13 @@ class Clue:
         groups = [[_phrase(p) for p in g] for g in self.phrases]
         groups += [[_name(n) for n in g if n] for g in self.names]
         groups += [[_label(n) for n in g if n] for g in self.labels]
+        groups += [[_person(n) for n in g if n] for g in self.people]
         return groups, [_phrase(u) for u in self.unless]
 
     def explains(self, entry: AuditEntry) -> bool:
         """Whether ``entry`` says this change happened."""
         groups, unless = self._patterns
-        text = entry.display.casefold()
+        text = " ".join(entry.display.casefold().split())
         if any(p.search(text) for p in unless):
             return False
         return all(any(p.search(text) for p in group) for group in groups)
@@ -164,22 +185,25 @@ def _verb(added: bool) -> tuple[str, ...]:
     return ("assigned to user",) if added else ("unassigned from user",)
 
 
-def set_assignment(set_names: Sequence[str], username: str, *, added: bool) -> Clue:
-    """``Permission set LABEL: assigned to user U (UserID: [005…])`` (or unassigned)."""
-    return Clue(phrases=(_verb(added),), labels=(tuple(set_names),), names=((username,),),
+def set_assignment(set_names: Sequence[str], user: Sequence[str], *, added: bool) -> Clue:
+    """``Permission set LABEL: assigned to user NAME`` (real wording; or unassigned).
+
+    ``user`` holds every name the user goes by: username, full name.
+    """
+    return Clue(phrases=(_verb(added),), labels=(tuple(set_names),), people=(tuple(user),),
                 unless=("permission set group", "permission set license"))
 
 
-def group_assignment(group_names: Sequence[str], username: str, *, added: bool) -> Clue:
-    """``Permission set group LABEL: assigned to user U …`` (or unassigned)."""
+def group_assignment(group_names: Sequence[str], user: Sequence[str], *, added: bool) -> Clue:
+    """``Permission set group LABEL: assigned to user NAME`` (or unassigned)."""
     return Clue(phrases=(("permission set group",), _verb(added)),
-                labels=(tuple(group_names),), names=((username,),))
+                labels=(tuple(group_names),), people=(tuple(user),))
 
 
-def psl_assignment(psl_names: Sequence[str], username: str, *, added: bool) -> Clue:
-    """``Permission set license LABEL: assigned to user U`` (or unassigned)."""
+def psl_assignment(psl_names: Sequence[str], user: Sequence[str], *, added: bool) -> Clue:
+    """``Permission set license LABEL: assigned to user NAME`` (or unassigned)."""
     return Clue(phrases=(("permission set license",), _verb(added)),
-                labels=(tuple(psl_names),), names=((username,),))
+                labels=(tuple(psl_names),), people=(tuple(user),))
 
 
 def object_access(set_names: Sequence[str], sobject: str) -> Clue:
@@ -255,22 +279,22 @@ def group_component(group_names: Sequence[str], set_names: Sequence[str], *,
     return Clue(phrases=((verb,),), labels=(tuple(group_names), tuple(set_names)))
 
 
-def user_profile(username: str, profiles: Sequence[str]) -> Clue:
-    """``Changed profile for user U from P1 to P2``."""
-    return Clue(phrases=(("changed profile",),), names=((username,),),
+def user_profile(user: Sequence[str], profiles: Sequence[str]) -> Clue:
+    """``Changed profile for user NAME from P1 to P2`` (real wording)."""
+    return Clue(phrases=(("changed profile for user",),), people=(tuple(user),),
                 labels=(tuple(profiles),))
 
 
-def user_activity(username: str, *, activated: bool) -> Clue:
-    """``Activated user U`` / ``Deactivated user U``."""
+def user_activity(user: Sequence[str], *, activated: bool) -> Clue:
+    """``Activated user NAME`` / ``Deactivated user NAME``."""
     verb = "activated user" if activated else "deactivated user"
-    return Clue(phrases=((verb,),), names=((username,),))
+    return Clue(phrases=((verb,),), people=(tuple(user),))
 
 
-def user_attributes(username: str, attributes: Iterable[str]) -> Clue:
-    """``Changed Email, FirstName for user U``."""
+def user_attributes(user: Sequence[str], attributes: Iterable[str]) -> Clue:
+    """``Changed Email, FirstName for user NAME``."""
     fields = tuple(USER_FIELDS.get(a, a) for a in attributes)
-    return Clue(phrases=(("changed",),), names=((username,), fields),
+    return Clue(phrases=(("changed",),), people=(tuple(user),), names=(fields,),
                 unless=("changed profile",))
 
 

@@ -56,6 +56,7 @@ from simple_salesforce.login import SalesforceLogin
 from simple_salesforce.util import exception_handler
 from urllib3.exceptions import NewConnectionError
 
+from reconciler.config.types import DEFAULT_API_VERSION
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -77,6 +78,8 @@ FLOWS = ("client_credentials", "jwt", "password", "access_token")
 COLLECTION_LIMIT = 200  # records per sObject Collections call
 COMPOSITE_LIMIT = 25  # subrequests per composite call
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: SOAP login() is not available from API 65.0 on: it is always called at 64.0.
+SOAP_LOGIN_VERSION = "64.0"
 
 _TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 _MAX_PAUSE = 60.0  # seconds; keeps a large max_retries from sleeping for hours
@@ -97,8 +100,9 @@ class Connection:
     - ``jwt``: ``client_id`` + ``username`` + ``private_key`` (PEM text) or
       ``private_key_file``.
     - ``password``: ``client_id`` (+ ``client_secret``) + ``username`` + ``password``
-      (with the security token appended when the org wants one). With
-      ``soap_login=True``, SOAP ``login()`` instead, which Salesforce is retiring.
+      (with the security token appended when the org wants one); blocked by default in
+      orgs created since Summer '23. With ``soap_login=True``, SOAP ``login()`` instead,
+      which Salesforce is retiring (always called at API 64.0, the last that has it).
     - ``access_token``: a ready ``access_token`` for ``instance_url`` (e.g. from
       ``sf org display``); no login call, and no renewal when it expires.
 
@@ -117,7 +121,7 @@ class Connection:
     private_key_file: Path | None = None
     access_token: str | None = field(default=None, repr=False)
     ca_bundle: Path | None = None
-    api_version: str = "62.0"
+    api_version: str = DEFAULT_API_VERSION
     soap_login: bool = False
 
     def __post_init__(self) -> None:
@@ -606,6 +610,8 @@ class OrgClient:
         if resp.status_code != 200:
             if isinstance(body, dict) and body.get("error"):
                 detail = f"{body['error']}: {body.get('error_description') or 'no description'}"
+                if self.conn.flow == "password" and body["error"] == "invalid_grant":
+                    detail += _BLOCKED_FLOW_HINT
             else:
                 detail = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
             raise AuthError(self._scrub(f"login to {self.conn.login_url} failed: {detail}"))
@@ -658,18 +664,25 @@ class OrgClient:
         if not self._warned_soap:
             self._warned_soap = True
             warnings.warn(
-                "SOAP login() is being retired by Salesforce (Summer '27; off by default in "
-                "orgs created from Winter '26): switch this org to the client_credentials "
-                "or jwt flow", UserWarning, stacklevel=4)
+                "SOAP login() is being retired by Salesforce (Summer '27; not available from "
+                f"API 65.0, so it is called at {SOAP_LOGIN_VERSION}; off by default in orgs "
+                "created from Winter '26): switch this org to the client_credentials or jwt "
+                "flow", UserWarning, stacklevel=4)
         try:
+            # Pinned: login() answers INVALID_OPERATION at 65.0 and later, whatever the
+            # REST api_version the session is then used with.
             session_id, host = SalesforceLogin(
                 username=self.conn.username, password=self.conn.password,
-                sf_version=self.api_version, session=self._http,
+                sf_version=SOAP_LOGIN_VERSION, session=self._http,
                 scratch_url=self.conn.login_url.rstrip("/"))
         except SalesforceAuthenticationFailed as exc:
             code = exc.code
             detail = (f"the SOAP endpoint answered HTTP {code}" if isinstance(code, int)
                       else f"{code}: {exc.auth_message}")
+            if code == "INVALID_OPERATION":
+                detail += ('; an org admin can turn on "Enable SOAP API login()" in Setup > '
+                           "User Interface, but better switch this org to flow: "
+                           "client_credentials")
             raise AuthError(self._scrub(f"login to {self.conn.login_url} failed: "
                                         f"{detail}")) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -695,6 +708,16 @@ class OrgClient:
 
 
 # -- helpers -----------------------------------------------------------------------
+
+# The token endpoint of an org that blocks the flow answers exactly as for a wrong
+# password, so the error says both.
+_BLOCKED_FLOW_HINT = (
+    ". If the username and password (with the security token) are right, the org blocks "
+    "the OAuth username-password flow, as orgs created since Summer '23 do by default: an "
+    'org admin can turn on "Allow OAuth Username-Password Flows" in Setup > OAuth and '
+    "OpenID Connect Settings, but better switch this org to flow: client_credentials "
+    "(Salesforce is retiring the username-password flow)"
+)
 
 
 def _next_page(url: str) -> Callable[[Salesforce], Any]:
@@ -737,9 +760,24 @@ def _errors(content: Any) -> list[_Err]:
         message = item.get("message") or item.get("error_description") or ""
         fields = item.get("fields") or ()
         if code or message:
-            out.append(_Err(str(code), str(message),
+            out.append(_Err(str(code), _one_line(str(message)),
                             tuple(str(f) for f in fields) if isinstance(fields, list) else ()))
     return out
+
+
+# A query error points at the spot: "\nSELECT … FROM XYZZY\n   ^\nERROR at Row:1:Column:21\n
+# sObject type 'XYZZY' is not supported. …"; an error is reported on one line.
+_POINTED_RE = re.compile(r"^\s*(?P<line>[^\n]*)\n[ \t]*\^[ \t]*\n"
+                         r"ERROR at (?P<at>Row:\d+:Column:\d+)\n(?P<why>.*)$", re.DOTALL)
+
+
+def _one_line(message: str) -> str:
+    """Salesforce's multi-line query error as ``why (at Row:R:Column:C of: line)``."""
+    m = _POINTED_RE.match(message)
+    if m is None:
+        return message
+    why = " ".join(m.group("why").split())
+    return f"{why} (at {m.group('at')} of: {m.group('line').strip()})"
 
 
 def _first_code(content: Any) -> str:

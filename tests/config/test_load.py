@@ -108,7 +108,7 @@ def test_settings_defaults_and_api_version_as_number(here: Path) -> None:
     write(here, {"a.yaml": "permission_sets: {}\n"})
     settings = load(".").settings
     assert (settings.api_version, settings.default_org, settings.scope.assignments,
-            settings.scope.permission_set_prefix) == ("62.0", "local", "authoritative", None)
+            settings.scope.permission_set_prefix) == ("68.0", "local", "authoritative", None)
     write(here, {"a.yaml": "settings:\n  api_version: 61.0\n"})
     assert load(".").settings.api_version == "61.0"
     write(here, {"a.yaml": "settings:\n  api_version: '61'\n"})

@@ -10,7 +10,8 @@ import jwt
 import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
-from simple_salesforce.exceptions import SalesforceExpiredSession
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
+from simple_salesforce.login import SalesforceLogin
 
 from reconciler.emulator import start_emulator
 from tests.emulator.helpers import admin, client, http_session, token
@@ -175,3 +176,90 @@ def test_inactive_user_gets_no_token(tmp_path):
             "password": "gone-password"})
         assert resp.status_code == 400
         assert resp.json()["error"] == "invalid_grant"
+
+
+# ---------------------------------------------------------------------------
+# Legacy logins as real orgs refuse them
+
+OPS = {"username": "ops@acme.example", "last_name": "Ops", "profile": "System Administrator",
+       "password": "s3cret-pass"}
+
+
+def _password_form(emu):
+    creds = emu.credentials()
+    return {"grant_type": "password", "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"], "username": OPS["username"],
+            "password": OPS["password"]}
+
+
+def test_password_flow_blocked_as_in_orgs_created_since_summer_23(tmp_path):
+    seed = {"org": {"allow_oauth_username_password_flows": False}, "users": [OPS]}
+    with start_emulator(tmp_path / "org", seed) as emu:
+        refused = http_session(emu).post(f"{emu.url}/services/oauth2/token",
+                                         data=_password_form(emu))
+        # The right password, and still the body a wrong one gets.
+        assert (refused.status_code, refused.json()) == (
+            400, {"error": "invalid_grant", "error_description": "authentication failure"})
+        assert client(emu).query("SELECT COUNT() FROM User")["totalSize"] >= 1
+        # An admin turns "Allow OAuth Username-Password Flows" back on.
+        assert admin(emu, "POST", "settings",
+                     {"allow_oauth_username_password_flows": True}).status_code == 204
+        assert client(emu, token(emu, **_password_form(emu))).query(
+            "SELECT COUNT() FROM User")["totalSize"] >= 1
+        assert admin(emu, "POST", "settings",
+                     {"allow_oauth_username_password_flows": False}).status_code == 204
+        again = http_session(emu).post(f"{emu.url}/services/oauth2/token",
+                                       data=_password_form(emu))
+        assert again.status_code == 400
+        unknown = admin(emu, "POST", "settings", {"allow_everything": True})
+        assert unknown.status_code == 400
+        assert unknown.json()[0]["fields"] == ["allow_everything"]
+
+
+def test_soap_login_through_simple_salesforce_gives_a_rest_session(tmp_path):
+    with start_emulator(tmp_path / "org", {"users": [OPS]}) as emu:
+        session_id, host = SalesforceLogin(username=OPS["username"], password=OPS["password"],
+                                           sf_version="64.0", session=http_session(emu),
+                                           scratch_url=emu.url)
+        assert f"https://{host}" == emu.url
+        sf = client(emu, session_id)
+        me = sf.query("SELECT Id FROM User WHERE Username = 'ops@acme.example'")["records"]
+        assert len(me) == 1
+        with pytest.raises(SalesforceAuthenticationFailed) as bad:
+            SalesforceLogin(username=OPS["username"], password="wrong", sf_version="64.0",
+                            session=http_session(emu), scratch_url=emu.url)
+        assert (bad.value.code, bad.value.auth_message) == (
+            "INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
+
+
+@pytest.mark.parametrize(("version", "code", "message"), [
+    ("65.0", "INVALID_OPERATION", "The SOAP Login operation is not available in the API "
+     "version specified (65.0). Refer to the documentation for supported versions."),
+    ("68.0", "INVALID_OPERATION", "The SOAP Login operation is not available in the API "
+     "version specified (68.0). Refer to the documentation for supported versions."),
+    ("69.0", "UNSUPPORTED_API_VERSION", "Invalid Api version specified on URL"),
+    ("30.0", "UNSUPPORTED_API_VERSION", "Invalid Api version specified on URL"),
+])
+def test_soap_login_refused_where_real_orgs_refuse_it(tmp_path, version, code, message):
+    with start_emulator(tmp_path / "org", {"users": [OPS]}) as emu, \
+            pytest.raises(SalesforceAuthenticationFailed) as err:
+        SalesforceLogin(username=OPS["username"], password=OPS["password"],
+                        sf_version=version, session=http_session(emu), scratch_url=emu.url)
+    assert (err.value.code, err.value.auth_message) == (code, message)
+
+
+def test_soap_login_switched_off_in_the_seed_or_by_the_admin(tmp_path):
+    with start_emulator(tmp_path / "org", {"users": [OPS],
+                                           "org": {"allow_soap_login": False}}) as emu:
+        def login():
+            return SalesforceLogin(username=OPS["username"], password=OPS["password"],
+                                   sf_version="64.0", session=http_session(emu),
+                                   scratch_url=emu.url)
+
+        with pytest.raises(SalesforceAuthenticationFailed) as err:
+            login()
+        assert (err.value.code, err.value.auth_message) == (
+            "INVALID_OPERATION", "SOAP API login() is disabled by default in this org. "
+            "Contact the org administrator to enable SOAP API login().")
+        assert admin(emu, "POST", "settings", {"allow_soap_login": True}).status_code == 204
+        assert login()[0]

@@ -80,14 +80,22 @@ def test_limits_and_the_limit_header_count_calls(emu, sf):
     assert emu.stats()["api_calls"] == int(used)
 
 
-def test_versions_50_to_64_only(emu, sf):
-    assert _get(emu, sf, "/services/data/v50.0/limits").status_code == 200
-    assert _get(emu, sf, "/services/data/v64.0/limits").status_code == 200
-    resp = _get(emu, sf, "/services/data/v49.0/limits")
-    assert resp.status_code == 404
-    assert resp.json()[0]["errorCode"] == "NOT_FOUND"
-    versions = http_session(emu).get(f"{emu.url}/services/data").json()
-    assert [v["version"] for v in versions][:1] == ["50.0"] and len(versions) == 15
+def test_versions_are_those_a_current_org_serves(emu, sf):
+    # No session needed to list them, as in a real org.
+    versions = http_session(emu).get(f"{emu.url}/services/data/").json()
+    assert versions[0] == {"label": "Summer '14", "url": "/services/data/v31.0",
+                           "version": "31.0"}
+    assert versions[-1] == {"label": "Winter '27", "url": "/services/data/v68.0",
+                            "version": "68.0"}
+    assert [v["version"] for v in versions] == [f"{n}.0" for n in range(31, 69)]
+    assert _get(emu, sf, "/services/data/v31.0/limits").status_code == 200
+    assert _get(emu, sf, "/services/data/v68.0/limits").status_code == 200
+    future = _get(emu, sf, "/services/data/v69.0/limits")
+    assert (future.status_code, future.json()) == (404, [
+        {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+    retired = _get(emu, sf, "/services/data/v30.0/limits")
+    assert retired.status_code == 410
+    assert retired.json()[0]["errorCode"] == "GONE"
 
 
 def test_unknown_field_and_type_errors(sf):
@@ -122,7 +130,7 @@ def test_error_bodies_are_arrays(emu, sf):
     resp = _get(emu, sf, "/services/data/v62.0/sobjects/Account/001000000000000AAA")
     assert resp.status_code == 404
     assert resp.json() == [{"message": "The requested resource does not exist",
-                            "errorCode": "NOT_FOUND", "fields": []}]
+                            "errorCode": "NOT_FOUND"}]
 
 
 def test_ids_have_valid_checksums():

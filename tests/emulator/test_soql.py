@@ -788,7 +788,12 @@ def test_large_table_with_parent_filter() -> None:
 def test_unknown_object_is_invalid_type() -> None:
     err = error_of("SELECT Id FROM Foo")
     assert err.error_code == "INVALID_TYPE"
-    assert err.message.startswith("sObject type 'Foo' is not supported.")
+    # Worded as real orgs do (shared/real-salesforce/errors.txt, the XYZZY query).
+    assert err.message == (
+        "\nSELECT Id FROM Foo\n               ^\nERROR at Row:1:Column:16\nsObject type 'Foo' "
+        "is not supported. If you are attempting to use a custom object, be sure to append "
+        "the '__c' after the entity name. Please reference your WSDL or the describe call "
+        "for the appropriate names.")
 
 
 @pytest.mark.parametrize(("soql", "needle"), [

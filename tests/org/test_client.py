@@ -167,13 +167,56 @@ def test_access_token_flow_identity_comes_from_userinfo(emu: Emulator) -> None:
         assert client.username == emu.credentials()["username"]
 
 
-def test_soap_login_warns_and_reports_a_missing_endpoint(emu: Emulator) -> None:
-    conn = Connection(login_url=emu.url, flow="password", username="ops@acme.example",
-                      password="hunter2-secret", soap_login=True, ca_bundle=emu.ca_file)
-    with OrgClient(conn) as client, pytest.warns(UserWarning, match="Summer '27"), \
-            pytest.raises(AuthError) as err:
-        client.connect()
-    assert str(err.value) == f"login to {emu.url} failed: the SOAP endpoint answered HTTP 404"
+OPS_SEED = {"users": [{"username": "ops@acme.example", "last_name": "Ops",
+                       "profile": "System Administrator", "password": "s3cret-pass"}]}
+
+
+def test_soap_login_is_called_at_64_whatever_the_rest_version(tmp_path: Path) -> None:
+    with start_emulator(tmp_path / "org", OPS_SEED) as emu:
+        conn = Connection(login_url=emu.url, flow="password", username="ops@acme.example",
+                          password="s3cret-pass", soap_login=True, ca_bundle=emu.ca_file,
+                          api_version="68.0")
+        with OrgClient(conn) as client, pytest.warns(UserWarning) as warned:
+            assert client.query("SELECT Id FROM Organization")[0]["Id"] == emu.org.org_id
+            assert client.username == "ops@acme.example"
+        assert [str(w.message) for w in warned] == [
+            "SOAP login() is being retired by Salesforce (Summer '27; not available from API "
+            "65.0, so it is called at 64.0; off by default in orgs created from Winter '26): "
+            "switch this org to the client_credentials or jwt flow"]
+        routes = emu.stats()["by_route"]
+        assert routes == {"GET query": 1}
+
+
+def test_soap_login_switched_off_names_the_setting(tmp_path: Path) -> None:
+    seed = {**OPS_SEED, "org": {"allow_soap_login": False}}
+    with start_emulator(tmp_path / "org", seed) as emu:
+        conn = Connection(login_url=emu.url, flow="password", username="ops@acme.example",
+                          password="s3cret-pass", soap_login=True, ca_bundle=emu.ca_file)
+        with OrgClient(conn) as client, pytest.warns(UserWarning), \
+                pytest.raises(AuthError) as err:
+            client.connect()
+    assert str(err.value) == (
+        f"login to {emu.url} failed: INVALID_OPERATION: SOAP API login() is disabled by "
+        "default in this org. Contact the org administrator to enable SOAP API login().; an "
+        'org admin can turn on "Enable SOAP API login()" in Setup > User Interface, but '
+        "better switch this org to flow: client_credentials")
+    assert "s3cret-pass" not in str(err.value)
+
+
+def test_a_blocked_password_flow_names_the_setting_even_with_the_right_password(
+        tmp_path: Path) -> None:
+    seed = {**OPS_SEED, "org": {"allow_oauth_username_password_flows": False}}
+    with start_emulator(tmp_path / "org", seed) as emu:
+        creds = emu.credentials()
+        conn = Connection(login_url=emu.url, flow="password", client_id=creds["client_id"],
+                          client_secret=creds["client_secret"], username="ops@acme.example",
+                          password="s3cret-pass", ca_bundle=emu.ca_file)
+        with pytest.raises(AuthError) as err, OrgClient(conn) as client:
+            client.connect()
+        assert '"Allow OAuth Username-Password Flows"' in str(err.value)
+        # The same org still lets the connected app in by client credentials.
+        with make_client(emu) as client:
+            assert client.org_id == emu.org.org_id
 
 
 # ---------------------------------------------------------------------------
@@ -198,7 +241,13 @@ def test_bad_password_is_an_auth_error_without_the_password(emu: Emulator) -> No
                       password="not-the-password", ca_bundle=emu.ca_file)
     with pytest.raises(AuthError) as err, OrgClient(conn) as client:
         client.connect()
-    assert str(err.value).endswith("invalid_grant: authentication failure")
+    # A blocked flow answers the same as a wrong password: the error names both causes.
+    assert str(err.value).startswith(
+        f"login to {emu.url} failed: invalid_grant: authentication failure. If the username "
+        "and password")
+    assert ('turn on "Allow OAuth Username-Password Flows" in Setup > OAuth and OpenID '
+            "Connect Settings, but better switch this org to flow: client_credentials"
+            in str(err.value))
     for secret in ("not-the-password", creds["client_secret"]):
         assert secret not in str(err.value) and secret not in repr(conn)
 
@@ -272,6 +321,16 @@ def test_bad_soql_is_an_api_error(emu: Emulator) -> None:
     assert err.value.status == 400 and err.value.error_code == "INVALID_FIELD"
     assert str(err.value).startswith("INVALID_FIELD: ") and "None" not in str(err.value)
     assert client.calls == 1 and client.retries == 0
+
+
+def test_a_query_error_pointing_at_the_query_is_told_on_one_line(emu: Emulator) -> None:
+    with make_client(emu) as client, pytest.raises(ApiError) as err:
+        client.query("SELECT Id FROM XYZZY")
+    assert str(err.value) == (
+        "INVALID_TYPE: sObject type 'XYZZY' is not supported. If you are attempting to use "
+        "a custom object, be sure to append the '__c' after the entity name. Please "
+        "reference your WSDL or the describe call for the appropriate names. (at "
+        "Row:1:Column:16 of: SELECT Id FROM XYZZY)")
 
 
 # ---------------------------------------------------------------------------
