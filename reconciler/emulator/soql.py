@@ -7,6 +7,8 @@ fails the way Salesforce fails it (``MALFORMED_QUERY``, ``INVALID_FIELD``,
 into Python closures once per call (no AST walk per row), narrows the candidates
 through the record source's index when a top-level conjunct pins an Id or reference
 field, then filters, sorts, pages and shapes the rows into the REST API's JSON records.
+``columns()`` describes a parsed query's SELECT list as the query resource does for
+``columns=true``.
 
 Supported: field lists with parent paths (up to 5 hops, polymorphic ``Id``/``Name``/
 ``Type``), child subqueries, ``COUNT()`` and ``COUNT(field)``; WHERE with comparisons,
