@@ -330,7 +330,7 @@ def _setup_objects() -> list[SObject]:
         _sobject("Organization", "00D", [
             _ro("Name"), _ro("OrganizationType"), _ro("InstanceName"),
             _ro("IsSandbox", BOOLEAN), _ro("LanguageLocaleKey"), _ro("DefaultLocaleSidKey"),
-            _ro("TimeZoneSidKey"),
+            _ro("TimeZoneSidKey"), _ro("NamespacePrefix"), _ro("TrialExpirationDate", DATETIME),
         ], setup=True, createable=False, updateable=False, deletable=False),
         _sobject("UserLicense", "100", [
             _ro("Name"), _ro("MasterLabel"), _ro("LicenseDefinitionKey"),

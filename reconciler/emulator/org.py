@@ -40,7 +40,7 @@ from reconciler.emulator.catalog import (
     standard_catalog,
 )
 from reconciler.emulator.ids import is_id, to18
-from reconciler.emulator.soql import RecordSource, Result, SoqlError, execute, parse
+from reconciler.emulator.soql import RecordSource, Result, SoqlError, columns, execute, parse
 from reconciler.emulator.store import Record, Store
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -273,6 +273,16 @@ class Org:
         self._expire_cursors()
         self._cursors[locator] = Cursor(result.records, result.total_size, time.monotonic())
         return self._page(locator, 0, batch_size, api_version, include_deleted)
+
+    def query_columns(self, soql: str, *, actor_id: str) -> dict[str, Any]:
+        """The columns a query would return (``columns=true``), checked as a run would be."""
+        try:
+            parsed = parse(soql, self.catalog)
+        except SoqlError as exc:
+            raise bad_request(exc.error_code, exc.message) from None
+        with self.lock:
+            rules.check_query_access(self, [parsed.sobject], actor_id)
+        return columns(parsed)
 
     def query_more(self, locator_and_offset: str, *, api_version: str,
                    include_deleted: bool = False, batch_size: int = 2000) -> dict[str, Any]:

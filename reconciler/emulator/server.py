@@ -261,6 +261,8 @@ class Emulator:
             return Reply(200, page)
         if len(parts) != 1 or "q" not in query:
             raise bad_request("MALFORMED_QUERY", "A query string (q=...) is required")
+        if query.get("columns", "").lower() == "true":
+            return Reply(200, self.org.query_columns(query["q"], actor_id=actor))
         return Reply(200, self.org.query(query["q"], api_version=version,
                                          include_deleted=include_deleted, batch_size=batch,
                                          actor_id=actor))

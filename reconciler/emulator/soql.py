@@ -7,6 +7,8 @@ fails the way Salesforce fails it (``MALFORMED_QUERY``, ``INVALID_FIELD``,
 into Python closures once per call (no AST walk per row), narrows the candidates
 through the record source's index when a top-level conjunct pins an Id or reference
 field, then filters, sorts, pages and shapes the rows into the REST API's JSON records.
+``columns()`` describes a parsed query's SELECT list as the query resource does for
+``columns=true``.
 
 Supported: field lists with parent paths (up to 5 hops, polymorphic ``Id``/``Name``/
 ``Type``), child subqueries, ``COUNT()`` and ``COUNT(field)``; WHERE with comparisons,
@@ -36,12 +38,18 @@ from typing import Any, Protocol
 from reconciler.emulator.catalog import (
     ADDRESS,
     BOOLEAN,
+    CURRENCY,
     DATE,
     DATETIME,
+    DOUBLE,
     ID,
+    INT,
     NUMBER_TYPES,
+    PERCENT,
     REFERENCE,
+    TEXT_TYPES,
     Catalog,
+    Field,
     SObject,
 )
 from reconciler.emulator.ids import is_id, to18
@@ -65,6 +73,7 @@ __all__ = [
     "SemiJoin",
     "SoqlError",
     "SubqueryItem",
+    "columns",
     "execute",
     "parse",
 ]
@@ -1439,3 +1448,80 @@ def execute(
     typ = query.sobject
     shape = run.shaper(node, subs)
     return Result(len(page), [shape(r, typ) for r in page])
+
+
+# ---------------------------------------------------------------------------
+# Column metadata (the query resource's ``columns=true``)
+
+# The Apex type a column's values have; text-like types not listed are String.
+_APEX_TYPES = {ID: "Id", REFERENCE: "Id", BOOLEAN: "Boolean", INT: "Integer",
+               DOUBLE: "Double", PERCENT: "Double", CURRENCY: "Decimal", DATE: "Date",
+               DATETIME: "Datetime", ADDRESS: "Address"}
+
+
+def columns(query: Query) -> dict[str, Any]:
+    """What ``GET query?q=…&columns=true`` answers: the SELECT list's columns, not its
+    rows. A parent path is one column per relationship whose ``joinColumns`` hold the
+    fields read through it; a child subquery is an ``aggregate`` column whose
+    ``joinColumns`` are the subquery's own columns; ``COUNT(field)`` is an aggregate
+    column named by its alias. ``COUNT()`` alone has no column."""
+    sobj = query.catalog.get(query.sobject)
+    assert sobj is not None  # parse() resolved it
+    return {
+        "columnMetadata": _columns(query),
+        "entityName": sobj.name,
+        "groupBy": False,
+        "idSelected": any(isinstance(i, FieldItem) and not i.path.hops and i.path.name == "Id"
+                          for i in query.items),
+        "keyPrefix": sobj.key_prefix,
+    }
+
+
+def _columns(query: Query) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in query.items:
+        if isinstance(item, CountItem):
+            if item.path is not None:
+                out.append(_column(item.alias, aggregate=True, number=True,
+                                   display=f"count({item.path.text})"))
+        elif isinstance(item, SubqueryItem):
+            out.append(_column(item.relationship, aggregate=True, joins=_columns(item.query)))
+        else:
+            out_level = out
+            owner = query.catalog.get(query.sobject)
+            for hop in item.path.hops:
+                rel = next((c for c in out_level if c["foreignKeyName"] == hop.field), None)
+                if rel is None:
+                    ref = owner.field(hop.field) if owner is not None else None
+                    rel = _column(hop.relationship, joins=[], foreign_key=hop.field,
+                                  custom=ref is not None and ref.custom)
+                    out_level.append(rel)
+                out_level = rel["joinColumns"]
+                owner = query.catalog.get(hop.target) if hop.target else None
+            leaf = owner.field(item.path.name) if owner is not None else None
+            out_level.append(_field_column(item.path, leaf))
+    return out
+
+
+def _field_column(path: FieldPath, leaf: Field | None) -> dict[str, Any]:
+    """A plain field's column; ``leaf`` is None past a polymorphic hop (Id, Name, Type)."""
+    type_ = leaf.type if leaf is not None else path.type
+    return _column(
+        path.name, apex_type=_APEX_TYPES.get(type_, "String"),
+        text=type_ in TEXT_TYPES and type_ not in (ID, REFERENCE),
+        number=type_ in NUMBER_TYPES, boolean=type_ == BOOLEAN,
+        custom=leaf is not None and leaf.custom,
+        insertable=leaf is not None and leaf.createable and type_ != ID,
+        updatable=leaf is not None and leaf.updateable and type_ != ID)
+
+
+def _column(name: str, *, aggregate: bool = False, apex_type: str | None = None,
+            text: bool = False, number: bool = False, boolean: bool = False,
+            custom: bool = False, insertable: bool = False, updatable: bool = False,
+            display: str | None = None, foreign_key: str | None = None,
+            joins: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"aggregate": aggregate, "apexType": apex_type, "booleanType": boolean,
+            "columnName": name, "custom": custom, "displayName": display or name,
+            "foreignKeyName": foreign_key, "insertable": insertable,
+            "joinColumns": joins or [], "numberType": number, "textType": text,
+            "updatable": updatable}
