@@ -5,7 +5,7 @@ Routes (under ``/services/data/vXX.X/``, XX from 50 to 64): ``query``, ``queryAl
 ``sobjects/X/describe``, ``sobjects/X/Id`` (get, update, delete),
 ``sobjects/User/Id/password``, ``composite/sobjects`` (collections), ``composite``,
 ``limits``. OAuth at ``/services/oauth2/token`` and ``/revoke``. The admin surface
-for tests is ``/__emulator__/`` (faults, stats, reset, sessions, limits) behind a
+for tests is ``/__emulator__/`` (faults, stats, reset, sessions, limits, groups) behind a
 bearer token of its own.
 """
 
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from reconciler.emulator import rules
 from reconciler.emulator.apierror import ApiFault, bad_request, not_found
 from reconciler.emulator.auth import Auth, OAuthError
 from reconciler.emulator.faults import Fault, Faults
@@ -490,6 +491,12 @@ class Emulator:
         except (TypeError, ValueError, re.error) as exc:
             return Reply(400, [{"message": str(exc), "errorCode": "INVALID_FAULT",
                                 "fields": []}])
+        if what == "groups" and method in ("GET", "POST"):
+            try:
+                return Reply(200, self.set_group_recalculation(**(data or {})))
+            except (TypeError, ValueError) as exc:
+                return Reply(400, [{"message": str(exc), "errorCode": "INVALID_SETTING",
+                                    "fields": []}])
         if what == "stats" and method == "GET":
             return Reply(200, self.stats())
         if what == "stats" and method == "DELETE":
@@ -528,6 +535,13 @@ class Emulator:
         # Keep the credentials clients already hold.
         self.org.store.set_meta("admin_token", token)
         self.org.store.set_meta("connected_apps", apps)
+
+    def set_group_recalculation(self, *, seconds: float | None = None,
+                                failing: list[str] | None = None) -> dict[str, Any]:
+        """How long permission set groups recalculate, and which end Failed; what is
+        set now (nothing given: only read it)."""
+        with self.org.lock:
+            return rules.set_group_recalculation(self.org, seconds=seconds, failing=failing)
 
     def set_daily_limit(self, daily_max: int) -> None:
         with self.org.lock:
