@@ -62,7 +62,7 @@ import requests
 
 from reconciler import actions as a
 from reconciler.actions import Action
-from reconciler.checks import Checker, license_changes, location_of
+from reconciler.checks import Checker, group_status_warnings, license_changes, location_of
 from reconciler.config import Config
 from reconciler.config.interpolate import env_reference
 from reconciler.diff import Names, canonical, diff
@@ -393,6 +393,7 @@ def find_drift(config: Config, live: Live, running_user: str) -> tuple[list[Drif
     items.sort(key=lambda i: (SEVERITIES.index(i.severity), i.address, i.kind))
     notes = [f"{address}: {message}" for address, message in changes.observed]
     notes += [f"apply would refuse: {problem}" for problem in refusals]
+    notes += group_status_warnings(desired, live)
     return items, notes
 
 

@@ -111,6 +111,9 @@ class Live:
     #: Assignments of absent sets and groups to users the config does not declare.
     other_assignments: tuple[tuple[str, str, str], ...] = ()  # (kind, username, target)
     api_calls: int = 0
+    #: Each group's recalculation Status (Updated, Outdated, Updating, Failed), by
+    #: casefolded DeveloperName.
+    group_status: FrozenMap[str, str] = field(default_factory=FrozenMap)
 
 
 def record_key(kind: str, *parts: str) -> str:
@@ -190,7 +193,7 @@ def read(client: Querier, claims: Claims) -> Live:
                                                  "FROM PermissionSetGroupComponent WHERE ")
     group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
                     for r in holders}
-    groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, "
+    groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, Status, "
                              "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName IN {in}",
                      sorted(group_names))
     components = _in(client, "SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
@@ -269,6 +272,8 @@ def read(client: Querier, claims: Claims) -> Live:
         system_permissions=frozenset(system_perms),
         other_assignments=other,
         api_calls=client.calls - start,
+        group_status=FrozenMap({str(g["DeveloperName"]).casefold(): str(g.get("Status") or "")
+                                for g in groups_raw}),
     )
 
 
