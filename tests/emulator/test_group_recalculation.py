@@ -66,6 +66,7 @@ def test_an_added_component_leaves_the_group_updating_for_the_set_time(
     sf.PermissionSetGroupComponent.create({"PermissionSetGroupId": group,
                                            "PermissionSetId": ps})
     assert status(sf, group) == "Updating"
+    stamp = sf.PermissionSetGroup.get(group)["SystemModstamp"]
     user = make_user(sf, "int@acme.example")
     assert refused(sf.PermissionSetAssignment.create,
                    {"AssigneeId": user, "PermissionSetGroupId": group}) == (
@@ -74,8 +75,10 @@ def test_an_added_component_leaves_the_group_updating_for_the_set_time(
     assert 0.1 < waited < 2.0
     assert sf.PermissionSetAssignment.create({"AssigneeId": user,
                                               "PermissionSetGroupId": group})["success"]
-    # A single record read settles the status too.
+    # A single record read settles the status too; the platform's own status change
+    # leaves SystemModstamp alone, so plans made meanwhile don't go stale.
     assert sf.PermissionSetGroup.get(group)["Status"] == "Updated"
+    assert sf.PermissionSetGroup.get(group)["SystemModstamp"] == stamp
 
 
 def test_a_member_set_whose_permissions_change_recalculates_its_groups(

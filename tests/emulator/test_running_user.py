@@ -32,6 +32,7 @@ RUNNERS = {
     "auditor": ["ApiEnabled", "ViewSetup"],
     "manager": ["ApiEnabled", "ManageUsers"],
     "designer": ["ApiEnabled", "ManageProfilesPermissionsets"],
+    "owner": ["ApiEnabled", "ModifyAllData"],
 }
 SEED: dict[str, Any] = {
     "connected_apps": [{"name": f"{name} app", "client_id": f"{name}-id",
@@ -139,4 +140,15 @@ def test_manage_users_carries_the_permissions_it_depends_on(emu: Emulator) -> No
     for set_id in (ps, target):
         assert sf.PermissionSetAssignment.create({"AssigneeId": created,
                                                   "PermissionSetId": set_id})["success"]
+    assert sf.query("SELECT Id FROM SetupAuditTrail")["totalSize"] > 0
+
+
+def test_modify_all_data_covers_every_setup_write_and_the_audit_trail(emu: Emulator) -> None:
+    sf = as_runner(emu, "owner")
+    created = make_user(sf, "owned@acme.example", PLAIN)
+    ps = make_set(sf, "Owned")
+    sf.ObjectPermissions.create({"ParentId": ps, "SobjectType": "Account",
+                                 "PermissionsRead": True})
+    assert sf.PermissionSetAssignment.create({"AssigneeId": created,
+                                              "PermissionSetId": ps})["success"]
     assert sf.query("SELECT Id FROM SetupAuditTrail")["totalSize"] > 0
