@@ -89,7 +89,8 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     journal = _Journal(journal_path, plan, live)
     blocked: dict[str, str] = {}
     # Casefolded groups not known to be Updated: found so, or changed by this apply.
-    recalculating = {g for g, status in live.group_status.items() if status != "Updated"}
+    recalculating = {g for g, status in live.group_status.items()
+                     if status not in ("Updated", "")}
     layers = plan.layer_actions()
     done = 0
     total = len(plan.actions)

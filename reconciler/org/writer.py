@@ -11,6 +11,8 @@ on one record in one layer merge into one record. Every per-record result is rea
 
 References to records created earlier in the same apply are resolved from the Ids
 their creates returned; everything else from the fresh read the apply started with.
+A permission set group the org is recalculating can't be assigned yet:
+:meth:`Writer.wait_for_groups` polls until it is Updated, bounded in time.
 """
 
 from __future__ import annotations
@@ -272,7 +274,9 @@ class Writer:
             for soql in chunked_in("SELECT DeveloperName, Status FROM PermissionSetGroup "
                                    "WHERE DeveloperName IN {in}", sorted(waiting.values())):
                 self.status_polls += 1
-                status.update({str(r["DeveloperName"]).casefold(): str(r.get("Status"))
+                # A group without a Status (none in the answer) has nothing to wait for.
+                status.update({str(r["DeveloperName"]).casefold(): str(r.get("Status")
+                                                                       or "Updated")
                                for r in self.client.query(soql)})
             for key, name in list(waiting.items()):
                 got = status.get(key)
