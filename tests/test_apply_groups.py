@@ -63,7 +63,7 @@ def test_apply_waits_for_a_changed_group_before_assigning_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     # The org refuses to assign a group while it is Updating: only waiting succeeds.
-    with start_emulator(tmp_path / "data", seeded(seconds=0.6)) as emu:
+    with start_emulator(tmp_path / "data", seeded(seconds=1.2)) as emu:
         org = Org(emu, tmp_path)
         org.write("main.yaml", CONFIG)
         result = org.run("apply", "--auto-approve")
@@ -103,7 +103,7 @@ def test_a_failed_recalculation_fails_the_group_assignment_only(
 def test_a_group_that_takes_too_long_is_reported_and_a_rerun_finishes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with start_emulator(tmp_path / "data", seeded(seconds=1.5)) as emu:
+    with start_emulator(tmp_path / "data", seeded(seconds=3)) as emu:
         org = Org(emu, tmp_path)
         org.write("main.yaml", CONFIG)
         result = org.run("apply", "--auto-approve", "--group-wait", "0.3")
