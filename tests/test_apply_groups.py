@@ -143,3 +143,30 @@ def test_a_running_user_without_the_permission_is_refused_at_the_config_line(
         assert ("INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights on object id "
                 "(the org refused the running user assigner@acme.example the right to create "
                 "PermissionSet records") in result.output
+
+
+def test_a_member_set_changed_in_the_same_layer_is_waited_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    # Nothing orders the set's new access before the group's assignment: they share a
+    # layer, and the org would refuse the assignment while the group recalculates.
+    seed = {**seeded(seconds=1.2),
+            "permission_sets": [{"name": "INT_Invoices", "label": "Invoices",
+                                 "objects": {"Invoice__c": ["read"]}},
+                                {"name": "INT_Reports", "label": "Reports",
+                                 "objects": {"Invoice__c": ["read", "edit"]}}],
+            "permission_set_groups": [{"name": "INT_All", "label": "All",
+                                       "permission_sets": ["INT_Invoices"]}],
+            "users": [{"username": "mulesoft@acme.example", "last_name": "Integration",
+                       "email": "mulesoft@acme.example",
+                       "profile": "Minimum Access - API Only Integrations",
+                       "permission_sets": ["INT_Reports"]}]}
+    with start_emulator(tmp_path / "data", seed) as emu:
+        org = Org(emu, tmp_path)
+        org.write("main.yaml", CONFIG.replace("      Invoice__c: [read]\n",
+                                              "      Invoice__c: [read, edit]\n", 1))
+        result = org.run("apply", "--auto-approve")
+        assert result.exit_code == 0, result.output
+        assert "Applied 2, failed 0, skipped 0" in result.output
+        assert "group status check" in result.output
+        assert assigned_groups(org) == ["INT_All"]
