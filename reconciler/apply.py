@@ -214,6 +214,7 @@ class _Journal:
             "started_at": self.started, "finished_at": _now() if finished else None,
             "stopped": result.stopped or None,
             "write_calls": writer.write_calls, "records_written": writer.records_written,
+            "status_polls": writer.status_polls,
             "actions": entries,
             "replaced": self.replaced,
         }
