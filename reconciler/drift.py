@@ -66,7 +66,7 @@ from reconciler.checks import Checker, group_status_warnings, license_changes, l
 from reconciler.config import Config
 from reconciler.config.interpolate import env_reference
 from reconciler.diff import Names, canonical, diff
-from reconciler.errors import PlanRejected, ReconcilerError, UsageError
+from reconciler.errors import ApiError, PlanRejected, ReconcilerError, UsageError
 from reconciler.org import audit
 from reconciler.org.audit import AuditEntry, Clue, iso
 from reconciler.org.connect import data_dir_for, open_org
@@ -548,7 +548,16 @@ def check(config: Config, client: OrgReader, *, org_name: str, since: timedelta 
         previous = None  # another org under the same name: its history is not ours
     start = window_start(now, since, previous)
     before = client.calls
-    entries = audit.read_audit_trail(client, start)
+    try:
+        entries = audit.read_audit_trail(client, start)
+    except ApiError as exc:
+        # Only users with View Setup and Configuration see the audit trail at all.
+        if exc.error_code != "INVALID_TYPE":
+            raise
+        entries = []
+        notes.append(f"the running user {org.running_user} can't read the Setup Audit Trail "
+                     "(it needs the View Setup and Configuration permission): no change is "
+                     "attributed")
     audit_calls = client.calls - before
     items = attribute(items, entries, running_user=org.running_user,
                       earlier=previous.attribution if previous else None)

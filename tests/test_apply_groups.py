@@ -118,23 +118,28 @@ def test_a_group_that_takes_too_long_is_reported_and_a_rerun_finishes(
         assert assigned_groups(org) == ["INT_All"]
 
 
+# An org whose reconciler runs as a user holding only Assign Permission Sets.
+ASSIGNER_SEED: dict[str, Any] = {
+    **INVOICE_SEED,
+    "connected_apps": [{"name": "Assigner", "client_id": "assigner-id",
+                        "client_secret": "assigner-secret", "run_as": "assigner@acme.example"}],
+    "permission_sets": [{"name": "Assigning",
+                         "system_permissions": ["ApiEnabled", "AssignPermissionSets"]}],
+    "users": [{"username": "assigner@acme.example", "last_name": "Assigner",
+               "profile": "Minimum Access - Salesforce", "permission_sets": ["Assigning"]}]}
+
+
+def as_assigner(emu: Any, root: Path) -> Org:
+    return Org(emu, root, auth={"flow": "client_credentials", "client_id": "assigner-id",
+                                "client_secret": "${env.ASSIGNER_SECRET}"},
+               env={"ASSIGNER_SECRET": "assigner-secret"})
+
+
 def test_a_running_user_without_the_permission_is_refused_at_the_config_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    seed = {**INVOICE_SEED,
-            "connected_apps": [{"name": "Assigner", "client_id": "assigner-id",
-                                "client_secret": "assigner-secret",
-                                "run_as": "assigner@acme.example"}],
-            "permission_sets": [{"name": "Assigning",
-                                 "system_permissions": ["ApiEnabled", "AssignPermissionSets"]}],
-            "users": [{"username": "assigner@acme.example", "last_name": "Assigner",
-                       "profile": "Minimum Access - Salesforce",
-                       "permission_sets": ["Assigning"]}]}
-    with start_emulator(tmp_path / "data", seed) as emu:
-        org = Org(emu, tmp_path, auth={"flow": "client_credentials",
-                                       "client_id": "assigner-id",
-                                       "client_secret": "${env.ASSIGNER_SECRET}"},
-                  env={"ASSIGNER_SECRET": "assigner-secret"})
+    with start_emulator(tmp_path / "data", ASSIGNER_SEED) as emu:
+        org = as_assigner(emu, tmp_path)
         org.write("main.yaml", "permission_sets:\n  INT_New:\n    label: New\n")
         result = org.run("apply", "--auto-approve")
         assert result.exit_code == 1, result.output
@@ -170,3 +175,15 @@ def test_a_member_set_changed_in_the_same_layer_is_waited_for(
         assert "Applied 2, failed 0, skipped 0" in result.output
         assert "group status check" in result.output
         assert assigned_groups(org) == ["INT_All"]
+
+
+def test_drift_without_view_setup_reports_and_says_nothing_is_attributed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", ASSIGNER_SEED) as emu:
+        org = as_assigner(emu, tmp_path)
+        org.write("main.yaml", "permission_sets:\n  INT_New:\n    label: New\n")
+        result = org.run("drift")
+        assert result.exit_code == 2, result.output
+        assert ("the running user assigner@acme.example can't read the Setup Audit Trail (it "
+                "needs the View Setup and Configuration permission)") in result.output
