@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciler import actions as a
 from reconciler.checks import self_harm
 from reconciler.errors import OrgError, PlanError, StalePlanError
 from reconciler.model import to_jsonable
@@ -37,6 +38,7 @@ class ApplyResult:
     not_attempted: list[str] = field(default_factory=list)
     write_calls: int = 0
     records_written: int = 0
+    status_polls: int = 0  # queries of permission set groups' recalculation Status
     stopped: str = ""
     journal: Path | None = None
 
@@ -76,10 +78,19 @@ def refuse_self_harm(plan: Plan, running_user: str) -> None:
 
 def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
                progress: Progress | None = None) -> ApplyResult:
-    """Run ``plan`` with ``writer``; the journal is rewritten after every layer."""
+    """Run ``plan`` with ``writer``; the journal is rewritten after every layer.
+
+    An assignment of a permission set group whose content this apply changed, or that
+    the org was recalculating when read, waits until the group is Updated (see
+    :meth:`Writer.wait_for_groups`); a group that fails or takes too long fails those
+    assignments, and only what depends on them is skipped.
+    """
     result = ApplyResult(journal=journal_path)
     journal = _Journal(journal_path, plan, live)
     blocked: dict[str, str] = {}
+    # Casefolded groups not known to be Updated: found so, or changed by this apply.
+    recalculating = {g for g, status in live.group_status.items()
+                     if status not in ("Updated", "")}
     layers = plan.layer_actions()
     done = 0
     total = len(plan.actions)
@@ -92,27 +103,79 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
                 blocked[action.id] = waits[0]
             else:
                 runnable.append(action)
-        if result.stopped:
-            result.not_attempted += [x.id for x in runnable]
+        for phase, after_recalculation in _phases(runnable, live, recalculating):
+            if result.stopped:
+                result.not_attempted += [x.id for x in phase]
+                continue
+            try:
+                if after_recalculation and progress is not None:
+                    progress(done, total, "waiting for permission set groups to recalculate")
+                outcomes = _run_phase(writer, phase, after_recalculation, recalculating)
+            except OrgError as exc:  # the daily limit, a refused login: nothing more can run
+                result.stopped = str(exc)
+                result.not_attempted += [x.id for x in phase]
+                continue
+            result.outcomes.update(outcomes)
+            for action in phase:
+                if outcomes[action.id].status == "applied":
+                    recalculating |= _recalculated(action, live)
+                else:
+                    blocked[action.id] = action.id
+        if result.stopped and not any(x.id in result.outcomes for x in runnable):
             continue
-        try:
-            outcomes = writer.run_layer(runnable)
-        except OrgError as exc:  # the daily limit, a refused login: nothing more can run
-            result.stopped = str(exc)
-            result.not_attempted += [x.id for x in runnable]
-            continue
-        result.outcomes.update(outcomes)
-        for action_id, outcome in outcomes.items():
-            if outcome.status != "applied":
-                blocked[action_id] = action_id
         done += len(layer)
         journal.write(result, writer)
         if progress is not None:
             progress(done, total, f"layer {index + 1}/{len(layers)}")
     result.write_calls = writer.write_calls
     result.records_written = writer.records_written
+    result.status_polls = writer.status_polls
     journal.write(result, writer, finished=True)
     return result
+
+
+# Writes after which Salesforce recalculates the groups holding the set they touch
+# [doc: Help "Permission Set Group Considerations": adding, removing or editing a set in
+# a group recalculates it].
+_SET_CHANGES = (a.UpdatePermissionSet, a.SetSystemPermissions, a.GrantObjectAccess,
+                a.ChangeObjectAccess, a.RevokeObjectAccess, a.GrantFieldAccess,
+                a.ChangeFieldAccess, a.RevokeFieldAccess)
+
+
+def _recalculated(action: a.Action, live: Live) -> set[str]:
+    """Casefolded names of the groups the org recalculates once ``action`` is applied."""
+    if isinstance(action, a.AddGroupComponent | a.RemoveGroupComponent):
+        return {action.group.casefold()}
+    if isinstance(action, _SET_CHANGES):
+        name = (action.name if isinstance(action, a.UpdatePermissionSet | a.SetSystemPermissions)
+                else action.permission_set).casefold()
+        return {group for group, (_, members) in live.groups.items()
+                if name in {m.casefold() for m in members}}
+    return set()
+
+
+def _phases(layer: list[a.Action], live: Live, recalculating: set[str],
+            ) -> list[tuple[list[a.Action], bool]]:
+    """The layer, with assignments of groups changed so far or in this layer put off
+    until after the rest (True: wait for the recalculation first)."""
+    touched = recalculating | {g for x in layer for g in _recalculated(x, live)}
+    later: list[a.Action] = [x for x in layer if isinstance(x, a.AssignGroup)
+                             and x.target.casefold() in touched]
+    first = [x for x in layer if x not in later]
+    return [(phase, wait) for phase, wait in ((first, False), (later, True)) if phase]
+
+
+def _run_phase(writer: Writer, phase: list[a.Action], after_recalculation: bool,
+               recalculating: set[str]) -> dict[str, Outcome]:
+    if not after_recalculation:
+        return writer.run_layer(phase)
+    targets = [x.target for x in phase if isinstance(x, a.AssignGroup)
+               and x.target.casefold() in recalculating]
+    why = {name.casefold(): reason
+           for name, reason in (writer.wait_for_groups(targets) if targets else {}).items()}
+    refused = {x.id: Outcome("failed", why[x.target.casefold()]) for x in phase
+               if isinstance(x, a.AssignGroup) and x.target.casefold() in why}
+    return {**refused, **writer.run_layer([x for x in phase if x.id not in refused])}
 
 
 class _Journal:
@@ -151,6 +214,7 @@ class _Journal:
             "started_at": self.started, "finished_at": _now() if finished else None,
             "stopped": result.stopped or None,
             "write_calls": writer.write_calls, "records_written": writer.records_written,
+            "status_polls": writer.status_polls,
             "actions": entries,
             "replaced": self.replaced,
         }

@@ -464,6 +464,29 @@ def manual_steps(actions: Sequence[Action]) -> list[ManualStep]:
     return steps
 
 
+def group_status_warnings(desired: State, live: Live) -> list[str]:
+    """Groups the config declares or assigns that the org has not finished calculating:
+    a Failed group's users may lack what its sets grant and the org refuses new
+    assignments of it; an Updating (or Outdated) one is still being recalculated."""
+    used = {name.casefold(): name for name, group in desired.permission_set_groups.items()
+            if not group.absent}
+    for user in desired.users.values():
+        used.update({g.casefold(): g for g in user.permission_set_groups
+                     if g.casefold() not in used})
+    out = []
+    for key, name in sorted(used.items()):
+        status = live.group_status.get(key)
+        if status == "Failed":
+            out.append(f"permission set group {name}: the org's last recalculation of it "
+                       "failed (Status Failed): its users may lack what its permission sets "
+                       "grant, and the org refuses new assignments of it until a "
+                       "recalculation succeeds (Setup > Permission Set Groups)")
+        elif status in ("Updating", "Outdated"):
+            out.append(f"permission set group {name}: the org is still recalculating it "
+                       f"(Status {status}); apply waits for it before assigning it")
+    return out
+
+
 def standard_access_warning(desired: State) -> list[str]:
     """Sets declared with standard-object access but no licence: fine for full users,
     and for integration users only with the API PSL; worth a word when no user gets

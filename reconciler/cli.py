@@ -190,8 +190,12 @@ def plan(obj: Context, out: Path | None, as_json: bool, detailed_exitcode: bool,
 @cli.command()
 @click.argument("plan_file", type=click.Path(path_type=Path), required=False)
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option("--group-wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="How long to wait for a changed permission set group to be recalculated "
+                   "before assigning it (default: 300).")
 @click.pass_obj
-def apply(obj: Context, plan_file: Path | None, auto_approve: bool) -> None:
+def apply(obj: Context, plan_file: Path | None, auto_approve: bool,
+          group_wait: float | None) -> None:
     """Apply a saved plan (refused when stale), or plan now and ask first.
 
     After applying, the org is read again: exit 0 when it has converged, 1 when
@@ -201,7 +205,7 @@ def apply(obj: Context, plan_file: Path | None, auto_approve: bool) -> None:
     from reconciler.apply import apply_plan, check_fresh, journal_path_for, refuse_self_harm
     from reconciler.org.connect import open_org
     from reconciler.org.reader import read
-    from reconciler.org.writer import Writer
+    from reconciler.org.writer import GROUP_WAIT_SECONDS, Writer
     from reconciler.plan import OrgRef, claims_for, fingerprint, load_plan, plan_from_live
 
     try:
@@ -225,7 +229,8 @@ def apply(obj: Context, plan_file: Path | None, auto_approve: bool) -> None:
                 _confirm(todo)
             plans_dir = plan_file.parent if plan_file is not None else Path("plans")
             journal = journal_path_for(plans_dir, org.name)
-            writer = Writer(client, live)
+            writer = Writer(client, live, group_wait=GROUP_WAIT_SECONDS if group_wait is None
+                            else group_wait)
             result = apply_plan(todo, writer, live, journal_path=journal,
                                 progress=_progress(len(todo.actions)))
             _echo_result(config, todo, result)
@@ -288,7 +293,9 @@ def _echo_result(config: Config, plan: Plan, result: ApplyResult) -> None:
     click.echo(f"Applied {len(applied)}, failed {len(failed)}, skipped "
                f"{len(result.skipped)}, not attempted {len(result.not_attempted)} · "
                f"{result.write_calls} write calls, {result.records_written} records written "
-               f"(planned ~{plan.apply_calls} calls)")
+               f"(planned ~{plan.apply_calls} calls)"
+               + (f", {_count(result.status_polls, 'group status check')}"
+                  if result.status_polls else ""))
     for action_id in failed:
         action, outcome = by_id[action_id], result.outcomes[action_id]
         where = location_of(config, action.address)

@@ -62,11 +62,11 @@ import requests
 
 from reconciler import actions as a
 from reconciler.actions import Action
-from reconciler.checks import Checker, license_changes, location_of
+from reconciler.checks import Checker, group_status_warnings, license_changes, location_of
 from reconciler.config import Config
 from reconciler.config.interpolate import env_reference
 from reconciler.diff import Names, canonical, diff
-from reconciler.errors import PlanRejected, ReconcilerError, UsageError
+from reconciler.errors import ApiError, PlanRejected, ReconcilerError, UsageError
 from reconciler.org import audit
 from reconciler.org.audit import AuditEntry, Clue, iso
 from reconciler.org.connect import data_dir_for, open_org
@@ -400,6 +400,7 @@ def find_drift(config: Config, live: Live, running_user: str) -> tuple[list[Drif
     items.sort(key=lambda i: (SEVERITIES.index(i.severity), i.address, i.kind))
     notes = [f"{address}: {message}" for address, message in changes.observed]
     notes += [f"apply would refuse: {problem}" for problem in refusals]
+    notes += group_status_warnings(desired, live)
     return items, notes
 
 
@@ -554,7 +555,16 @@ def check(config: Config, client: OrgReader, *, org_name: str, since: timedelta 
         previous = None  # another org under the same name: its history is not ours
     start = window_start(now, since, previous)
     before = client.calls
-    entries = audit.read_audit_trail(client, start)
+    try:
+        entries = audit.read_audit_trail(client, start)
+    except ApiError as exc:
+        # Only users with View Setup and Configuration see the audit trail at all.
+        if exc.error_code != "INVALID_TYPE":
+            raise
+        entries = []
+        notes.append(f"the running user {org.running_user} can't read the Setup Audit Trail "
+                     "(it needs the View Setup and Configuration permission): no change is "
+                     "attributed")
     audit_calls = client.calls - before
     items = attribute(items, entries, running_user=org.running_user,
                       earlier=previous.attribution if previous else None)

@@ -21,7 +21,13 @@ from typing import Any, Protocol
 
 from reconciler import graph
 from reconciler.actions import Action, action_from_json
-from reconciler.checks import Checker, ManualStep, manual_steps, standard_access_warning
+from reconciler.checks import (
+    Checker,
+    ManualStep,
+    group_status_warnings,
+    manual_steps,
+    standard_access_warning,
+)
 from reconciler.config import Config
 from reconciler.diff import Names, canonical, diff
 from reconciler.errors import PlanFileError, PlanRejected
@@ -225,6 +231,7 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
     layers = graph.layers(dag, ordered)
     warnings = [f"{address}: {message}" for address, message in changes.observed]
     warnings += standard_access_warning(desired)
+    warnings += group_status_warnings(desired, live)
     return Plan(
         org=org,
         api_version=config.settings.api_version,

@@ -179,13 +179,13 @@ def test_json_is_a_versioned_document(org: Org) -> None:
 
 
 def test_an_unserved_api_version_fails_and_skips_the_rest(org: Org) -> None:
-    org.write("settings.yaml", 'settings:\n  api_version: "49.0"\n')
+    org.write("settings.yaml", 'settings:\n  api_version: "99.0"\n')
     org.write("integration.yaml", WALKTHROUGH.replace('  api_version: "62.0"\n', ""))
     result = org.run("doctor", "--json")
     assert result.exit_code == 1, result.output
     checks = {c["id"]: c for c in json.loads(result.output)["checks"]}
     assert checks["api_version"]["status"] == "fail"
-    assert checks["api_version"]["detail"].startswith("49.0 is not served (the org serves ")
+    assert checks["api_version"]["detail"].startswith("99.0 is not served (the org serves ")
     assert checks["api_version"]["fix"].startswith("set settings.api_version to one it serves")
     assert checks["audit_trail"]["status"] == "skip"
 

@@ -7,6 +7,7 @@ Python API (what the tests and the ``--org local`` mode use)::
         emu.faults.add(kind="error", path="composite", status=503, times=2)
         emu.stats()                                # API calls counted
         emu.reset(); emu.expire_sessions(); emu.set_daily_limit(100)
+        emu.set_group_recalculation(seconds=2, failing=["G"])  # groups stay Updating 2 s
 """
 
 from __future__ import annotations

@@ -132,6 +132,10 @@ class Org:
     def now(self) -> str:
         return sf_datetime(self._clock())
 
+    def timestamp(self) -> float:
+        """The org's clock in seconds since the epoch (timers such as recalculations)."""
+        return self._clock().timestamp()
+
     def reset(self) -> None:
         """Back to the seed this org was made from (data, tokens, counters)."""
         from reconciler.emulator import seed as seeding
@@ -235,7 +239,9 @@ class Org:
         s = self.sobject(sobject_name)
         if not is_id(record_id):
             raise not_found()
-        got = self.store.get(record_id)
+        with self.lock:
+            rules.settle_groups(self)
+            got = self.store.get(record_id)
         if got is None or got[0] != s.name:
             raise not_found()
         rec = got[1]
@@ -260,6 +266,7 @@ class Org:
         except SoqlError as exc:
             raise _query_fault(exc) from None
         with self.lock:
+            rules.settle_groups(self)
             if actor_id is not None:
                 rules.check_query_access(self, [parsed.sobject], actor_id)
             try:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from reconciler.emulator.apierror import ApiFault, bad_request
 from reconciler.emulator.catalog import (
@@ -74,11 +75,70 @@ BULK_UNASSIGN = 50
 # Marks a PermissionSetLicenseAssign the platform made because a licensed set was
 # assigned; internal to the emulator (no API field tells it).
 AUTOMATIC = "__automatic"
-# Who may write setup objects: any of these system permissions [assumed: Salesforce's
-# real matrix is finer; this keeps a plain user from granting itself access].
-_SETUP_ADMIN_PERMISSIONS = ("PermissionsModifyAllData", "PermissionsManageUsers",
-                            "PermissionsManageProfilesPermissionsets",
-                            "PermissionsAssignPermissionSets")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The system permission (no ``Permissions`` prefix) the running user needs for some
+    operations on a setup object, and where Salesforce says so."""
+
+    sobject: str
+    operations: tuple[str, ...]
+    permission: str
+    source: str
+
+
+_OBJECT_REFERENCE = "https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/" \
+                    "object_reference/sforce_api_objects_"
+_TOOLING_REFERENCE = "https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/" \
+                     "api_tooling/tooling_api_objects_"
+_WRITE = ("create", "edit", "delete")
+_PERMISSION_SETS = "Manage Profiles and Permission Sets [doc: Help 000206679 for sets; " \
+                   "assumed for their permission rows, which Setup edits on the set's page]"
+# Who may do what to a setup object [doc unless the source says otherwise]. A setup
+# object or operation without a row needs Modify All Data [assumed].
+NEEDS: tuple[Needs, ...] = (
+    Needs("User", ("create", "edit"), "ManageInternalUsers",
+          f"{_TOOLING_REFERENCE}user.htm: \"To create or update a User record, you must "
+          "have the Manage Internal Users permission\""),
+    Needs("PermissionSetAssignment", _WRITE, "AssignPermissionSets",
+          f"{_OBJECT_REFERENCE}permissionsetassignment.htm (special access rules)"),
+    Needs("PermissionSetLicenseAssign", _WRITE, "ManageUsers",
+          "https://help.salesforce.com/s/articleView?id=platform.users_permissionset_licenses_"
+          "assign.htm: \"To assign a permission set license: Manage Users\""),
+    Needs("PermissionSet", _WRITE, "ManageProfilesPermissionsets",
+          "https://help.salesforce.com/apex/HTViewSolution?id=000206679 (create, edit, delete "
+          "a permission set: Manage Profiles and Permission Sets)"),
+    Needs("ObjectPermissions", _WRITE, "ManageProfilesPermissionsets", _PERMISSION_SETS),
+    Needs("FieldPermissions", _WRITE, "ManageProfilesPermissionsets", _PERMISSION_SETS),
+    Needs("SetupEntityAccess", _WRITE, "ManageProfilesPermissionsets", _PERMISSION_SETS),
+    Needs("PermissionSetGroup", _WRITE, "ManageProfilesPermissionsets",
+          f"{_TOOLING_REFERENCE}permissionsetgroup.htm: \"To edit this object, users must have "
+          "the Manage Profiles and Permission Sets permission\""),
+    Needs("PermissionSetGroupComponent", _WRITE, "ManageProfilesPermissionsets",
+          f"{_TOOLING_REFERENCE}permissionsetgroup.htm (a component is part of its group)"),
+    Needs("SetupAuditTrail", ("read",), "ViewSetup",
+          f"{_OBJECT_REFERENCE}setupaudittrail.htm: View Setup and Configuration"),
+)
+# Permissions that carry others: Setup turns these on with them. Manage Users "depends
+# on" Manage Internal Users, Assign Permission Sets and Manage Profiles and Permission Sets
+# [community: the dependency error quoted in shared/real-salesforce/
+# object-permission-dependencies.md], and on View Setup through View Roles [community];
+# Modify All Data needs View Setup [community: salesforcehacker.com "Delegating Modify All
+# Data"] and is taken to cover every setup write [assumed: an org's administrator holds
+# all of these anyway].
+_CARRIED_BY: dict[str, tuple[str, ...]] = {
+    "ManageUsers": ("ModifyAllData",),
+    "ManageInternalUsers": ("ManageUsers", "ModifyAllData"),
+    "AssignPermissionSets": ("ManageUsers", "ModifyAllData"),
+    "ManageProfilesPermissionsets": ("ManageUsers", "ModifyAllData"),
+    "ViewSetup": ("ManageUsers", "ModifyAllData"),
+    "ModifyAllData": (),
+}
+# What a real org answers a write the running user may not make [community: the
+# INSUFFICIENT_ACCESS_OR_READONLY bodies quoted by public clients and issue threads; that
+# setup objects answer the same: assumed].
+_NO_ACCESS = ("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
 
 
 # ---------------------------------------------------------------------------
@@ -243,12 +303,28 @@ def _seat_check(lic: Record, label: str) -> None:
 # Access of the acting user
 
 
+def needed_permission(sobject: str, operation: str) -> str | None:
+    """The system permission an operation on a setup object needs (see :data:`NEEDS`);
+    None for a read nothing restricts."""
+    for row in NEEDS:
+        if row.sobject == sobject and operation in row.operations:
+            return row.permission
+    return None if operation == "read" else "ModifyAllData"
+
+
+def holds_permission(org: Org, user_id: str, permission: str) -> bool:
+    """The user holds ``permission``, or one that carries it (profile, sets or groups)."""
+    names = (permission, *_CARRIED_BY.get(permission, ("ModifyAllData",)))
+    return _has_system_permission(org, user_id, ("Permissions" + n for n in names))
+
+
 def check_write_access(org: Org, s: SObject, actor_id: str, op: str) -> None:
-    """The acting user may write this object [assumed for setup objects]."""
+    """The acting user may write this object: setup objects by :data:`NEEDS`, data
+    objects by its object permissions or Modify All Data [doc]."""
     if s.setup:
-        if not _has_system_permission(org, actor_id, _SETUP_ADMIN_PERMISSIONS):
-            raise bad_request("INSUFFICIENT_ACCESS_OR_READONLY",
-                              "insufficient access rights on object id")
+        needed = needed_permission(s.name, op)
+        if needed is not None and not holds_permission(org, actor_id, needed):
+            raise bad_request(*_NO_ACCESS)
         return
     if _has_system_permission(org, actor_id, ("PermissionsModifyAllData",)):
         return
@@ -261,8 +337,7 @@ def check_write_access(org: Org, s: SObject, actor_id: str, op: str) -> None:
     flag = {"create": "PermissionsCreate", "edit": "PermissionsEdit",
             "delete": "PermissionsDelete"}[op]
     if not _object_flag(org, actor_id, s.name, flag):
-        raise bad_request("INSUFFICIENT_ACCESS_OR_READONLY",
-                          f"insufficient access rights on object: {op} {s.name}")
+        raise bad_request(*_NO_ACCESS)
 
 
 def _object_flag(org: Org, user_id: str, sobject: str, flag: str) -> bool:
@@ -274,22 +349,35 @@ def _object_flag(org: Org, user_id: str, sobject: str, flag: str) -> bool:
 
 
 def check_query_access(org: Org, sobjects: Iterable[str], actor_id: str) -> None:
-    """A user without Read on a data object does not see it at all [doc]."""
-    if _has_system_permission(org, actor_id, ("PermissionsModifyAllData",
-                                               "PermissionsViewAllData")):
-        return
+    """A user without Read on a data object does not see it at all [doc]; nor does a
+    user without the permission :data:`NEEDS` names for reading a setup object
+    [assumed: the same answer]."""
     for name in sobjects:
         s = org.catalog.get(name)
+        if s is None:
+            continue
+        if s.setup:
+            needed = needed_permission(s.name, "read")
+            if needed is not None and not holds_permission(org, actor_id, needed):
+                raise _not_supported(s.name)
+            continue
         # Activities are visible through their parent records, not an object permission.
-        if s is None or s.setup or s.name.lower() in ACTIVITY_PERMISSIONS:
+        if s.name.lower() in ACTIVITY_PERMISSIONS:
+            continue
+        if _has_system_permission(org, actor_id, ("PermissionsModifyAllData",
+                                                   "PermissionsViewAllData")):
             continue
         if not _object_flag(org, actor_id, s.name, "PermissionsRead"):
-            raise bad_request(
-                "INVALID_TYPE",
-                f"sObject type '{s.name}' is not supported. If you are attempting to use a "
-                "custom object, be sure to append the '__c' after the entity name. Please "
-                "reference your WSDL or the describe call for the appropriate names.",
-            )
+            raise _not_supported(s.name)
+
+
+def _not_supported(name: str) -> ApiFault:
+    return bad_request(
+        "INVALID_TYPE",
+        f"sObject type '{name}' is not supported. If you are attempting to use a "
+        "custom object, be sure to append the '__c' after the entity name. Please "
+        "reference your WSDL or the describe call for the appropriate names.",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1077,6 +1165,121 @@ def _sea_audit(verb: str) -> Callable[[Org, Record, str], None]:
 
 
 # ---------------------------------------------------------------------------
+# Permission set group recalculation [doc: Help "Permission Set Group Considerations":
+# adding, removing or editing a set in a group recalculates the group; Status is Updating
+# until it ends Updated or Failed]. How long it takes and which groups fail are the
+# emulator's settings (seed ``org.group_recalculation``, admin path ``groups``).
+
+#: Store meta key of the settings: {"seconds": float, "failing": [DeveloperName, ...]}.
+RECALCULATION = "group_recalculation"
+_DUE = "group_recalculation_due"  # group Id → when its recalculation ends (epoch seconds)
+_NOT_UPDATED = ('You can only assign users to permission set groups that have the "Updated" '
+                "status.")
+
+
+def group_recalculation(org: Org) -> dict[str, Any]:
+    """The recalculation settings: seconds it takes (default 0), groups that fail."""
+    stored = org.store.meta(RECALCULATION) or {}
+    return {"seconds": float(stored.get("seconds", 0.0)),
+            "failing": list(stored.get("failing", []))}
+
+
+def set_group_recalculation(org: Org, *, seconds: Any = None, failing: Any = None,
+                            ) -> dict[str, Any]:
+    """Change the settings given (ValueError when malformed); the settings now."""
+    settings = group_recalculation(org)
+    if seconds is not None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ValueError("group recalculation 'seconds' must be a number of at least 0")
+        settings["seconds"] = float(seconds)
+    if failing is not None:
+        if not isinstance(failing, list) or not all(isinstance(n, str) for n in failing):
+            raise ValueError("group recalculation 'failing' must be a list of group names")
+        settings["failing"] = list(failing)
+    org.store.set_meta(RECALCULATION, settings)
+    return settings
+
+
+def recalculate(org: Org, group_id: str) -> None:
+    """A group's content changed: it is Updating until the set time has passed. The
+    platform writes Status: SystemModstamp stays as it was [assumed]."""
+    seconds = group_recalculation(org)["seconds"]
+    if seconds <= 0:
+        _end_recalculation(org, group_id)
+        return
+    if org.get(group_id) is None:
+        return
+    org.store.update(group_id, {"Status": "Updating"})
+    due = dict(org.store.meta(_DUE) or {})
+    due[group_id] = org.timestamp() + seconds
+    org.store.set_meta(_DUE, due)
+
+
+def settle_groups(org: Org) -> None:
+    """End the recalculations whose time has come (called before the org is read)."""
+    due = org.store.meta(_DUE)
+    if not due:
+        return
+    now = org.timestamp()
+    ended = [group_id for group_id, at in due.items() if at <= now]
+    if not ended:
+        return
+    for group_id in ended:
+        _end_recalculation(org, group_id)
+    org.store.set_meta(_DUE, {k: v for k, v in due.items() if k not in ended})
+
+
+def fail_seeded_groups(org: Org) -> None:
+    """Groups the settings name as failing start Failed, as if their last
+    recalculation had failed."""
+    for name in group_recalculation(org)["failing"]:
+        for group in org.records("PermissionSetGroup"):
+            if str(group["DeveloperName"]).lower() == name.lower():
+                org.store.update(group["Id"], {"Status": "Failed"})
+
+
+def _end_recalculation(org: Org, group_id: str) -> None:
+    got = org.get(group_id)
+    if got is None:
+        return
+    failing = {n.lower() for n in group_recalculation(org)["failing"]}
+    status = "Failed" if str(got[1]["DeveloperName"]).lower() in failing else "Updated"
+    if got[1].get("Status") != status:
+        org.store.update(group_id, {"Status": status})
+
+
+def _group_assignable(org: Org, group_id: str) -> None:
+    """Only an Updated group takes new assignments [community: the refusal quoted in
+    trailheadapps/multiframework-recipes#100; errorCode assumed]."""
+    settle_groups(org)
+    got = org.get(group_id)
+    if got is not None and got[1].get("Status") != "Updated":
+        raise bad_request("INVALID_CROSS_REFERENCE_KEY", _NOT_UPDATED, ["PermissionSetGroupId"])
+
+
+def _groups_holding(org: Org, ps_id: str) -> list[str]:
+    return [str(c["PermissionSetGroupId"])
+            for c in org.where("PermissionSetGroupComponent", PermissionSetId=ps_id)]
+
+
+# sObject → the groups a write of one of its records makes Salesforce recalculate.
+_RECALCULATES: dict[str, Callable[[Org, Record], list[str]]] = {
+    "PermissionSetGroupComponent": lambda org, rec: [str(rec["PermissionSetGroupId"])],
+    "PermissionSet": lambda org, rec: _groups_holding(org, str(rec["Id"])),
+    "ObjectPermissions": lambda org, rec: _groups_holding(org, str(rec["ParentId"])),
+    "FieldPermissions": lambda org, rec: _groups_holding(org, str(rec["ParentId"])),
+    "SetupEntityAccess": lambda org, rec: _groups_holding(org, str(rec["ParentId"])),
+}
+
+
+def _recalculate_after(org: Org, s: SObject, rec: Record) -> None:
+    holder = _RECALCULATES.get(s.name)
+    if holder is not None:
+        for group_id in holder(org, rec):
+            recalculate(org, group_id)
+
+
+# ---------------------------------------------------------------------------
 # Dispatch: one row per object, so the pipeline stays generic.
 
 Check = Callable[["Org", Record, str], None]
@@ -1156,6 +1359,8 @@ _AFTER_DELETE: dict[str, Check] = {
 
 
 def before_create(org: Org, s: SObject, rec: Record, actor_id: str) -> None:
+    if s.name == "PermissionSetAssignment" and rec.get("PermissionSetGroupId"):
+        _group_assignable(org, str(rec["PermissionSetGroupId"]))
     rule = _BEFORE_CREATE.get(s.name)
     if rule is not None:
         rule(org, rec, actor_id)
@@ -1165,6 +1370,7 @@ def after_create(org: Org, s: SObject, rec: Record, actor_id: str) -> None:
     rule = _AFTER_CREATE.get(s.name)
     if rule is not None:
         rule(org, rec, actor_id)
+    _recalculate_after(org, s, rec)
 
 
 def before_update(org: Org, s: SObject, old: Record, changes: Record, actor_id: str) -> None:
@@ -1177,6 +1383,7 @@ def after_update(org: Org, s: SObject, old: Record, new: Record, actor_id: str) 
     rule = _AFTER_UPDATE.get(s.name)
     if rule is not None:
         rule(org, old, new, actor_id)
+    _recalculate_after(org, s, new)
 
 
 def before_delete(org: Org, s: SObject, rec: Record, actor_id: str) -> None:
@@ -1190,10 +1397,11 @@ def after_delete(org: Org, s: SObject, rec: Record, actor_id: str, *, vanished: 
     rule = _AFTER_DELETE.get(s.name)
     if rule is not None:
         rule(org, rec, actor_id)
+    _recalculate_after(org, s, rec)
 
 
 __all__: list[str] = [
     "after_create", "after_delete", "after_update", "before_create", "before_delete",
     "before_update", "check_query_access", "check_write_access", "recount_licenses",
-    "vanishes",
+    "settle_groups", "vanishes",
 ]

@@ -4,6 +4,8 @@ A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
 
     org: {name: Acme, daily_api_max: 100000, token_ttl_seconds: 7200,
           allow_oauth_username_password_flows: true, allow_soap_login: true}
+    # org.group_recalculation: {seconds: 0.5, failing: [G]}: permission set groups stay
+    # Updating that long after a change; G's recalculations fail (and G starts Failed).
     user_licenses: [{name: Salesforce, seats: 20}]            # added to / overriding defaults
     permission_set_licenses: [{developer_name: X, label: Y, seats: 5}]
     profiles: [{name: P, license: Salesforce, system_permissions: [ApiEnabled]}]
@@ -43,7 +45,12 @@ import yaml
 
 from reconciler.emulator.apierror import ApiFault
 from reconciler.emulator.catalog import SYSTEM_PERMISSIONS
-from reconciler.emulator.rules import assign_profile_set, recount_licenses
+from reconciler.emulator.rules import (
+    assign_profile_set,
+    fail_seeded_groups,
+    recount_licenses,
+    set_group_recalculation,
+)
 from reconciler.errors import EmulatorError
 
 if TYPE_CHECKING:
@@ -252,6 +259,14 @@ def _build(org: Org, seed: dict[str, Any]) -> None:
             }, admin_id)
     for spec in seed.get("users") or []:
         _seed_user(org, spec, names, groups, admin_id)
+    # Last, so the seed's own groups are ready for its users' assignments.
+    recalculation = meta.get("group_recalculation")
+    if recalculation is not None:
+        if not isinstance(recalculation, Mapping):
+            raise ValueError("org.group_recalculation: expected {seconds, failing}")
+        set_group_recalculation(org, seconds=recalculation.get("seconds"),
+                                failing=recalculation.get("failing"))
+        fail_seeded_groups(org)
 
 
 def _check_system_permissions(perms: Mapping[str, Any], where: str) -> None:

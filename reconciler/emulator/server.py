@@ -7,7 +7,7 @@ Routes (under ``/services/data/vXX.X/``): ``query``, ``queryAll``
 ``limits``; ``/services/data/`` lists the versions served (31.0 to 68.0). OAuth at
 ``/services/oauth2/token`` and ``/revoke``; SOAP ``login()`` at ``/services/Soap/u/XX.0``.
 The admin surface for tests is ``/__emulator__/`` (faults, stats, reset, sessions,
-limits, settings) behind a bearer token of its own.
+limits, settings, groups) behind a bearer token of its own.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from reconciler.emulator import rules
 from reconciler.emulator.apierror import ApiFault, bad_request, not_found, row_locked
 from reconciler.emulator.auth import Auth, OAuthError, SoapFault
 from reconciler.emulator.faults import Fault, Faults
@@ -518,6 +519,12 @@ class Emulator:
         except (TypeError, ValueError, re.error) as exc:
             return Reply(400, [{"message": str(exc), "errorCode": "INVALID_FAULT",
                                 "fields": []}])
+        if what == "groups" and method in ("GET", "POST"):
+            try:
+                return Reply(200, self.set_group_recalculation(**(data or {})))
+            except (TypeError, ValueError) as exc:
+                return Reply(400, [{"message": str(exc), "errorCode": "INVALID_SETTING",
+                                    "fields": []}])
         if what == "stats" and method == "GET":
             return Reply(200, self.stats())
         if what == "stats" and method == "DELETE":
@@ -566,6 +573,13 @@ class Emulator:
         # Keep the credentials clients already hold.
         self.org.store.set_meta("admin_token", token)
         self.org.store.set_meta("connected_apps", apps)
+
+    def set_group_recalculation(self, *, seconds: float | None = None,
+                                failing: list[str] | None = None) -> dict[str, Any]:
+        """How long permission set groups recalculate, and which end Failed; what is
+        set now (nothing given: only read it)."""
+        with self.org.lock:
+            return rules.set_group_recalculation(self.org, seconds=seconds, failing=failing)
 
     def set_daily_limit(self, daily_max: int) -> None:
         with self.org.lock:

@@ -122,6 +122,9 @@ class Live:
     #: and not assignable again over the API while the row stays.
     revoked: tuple[tuple[str, str, str], ...] = ()  # (kind, username, target)
     api_calls: int = 0
+    #: Each group's recalculation Status (Updated, Outdated, Updating, Failed), by
+    #: casefolded DeveloperName.
+    group_status: FrozenMap[str, str] = field(default_factory=FrozenMap)
 
 
 def record_key(kind: str, *parts: str) -> str:
@@ -202,7 +205,7 @@ def read(client: Querier, claims: Claims) -> Live:
                                                  "FROM PermissionSetGroupComponent WHERE ")
     group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
                     for r in holders}
-    groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, "
+    groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, Status, "
                              "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName IN {in}",
                      sorted(group_names))
     components = _qualified(_in(
@@ -281,6 +284,8 @@ def read(client: Querier, claims: Claims) -> Live:
         other_assignments=other,
         revoked=tuple(sorted(_assignment_of(r) for r in revoked)),
         api_calls=client.calls - start,
+        group_status=FrozenMap({str(g["DeveloperName"]).casefold(): str(g.get("Status") or "")
+                                for g in groups_raw}),
     )
 
 

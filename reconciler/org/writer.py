@@ -11,13 +11,15 @@ on one record in one layer merge into one record. Every per-record result is rea
 
 References to records created earlier in the same apply are resolved from the Ids
 their creates returned; everything else from the fresh read the apply started with.
+A permission set group the org is recalculating can't be assigned yet:
+:meth:`Writer.wait_for_groups` polls until it is Updated, bounded in time.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ from reconciler import actions as a
 from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
 from reconciler.org.client import OrgClient
 from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX, Live, record_key
+from reconciler.org.soql import chunked_in
 from reconciler.org.writes import COLLECTION_SIZE, record_of, write_of
 
 # User attributes (model names) → User fields.
@@ -35,6 +38,14 @@ USER_FIELDS = {"first_name": "FirstName", "last_name": "LastName", "email": "Ema
 _ALREADY_THERE = frozenset({"DUPLICATE_VALUE"})
 _ALREADY_GONE = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"})
 _TRANSIENT = frozenset({"UNABLE_TO_LOCK_ROW"})
+# Per-record answers that mean the running user may not make this write.
+_NOT_ALLOWED = frozenset({"INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS",
+                          "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"})
+#: How long apply waits, by default, for a changed permission set group to be
+#: recalculated before assigning it (large groups take minutes in real orgs).
+GROUP_WAIT_SECONDS = 300.0
+# Polls of a group's Status start this far apart and double up to the cap.
+_FIRST_POLL, _MAX_POLL = 0.2, 5.0
 _ASSIGNMENTS = (a.AssignPermissionSet, a.AssignGroup, a.AssignPermissionSetLicense,
                 a.AddGroupComponent)
 
@@ -58,15 +69,20 @@ class Writer:
 
     def __init__(self, client: OrgClient, live: Live, *, max_record_retries: int = 3,
                  sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 group_wait: float = GROUP_WAIT_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.live = live
         self.ids: dict[str, str] = dict(live.ids)
         self.max_record_retries = max_record_retries
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.group_wait = group_wait
+        self.clock = clock
         self.write_calls = 0
         self.records_written = 0
+        self.status_polls = 0
 
     # -- Id resolution ------------------------------------------------------------------
 
@@ -227,12 +243,67 @@ class Writer:
                 else:
                     message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}"
                                         for e in errors) or "failed without an error message"
+                    if codes & _NOT_ALLOWED:
+                        message += self._not_allowed(sobject, operation)
                     outcomes.update({x.id: Outcome("failed", message) for x in group})
             pending = retry
             if pending:
                 attempt += 1
                 self.sleep(self.rng.uniform(0, 0.5 * 2 ** attempt))
         return outcomes
+
+    def _not_allowed(self, sobject: str, operation: str) -> str:
+        # Orgs don't say which permission is missing; say who was refused what.
+        return (f" (the org refused the running user {self.client.username} the right to "
+                f"{operation} {sobject} records: it lacks a permission this write needs; "
+                "`reconciler doctor` checks them all)")
+
+    # -- permission set group recalculation -------------------------------------------
+
+    def wait_for_groups(self, names: Collection[str]) -> dict[str, str]:
+        """Wait, at most :attr:`group_wait` seconds, until every named group's Status is
+        Updated; for each group that isn't, why (its recalculation failed, it is gone,
+        or the time ran out). Each poll is one query, counted in :attr:`status_polls`.
+        """
+        waiting = {n.casefold(): n for n in names}
+        problems: dict[str, str] = {}
+        deadline = self.clock() + self.group_wait
+        pause = _FIRST_POLL
+        while waiting:
+            status = {}
+            for soql in chunked_in("SELECT DeveloperName, Status FROM PermissionSetGroup "
+                                   "WHERE DeveloperName IN {in}", sorted(waiting.values())):
+                self.status_polls += 1
+                # A group without a Status (none in the answer) has nothing to wait for.
+                status.update({str(r["DeveloperName"]).casefold(): str(r.get("Status")
+                                                                       or "Updated")
+                               for r in self.client.query(soql)})
+            for key, name in list(waiting.items()):
+                got = status.get(key)
+                if got == "Updated":
+                    del waiting[key]
+                elif got == "Failed":
+                    problems[name] = (
+                        f"the org's recalculation of permission set group {name} failed "
+                        "(Status Failed), so it can't be assigned; fix the group in Setup "
+                        "(Permission Set Groups) and run apply again")
+                    del waiting[key]
+                elif got is None:
+                    problems[name] = f"permission set group {name} is not in the org"
+                    del waiting[key]
+            if not waiting:
+                break
+            if self.clock() + pause > deadline:
+                for name in waiting.values():
+                    problems[name] = (
+                        f"permission set group {name} was still being recalculated (Status "
+                        f"{status.get(name.casefold())}) after {self.group_wait:g} s; it was "
+                        "not assigned: run apply again once it is Updated, or wait longer "
+                        "with --group-wait")
+                break
+            self.sleep(pause)
+            pause = min(pause * 2, _MAX_POLL)
+        return problems
 
     def _payload(self, sobject: str, operation: str, key: str,
                  group: list[a.Action]) -> Any:
