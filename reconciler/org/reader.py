@@ -416,6 +416,8 @@ def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
         fields.setdefault(parent, {})[str(row["Field"])] = FieldAccess.of(words)
         acc.seen(record_key("field", parent, str(row["Field"])), row)
     out: dict[str, PermissionSet] = {}
+    # Hundreds of permissions per set: build each column name once, not once per set.
+    columns = [(SYSTEM_PREFIX + p, p) for p in system_perms]
     for r in raw:
         name = str(r["Name"])
         key = name.casefold()
@@ -427,7 +429,7 @@ def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
             label=str(r.get("Label") or ""),
             description=str(r.get("Description") or ""),
             license=license_label(licenses.get(str(r.get("LicenseId") or ""))),
-            system_permissions=frozenset(p for p in system_perms if r.get(SYSTEM_PREFIX + p)),
+            system_permissions=frozenset(p for column, p in columns if r.get(column)),
             objects=FrozenMap(objects.get(key, {})),
             fields=FrozenMap(fields.get(key, {})),
         )
