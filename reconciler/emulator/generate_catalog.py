@@ -6,8 +6,8 @@ Reads the recorded ``describe/<Object>.describe.json`` bodies, the global descri
 ``describe/Global.sobjects.json`` and the system permission names of
 ``permissionset-fields.txt``, and writes :data:`OUTPUT` (``catalog_data.json`` beside
 this module): per standard object, the object-level flags and its standard fields with
-the describe keys the emulator serves; the global describe's object-level entries; the
-system permissions; and where each came from (file, upstream repository and commit, API
+the describe keys the emulator serves; the labels the global describe gives every
+object; the system permissions; and where each came from (file, upstream repository and commit, API
 version), read from the ``*.SOURCES.txt`` files.
 
 Custom fields in the recordings (``History__c``…) belonged to the recording org, not
@@ -34,10 +34,9 @@ PERMISSIONS_FILE = "permissionset-fields.txt"
 PERMISSIONS_SOURCES = "permissionset-fields.SOURCES.txt"
 
 #: Object-level describe keys the emulator serves.
-OBJECT_KEYS = ("label", "labelPlural", "keyPrefix", "custom", "createable", "updateable",
-               "deletable", "queryable")
+OBJECT_KEYS = ("label", "keyPrefix", "createable", "updateable", "deletable", "queryable")
 #: What the global describe tells of objects without a describe of their own.
-GLOBAL_KEYS = ("label", "labelPlural", "keyPrefix")
+GLOBAL_KEYS = ("label",)
 #: Field-level describe keys the emulator serves (picklists are reduced to their values).
 FIELD_KEYS = ("name", "label", "type", "length", "permissionable", "calculated", "autoNumber",
               "createable", "updateable", "nillable", "defaultedOnCreate", "defaultValue",

@@ -113,11 +113,19 @@ def test_permission_set_describe_carries_every_real_system_permission(sf: Salesf
     assert _system_permissions() <= perms
 
 
+@needs_real
 def test_global_describe_lists_what_the_emulator_serves(sf: Salesforce) -> None:
-    listed = {s["name"] for s in sf.describe()["sobjects"]}
-    assert {*DESCRIBED, *REFERENCED} <= listed
-    for name in sorted(listed):
+    served = {s["name"]: s for s in sf.describe()["sobjects"]}
+    assert {*DESCRIBED, *REFERENCED} <= set(served)
+    for name in sorted(served):
         assert getattr(sf, name).describe()["name"] == name
+    # Where a real org's global describe lists the same object, label and prefix agree.
+    real = json.loads((REAL / "describe" / "Global.sobjects.json").read_text())["sobjects"]
+    for want in real:
+        got = served.get(want["name"])
+        if got is not None:
+            assert got["label"] == want["label"], want["name"]
+            assert want["keyPrefix"] in (None, got["keyPrefix"]), want["name"]
 
 
 def _reference(name: str) -> dict[str, dict[str, Any]]:
