@@ -294,11 +294,12 @@ def _sobject(
         s.add(f)
     # Most objects carry all five audit fields; a few (assignments, field permissions, the
     # audit trail itself) carry fewer, as the object reference lists them.
-    for name in audit:
-        if name.endswith("Id"):
-            s.add(_ref(name, "User", createable=False, updateable=False, nillable=False))
+    for audit_field in audit:
+        if audit_field.endswith("Id"):
+            s.add(_ref(audit_field, "User", createable=False, updateable=False,
+                       nillable=False))
         else:
-            s.add(_ro(name, DATETIME, nillable=False))
+            s.add(_ro(audit_field, DATETIME, nillable=False))
     if not setup:
         s.add(_bool("IsDeleted", createable=False, updateable=False))
     return s
