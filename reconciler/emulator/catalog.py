@@ -3,12 +3,20 @@
 Everything the emulator knows about the shape of an org lives here: the setup
 objects the reconciler manages, the standard data objects admins grant access to,
 and custom objects added by a seed. Lookups are case-insensitive, as in SOQL.
+
+The standard data objects recorded from real orgs (Account, Case, Contact, Event, Lead,
+Opportunity, OpportunityContactRole) and PermissionSet's system permissions come from
+``catalog_data.json``, which :mod:`reconciler.emulator.generate_catalog` writes from
+real describes; the objects with no real describe are written out here by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 # Field types, as describe() names them.
@@ -27,11 +35,12 @@ DATE = "date"
 DATETIME = "datetime"
 PICKLIST = "picklist"
 MULTIPICKLIST = "multipicklist"
+COMBOBOX = "combobox"
 REFERENCE = "reference"
 ADDRESS = "address"
 
 TEXT_TYPES = frozenset(
-    {ID, STRING, TEXTAREA, EMAIL, PHONE, URL, PICKLIST, MULTIPICKLIST, REFERENCE}
+    {ID, STRING, TEXTAREA, EMAIL, PHONE, URL, PICKLIST, MULTIPICKLIST, COMBOBOX, REFERENCE}
 )
 NUMBER_TYPES = frozenset({INT, DOUBLE, CURRENCY, PERCENT})
 
@@ -194,6 +203,57 @@ CHILD_RELATIONSHIP_NAMES: dict[tuple[str, str], str] = {
 
 
 # ---------------------------------------------------------------------------
+# Generated data
+
+#: The value of a defaulted owner field: the user who creates the record.
+CURRENT_USER = "$CURRENT_USER"
+SYSTEM_PREFIX = "Permissions"
+
+
+@cache
+def catalog_data() -> Mapping[str, Any]:
+    """The generated catalogue: real describes, global describe, system permissions,
+    and the sources they came from."""
+    text = files("reconciler.emulator").joinpath("catalog_data.json").read_text("utf-8")
+    data: Mapping[str, Any] = json.loads(text)
+    return data
+
+
+def _described_field(raw: Mapping[str, Any]) -> Field:
+    default = raw["defaultValue"]
+    if (default is None and raw["defaultedOnCreate"] and raw["createable"]
+            and "User" in raw["referenceTo"]):
+        # An owner field the platform fills in: the creating user.
+        default = CURRENT_USER
+    return Field(
+        str(raw["name"]), str(raw["type"]), label=str(raw["label"]),
+        createable=bool(raw["createable"]), updateable=bool(raw["updateable"]),
+        nillable=bool(raw["nillable"]), default=default, length=int(raw["length"] or 0),
+        reference_to=tuple(raw["referenceTo"]), relationship_name=raw["relationshipName"],
+        picklist=tuple(raw["picklistValues"]),
+        restricted_picklist=bool(raw["restrictedPicklist"]),
+        permissionable=bool(raw["permissionable"]), calculated=bool(raw["calculated"]),
+        auto_number=bool(raw["autoNumber"]),
+    )
+
+
+def _described_objects() -> list[SObject]:
+    out = []
+    for name, spec in sorted(catalog_data()["objects"].items()):
+        fields = [_described_field(raw) for raw in spec["fields"]]
+        name_field = next((str(raw["name"]) for raw in spec["fields"] if raw["nameField"]),
+                          "Id")
+        s = SObject(name, str(spec["keyPrefix"]), str(spec["label"]),
+                    createable=bool(spec["createable"]), updateable=bool(spec["updateable"]),
+                    deletable=bool(spec["deletable"]), queryable=bool(spec["queryable"]),
+                    name_field=name_field)
+        for f in (*fields, *_UNRECORDED_FIELDS.get(name, ())):
+            s.add(f)
+        out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------------------
 # Builders
 
 
@@ -232,21 +292,25 @@ def _sobject(
     label: str | None = None,
     setup: bool = False,
     name_field: str = "Name",
-    audit: bool = True,
+    audit: Iterable[str] = AUDIT_FIELDS,
     **kw: Any,
 ) -> SObject:
-    s = SObject(name, prefix, label or name, setup=setup, name_field=name_field, **kw)
+    # The global describe names the labels of objects that have no describe of their own.
+    known = catalog_data()["global_objects"].get(name, {})
+    s = SObject(name, prefix, label or known.get("label") or name, setup=setup,
+                name_field=name_field, **kw)
     s.add(Field("Id", ID, label="Record ID", createable=False, updateable=False,
                 nillable=False, length=18))
     for f in fields:
         s.add(f)
-    if audit:
-        s.add(_ro("CreatedDate", DATETIME, nillable=False))
-        s.add(_ref("CreatedById", "User", createable=False, updateable=False, nillable=False))
-        s.add(_ro("LastModifiedDate", DATETIME, nillable=False))
-        s.add(_ref("LastModifiedById", "User", createable=False, updateable=False,
-                   nillable=False))
-        s.add(_ro("SystemModstamp", DATETIME, nillable=False))
+    # Most objects carry all five audit fields; a few (assignments, field permissions, the
+    # audit trail itself) carry fewer, as the object reference lists them.
+    for audit_field in audit:
+        if audit_field.endswith("Id"):
+            s.add(_ref(audit_field, "User", createable=False, updateable=False,
+                       nillable=False))
+        else:
+            s.add(_ro(audit_field, DATETIME, nillable=False))
     if not setup:
         s.add(_bool("IsDeleted", createable=False, updateable=False))
     return s
@@ -255,49 +319,10 @@ def _sobject(
 # ---------------------------------------------------------------------------
 # Setup objects
 
-# System permissions a permission set can carry, as `Permissions<Name>` booleans.
-SYSTEM_PERMISSIONS: tuple[str, ...] = (
-    "ActivitiesAccess",
-    "AllowViewKnowledge",
-    "ApiEnabled",
-    "ApiUserOnly",
-    "AssignPermissionSets",
-    "AuthorApex",
-    "BulkApiHardDelete",
-    "ChatterInternalUser",
-    "ConvertLeads",
-    "CustomizeApplication",
-    "EditEvent",
-    "EditPublicDocuments",
-    "EditPublicFilters",
-    "EditReadonlyFields",
-    "EditTask",
-    "EmailMass",
-    "EmailSingle",
-    "ExportReport",
-    "ImportLeads",
-    "LightningExperienceUser",
-    "ManageConnectedApps",
-    "ManageDashboards",
-    "ManageDataIntegrations",
-    "ManageInternalUsers",
-    "ManageProfilesPermissionsets",
-    "ManageRoles",
-    "ManageSharing",
-    "ManageUsers",
-    "ModifyAllData",
-    "ModifyMetadata",
-    "PasswordNeverExpires",
-    "RunReports",
-    "TransferAnyEntity",
-    "ViewAllData",
-    "ViewAllUsers",
-    "ViewEventLogFiles",
-    "ViewPublicDashboards",
-    "ViewPublicReports",
-    "ViewRoles",
-    "ViewSetup",
-)
+# System permissions a permission set can carry, as `Permissions<Name>` booleans: the
+# real list (see catalog_data.json's sources), without the prefix.
+SYSTEM_PERMISSIONS: tuple[str, ...] = tuple(
+    n[len(SYSTEM_PREFIX):] for n in catalog_data()["system_permissions"])
 
 OBJECT_PERMISSION_FIELDS = (
     "PermissionsRead",
@@ -338,22 +363,24 @@ def _setup_objects() -> list[SObject]:
             _ro("TotalLicenses", INT), _ro("UsedLicenses", INT),
         ], setup=True, createable=False, updateable=False, deletable=False),
         _sobject("PermissionSetLicense", "0PL", [
-            _ro("DeveloperName"), _ro("MasterLabel"), _ro("PermissionSetLicenseKey"),
-            _ro("Status", PICKLIST, picklist=("Active", "Disabled")),
-            _ro("TotalLicenses", INT), _ro("UsedLicenses", INT),
+            _ro("DeveloperName", nillable=False), _ro("MasterLabel", nillable=False),
+            _ro("PermissionSetLicenseKey", nillable=False),
+            _ro("Status", PICKLIST, picklist=("Active", "Disabled"), nillable=False),
+            _ro("TotalLicenses", INT, nillable=False), _ro("UsedLicenses", INT, nillable=False),
             _ro("ExpirationDate", DATE),
         ], setup=True, createable=False, updateable=False, deletable=False,
             name_field="MasterLabel"),
         _sobject("Profile", "00e", [
-            _ro("Name"), _ro("Description", TEXTAREA),
-            _ref("UserLicenseId", "UserLicense", createable=False, updateable=False),
+            _ro("Name", nillable=False), _ro("Description", TEXTAREA),
+            _ref("UserLicenseId", "UserLicense", createable=False, updateable=False,
+                 nillable=False),
             _ro("UserType", PICKLIST, picklist=USER_TYPES),
         ], setup=True, createable=False, updateable=False, deletable=False),
         _sobject("User", "005", [
             _f("Username", nillable=False, length=80),
             _f("FirstName", length=40),
             _f("LastName", nillable=False, length=80),
-            _ro("Name", length=121),
+            _ro("Name", length=121, nillable=False),
             _f("Alias", nillable=False, length=8),
             _f("Email", EMAIL, nillable=False, length=128),
             _f("CommunityNickname", length=40),
@@ -380,8 +407,8 @@ def _setup_objects() -> list[SObject]:
             _f("Label", nillable=False, length=80),
             _f("Description", TEXTAREA, length=255),
             _ref("LicenseId", license_ref, rel="License", updateable=False),
-            _ro("IsOwnedByProfile", BOOLEAN),
-            _ro("IsCustom", BOOLEAN),
+            _ro("IsOwnedByProfile", BOOLEAN, nillable=False),
+            _ro("IsCustom", BOOLEAN, nillable=False),
             _ref("ProfileId", "Profile", createable=False, updateable=False),
             _ref("PermissionSetGroupId", "PermissionSetGroup", createable=False,
                  updateable=False),
@@ -389,13 +416,14 @@ def _setup_objects() -> list[SObject]:
                                              "Standard")),
             _bool("HasActivationRequired"),
             _f("NamespacePrefix", length=15, createable=False, updateable=False),
-            *(_bool("Permissions" + p) for p in SYSTEM_PERMISSIONS),
+            *(_bool(SYSTEM_PREFIX + p) for p in SYSTEM_PERMISSIONS),
         ], setup=True, name_field="Name"),
         _sobject("PermissionSetGroup", "0PG", [
             _f("DeveloperName", nillable=False, length=80),
             _f("MasterLabel", nillable=False, length=80),
             _f("Description", TEXTAREA, length=255),
-            _ro("Status", PICKLIST, picklist=("Updated", "Outdated", "Updating", "Failed")),
+            _ro("Status", PICKLIST, picklist=("Updated", "Outdated", "Updating", "Failed"),
+                nillable=False),
             _bool("HasActivationRequired"),
             _f("NamespacePrefix", length=15, createable=False, updateable=False),
         ], setup=True, name_field="MasterLabel"),
@@ -412,7 +440,7 @@ def _setup_objects() -> list[SObject]:
             _ro("IsActive", BOOLEAN),
             # Set by user access policies; the row stays but grants nothing [doc].
             _bool("IsRevoked", createable=False),
-        ], setup=True, name_field="Id"),
+        ], setup=True, name_field="Id", audit=("SystemModstamp",)),
         _sobject("PermissionSetLicenseAssign", "2LA", [
             _ref("AssigneeId", "User", nillable=False, updateable=False),
             _ref("PermissionSetLicenseId", "PermissionSetLicense", nillable=False,
@@ -428,7 +456,7 @@ def _setup_objects() -> list[SObject]:
             _f("SobjectType", nillable=False, updateable=False, length=40),
             _f("Field", nillable=False, updateable=False, length=120),
             *(_bool(p) for p in FIELD_PERMISSION_FIELDS),
-        ], setup=True, name_field="Id"),
+        ], setup=True, name_field="Id", audit=("SystemModstamp",)),
         _sobject("ConnectedApplication", "0H4", [
             _ro("Name"),
             _ro("OptionsAllowAdminApprovedUsersOnly", BOOLEAN),
@@ -440,11 +468,11 @@ def _setup_objects() -> list[SObject]:
             _ro("SetupEntityType", PICKLIST, picklist=SETUP_ENTITY_TYPES),
         ], setup=True, updateable=False, name_field="Id"),
         _sobject("SetupAuditTrail", "0Ym", [
-            _ro("Action"), _ro("Section"), _ro("Display", length=1000),
+            _ro("Action", nillable=False), _ro("Section"), _ro("Display", length=1000),
             _ro("DelegateUser", length=80),
             _ro("ResponsibleNamespacePrefix"),
         ], setup=True, createable=False, updateable=False, deletable=False,
-            name_field="Id"),
+            name_field="Id", audit=("CreatedDate", "CreatedById")),
     ]
     return objs
 
@@ -452,114 +480,39 @@ def _setup_objects() -> list[SObject]:
 # ---------------------------------------------------------------------------
 # Standard data objects
 
-_RATINGS = ("Hot", "Warm", "Cold")
-_INDUSTRIES = ("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals",
-               "Communications", "Construction", "Consulting", "Education", "Electronics",
-               "Energy", "Engineering", "Entertainment", "Environmental", "Finance",
-               "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance",
-               "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation",
-               "Retail", "Shipping", "Technology", "Telecommunications", "Transportation",
-               "Utilities", "Other")
-_LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
-
-
-def _address(prefix: str) -> list[Field]:
-    parts = ("Street", "City", "State", "PostalCode", "Country", "Latitude", "Longitude")
-    fields = [_perm(f"{prefix}Address", ADDRESS, createable=False, updateable=False)]
-    for part in parts:
-        type_ = DOUBLE if part in ("Latitude", "Longitude") else STRING
-        fields.append(_f(prefix + part, type_))
-    return fields
+# Standard fields real orgs have that the recorded describes lack (the recordings were
+# trimmed). Salesforce's own sample apps grant field permissions on each of them, which
+# only a permissionable field takes (../shared/real-metadata: coral-cloud's
+# Coral_Cloud_Admin and lwc-recipes' recipes permission sets).
+_UNRECORDED_FIELDS: dict[str, tuple[Field, ...]] = {
+    "Contact": (
+        _perm("DoNotCall", BOOLEAN, label="Do Not Call", nillable=False, default=False),
+        _perm("GenderIdentity", PICKLIST, label="Gender Identity",
+              picklist=("Male", "Female", "Nonbinary")),
+        _perm("HasOptedOutOfEmail", BOOLEAN, label="Email Opt Out", nillable=False,
+              default=False),
+        _perm("HasOptedOutOfFax", BOOLEAN, label="Fax Opt Out", nillable=False,
+              default=False),
+        _perm("Pronouns", PICKLIST, picklist=("He/Him", "She/Her", "They/Them")),
+    ),
+    "Event": (
+        _perm("Type", PICKLIST, picklist=("Call", "Email", "Meeting", "Other")),
+    ),
+}
 
 
 def _owned(fields: list[Field]) -> list[Field]:
     return [_ref("OwnerId", ("User",), rel="Owner", nillable=False,
-                 default="$CURRENT_USER"), *fields]
+                 default=CURRENT_USER), *fields]
 
 
 def _standard_objects() -> list[SObject]:
+    """Standard data objects: the recorded ones, then those written out by hand."""
+    return [*_described_objects(), *_other_standard_objects()]
+
+
+def _other_standard_objects() -> list[SObject]:
     return [
-        _sobject("Account", "001", _owned([
-            _f("Name", nillable=False),
-            _perm("AccountNumber", length=40), _perm("AccountSource", PICKLIST,
-                                                      picklist=_LEAD_SOURCES),
-            _perm("AnnualRevenue", CURRENCY), _perm("Description", TEXTAREA),
-            _perm("Fax", PHONE), _perm("Industry", PICKLIST, picklist=_INDUSTRIES),
-            _perm("Jigsaw", length=20), _perm("NumberOfEmployees", INT),
-            _perm("Ownership", PICKLIST, picklist=("Public", "Private", "Subsidiary", "Other")),
-            _ref("ParentId", "Account", rel="Parent", permissionable=True),
-            _perm("Phone", PHONE), _perm("Rating", PICKLIST, picklist=_RATINGS),
-            _perm("Sic", length=20), _perm("SicDesc", length=80), _perm("Site", length=80),
-            _perm("TickerSymbol", length=20), _perm("Tradestyle"),
-            _perm("Type", PICKLIST, picklist=("Prospect", "Customer - Direct",
-                                               "Customer - Channel", "Partner", "Other")),
-            _perm("Website", URL),
-            *_address("Billing"), *_address("Shipping"),
-        ])),
-        _sobject("Contact", "003", _owned([
-            _f("FirstName", length=40), _f("LastName", nillable=False, length=80),
-            _ro("Name", length=121),
-            _ref("AccountId", "Account", permissionable=True),
-            _perm("AssistantName", length=40), _perm("AssistantPhone", PHONE),
-            _perm("Birthdate", DATE), _perm("CleanStatus", PICKLIST,
-                                            picklist=("Matched", "Different", "Pending")),
-            _perm("Department", length=80), _perm("Description", TEXTAREA),
-            _perm("DoNotCall", BOOLEAN, nillable=False, default=False),
-            _perm("Email", EMAIL), _perm("Fax", PHONE),
-            _perm("GenderIdentity", PICKLIST, picklist=("Male", "Female", "Nonbinary")),
-            _perm("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
-            _perm("HasOptedOutOfFax", BOOLEAN, nillable=False, default=False),
-            _perm("HomePhone", PHONE), _perm("Jigsaw", length=20),
-            _perm("LeadSource", PICKLIST, picklist=_LEAD_SOURCES),
-            _perm("MobilePhone", PHONE), _perm("OtherPhone", PHONE), _perm("Phone", PHONE),
-            _perm("Pronouns", PICKLIST, picklist=("He/Him", "She/Her", "They/Them")),
-            _ref("ReportsToId", "Contact", rel="ReportsTo", permissionable=True),
-            _perm("Title", length=128),
-            *_address("Mailing"), *_address("Other"),
-        ])),
-        _sobject("Lead", "00Q", _owned([
-            _f("FirstName", length=40), _f("LastName", nillable=False, length=80),
-            _f("Company", nillable=False), _ro("Name", length=121),
-            _f("Status", PICKLIST, nillable=False, default="Open - Not Contacted",
-               picklist=("Open - Not Contacted", "Working - Contacted", "Closed - Converted",
-                         "Closed - Not Converted")),
-            _perm("Email", EMAIL), _perm("Phone", PHONE), _perm("MobilePhone", PHONE),
-            _perm("Title", length=128), _perm("Industry", PICKLIST, picklist=_INDUSTRIES),
-            _perm("LeadSource", PICKLIST, picklist=_LEAD_SOURCES),
-            _perm("Rating", PICKLIST, picklist=_RATINGS), _perm("Description", TEXTAREA),
-            _perm("AnnualRevenue", CURRENCY), _perm("NumberOfEmployees", INT),
-            _perm("Website", URL), _ro("IsConverted", BOOLEAN),
-            *_address(""),
-        ])),
-        _sobject("Opportunity", "006", _owned([
-            _f("Name", nillable=False, length=120),
-            _f("StageName", PICKLIST, nillable=False,
-               picklist=("Prospecting", "Qualification", "Needs Analysis", "Proposal",
-                         "Negotiation", "Closed Won", "Closed Lost")),
-            _f("CloseDate", DATE, nillable=False),
-            _ref("AccountId", "Account", permissionable=True),
-            _perm("Amount", CURRENCY), _perm("Probability", PERCENT),
-            _perm("Description", TEXTAREA), _perm("NextStep"),
-            _perm("LeadSource", PICKLIST, picklist=_LEAD_SOURCES),
-            _perm("Type", PICKLIST, picklist=("New Customer", "Existing Customer - Upgrade",
-                                               "Existing Customer - Replacement")),
-            _ro("IsClosed", BOOLEAN), _ro("IsWon", BOOLEAN),
-        ])),
-        _sobject("Case", "500", _owned([
-            _ro("CaseNumber", length=30),
-            _ref("AccountId", "Account", permissionable=True),
-            _ref("ContactId", "Contact", permissionable=True),
-            _perm("Subject"), _perm("Description", TEXTAREA),
-            _f("Status", PICKLIST, nillable=False, default="New",
-               picklist=("New", "Working", "Escalated", "Closed")),
-            _perm("Priority", PICKLIST, picklist=("High", "Medium", "Low")),
-            _perm("Origin", PICKLIST, picklist=("Phone", "Email", "Web")),
-            _perm("Reason", PICKLIST, picklist=("Installation", "Equipment Complexity",
-                                                "Performance", "Breakdown", "Other")),
-            _perm("Type", PICKLIST, picklist=("Mechanical", "Electrical", "Structural",
-                                               "Other")),
-            _ro("IsClosed", BOOLEAN),
-        ])),
         _sobject("Campaign", "701", _owned([
             _f("Name", nillable=False, length=80),
             _perm("Type", PICKLIST, picklist=("Conference", "Webinar", "Email", "Other")),
@@ -576,16 +529,6 @@ def _standard_objects() -> list[SObject]:
                          "Deferred")),
             _f("Priority", PICKLIST, nillable=False, default="Normal",
                picklist=("High", "Normal", "Low")),
-            _perm("Type", PICKLIST, picklist=("Call", "Email", "Meeting", "Other")),
-            _ref("WhatId", ("Account", "Opportunity", "Case", "Campaign"), rel="What",
-                 permissionable=True),
-            _ref("WhoId", ("Contact", "Lead"), rel="Who", permissionable=True),
-        ]), name_field="Subject"),
-        _sobject("Event", "00U", _owned([
-            _perm("Subject"), _perm("Location"), _perm("Description", TEXTAREA),
-            _f("StartDateTime", DATETIME), _f("EndDateTime", DATETIME),
-            _f("DurationInMinutes", INT),
-            _perm("IsAllDayEvent", BOOLEAN, nillable=False, default=False),
             _perm("Type", PICKLIST, picklist=("Call", "Email", "Meeting", "Other")),
             _ref("WhatId", ("Account", "Opportunity", "Case", "Campaign"), rel="What",
                  permissionable=True),
@@ -655,7 +598,7 @@ def custom_object(
     """A custom object (``Invoice__c``) with its Name field and the given fields."""
     return _sobject(name, prefix, [
         _f("Name", nillable=True, length=80),
-        _ref("OwnerId", ("User",), rel="Owner", nillable=False, default="$CURRENT_USER"),
+        _ref("OwnerId", ("User",), rel="Owner", nillable=False, default=CURRENT_USER),
         *fields,
     ], label=label, custom=True)
 

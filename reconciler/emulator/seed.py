@@ -71,7 +71,7 @@ DEFAULT_PSLS = [
 _ADMIN_PERMS = ["ApiEnabled", "ModifyAllData", "ViewAllData", "ManageUsers", "ViewSetup",
                 "CustomizeApplication", "ManageProfilesPermissionsets", "AssignPermissionSets",
                 "AuthorApex", "ViewAllUsers", "ManageInternalUsers", "RunReports",
-                "ExportReport", "ManageConnectedApps", "ModifyMetadata", "ViewRoles",
+                "ExportReport", "ModifyMetadata", "ViewRoles",
                 "ManageRoles", "ManageSharing", "LightningExperienceUser"]
 DEFAULT_PROFILES = [
     {"name": "System Administrator", "license": "Salesforce", "system_permissions": _ADMIN_PERMS},

@@ -43,6 +43,8 @@ from reconciler.errors import EmulatorError
 MIN_VERSION, MAX_VERSION = 31, 68
 COLLECTION_LIMIT = 200
 COMPOSITE_LIMIT = 25
+#: Salesforce refuses a request whose request line and headers pass this many bytes.
+MAX_REQUEST_HEAD = 16_384
 HANDSHAKE_TIMEOUT = 10.0
 _VERSION_RE = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
 _SOAP_RE = re.compile(r"^/services/Soap/u/(\d+)\.0$")
@@ -781,6 +783,19 @@ def _describe(s: Any, version: str) -> dict[str, Any]:
     return out
 
 
+def _oversized(target: str, request_line: str,
+               headers: list[tuple[str, str]]) -> tuple[int, str] | None:
+    """The status and reason Salesforce refuses a request with when its URI, or its
+    request line and headers together, pass :data:`MAX_REQUEST_HEAD` bytes."""
+    if len(target.encode("latin-1", "replace")) > MAX_REQUEST_HEAD:
+        return 414, "URI Too Long"
+    size = sum(len(line.encode("latin-1", "replace")) for line in
+               [request_line + "\r\n", *(f"{k}: {v}\r\n" for k, v in headers)])
+    if size > MAX_REQUEST_HEAD:
+        return 431, "Request Header Fields Too Large"
+    return None
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -800,6 +815,21 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             """Quiet: the emulator is a library and a test bed."""
 
         def _serve(self) -> None:
+            refused = _oversized(self.path, self.requestline,
+                                 [(k, v) for k, v in self.headers.items()])
+            if refused is not None:
+                # Refused at the front door, as Salesforce's web tier does: an HTML page,
+                # no API call counted, and the connection closed.
+                status, reason = refused
+                page = f"<h1>Bad Message {status}</h1><pre>reason: {reason}</pre>".encode()
+                self.close_connection = True
+                self.send_response(status, reason)
+                self.send_header("Content-Type", "text/html;charset=iso-8859-1")
+                self.send_header("Content-Length", str(len(page)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(page)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import INTEGRATION_PSL_DEVELOPER_NAME, INTEGRATION_USER_LICENSE
-from reconciler.org.reader import MAX_QUERY, Querier
+from reconciler.org.reader import Querier
 from reconciler.org.soql import chunked_in, in_list, quote
 
 __all__ = [
@@ -94,7 +94,7 @@ def integration_usernames(client: Querier) -> tuple[str, ...]:
 
 def _in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for soql in chunked_in(template, sorted(set(values)), max_length=MAX_QUERY):
+    for soql in chunked_in(template, sorted(set(values))):
         rows.extend(client.query(soql))
     return rows
 

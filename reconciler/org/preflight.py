@@ -25,7 +25,6 @@ from reconciler.org.client import OrgClient
 from reconciler.org.discover import Seats, integration_seats
 from reconciler.org.permissions import permission_fields
 from reconciler.org.reader import (
-    MAX_QUERY,
     SYSTEM_PREFIX,
     ObjectInfo,
     _object_info,
@@ -166,7 +165,7 @@ def _objects(config: Config) -> list[str]:
 
 def _in(client: OrgClient, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for soql in chunked_in(template, sorted(set(values)), max_length=MAX_QUERY):
+    for soql in chunked_in(template, sorted(set(values))):
         rows.extend(client.query(soql))
     return rows
 

@@ -2,8 +2,11 @@
 
 Only what the config claims is read: its users, its permission sets and groups,
 the sets and groups those users hold, the licences and profiles they name. Queries
-take IN lists of names (chunked to stay short), so the number of calls grows with
-the number of rows through paging only, not with the number of resources.
+take IN lists of names, split so that each request fits Salesforce's limit on its
+size (see :mod:`reconciler.org.soql`); a permission set's hundreds of system permission
+columns are read only for the sets the plan manages, spread over as few queries as
+fit. The number of calls grows with the number of rows through paging, and with the
+number of managed sets only as far as their Ids must be split.
 
 Each read is a query plus a pure parse (``_parse_*``); raw records with their
 ``attributes`` never leave this module. Profile-owned and group-owned permission
@@ -28,7 +31,7 @@ from reconciler.model import (
     User,
     is_standard_object,
 )
-from reconciler.org.soql import chunked_in, quote
+from reconciler.org.soql import chunked_in, quote, split_select
 
 # Salesforce field ↔ permission word, for object and field permissions.
 OBJECT_FIELDS = {
@@ -38,8 +41,10 @@ OBJECT_FIELDS = {
 }
 FIELD_FIELDS = {"read": "PermissionsRead", "edit": "PermissionsEdit"}
 SYSTEM_PREFIX = "Permissions"
-# GET query strings stay well under the line limits of servers and proxies.
-MAX_QUERY = 12_000
+# Columns every permission set is read with (besides Id); the system permissions only
+# for the sets whose content the plan manages.
+SET_COLUMNS = ("Name", "NamespacePrefix", "Label", "Description", "LicenseId",
+               "SystemModstamp")
 
 
 class Querier(Protocol):
@@ -218,22 +223,9 @@ def read(client: Querier, claims: Claims) -> Live:
     set_names |= {str((r.get("PermissionSet") or {}).get("Name")) for r in psas
                   if not r.get("PermissionSetGroupId")}
     set_names |= {str((c.get("PermissionSet") or {}).get("Name")) for c in components}
-    perm_fields = ", ".join(SYSTEM_PREFIX + p for p in sorted(system_perms))
-    set_select = ("SELECT Id, Name, NamespacePrefix, Label, Description, LicenseId, "
-                  "SystemModstamp" + (", " + perm_fields if perm_fields else "")
-                  + " FROM PermissionSet "
-                  "WHERE IsOwnedByProfile = false AND PermissionSetGroupId = null AND ")
-    sets_raw = _named(_in(client, set_select + "Name IN {in}", map(_bare, set_names)),
-                      set_names)
-    if claims.set_prefix:
-        known = {str(s["Name"]).casefold() for s in sets_raw}
-        # The prefix scope deletes the org's own sets only, never a managed package's.
-        sets_raw += [s for s in client.query(
-            set_select + f"Name LIKE {like_prefix(claims.set_prefix)}")
-            if str(s["Name"]).casefold() not in known and not s.get("NamespacePrefix")]
-
     declared = {n.casefold() for n in claims.permission_sets}
     managed = declared | {n.casefold() for n in claims.absent_sets}
+    sets_raw = _read_sets(client, set_names, managed, claims.set_prefix, system_perms)
     content_sets = [str(s["Name"]) for s in sets_raw if str(s["Name"]).casefold() in declared]
     # Sets only the org defines still matter to the plan's license checks: what
     # standard objects would a user get through them?
@@ -348,6 +340,61 @@ def _has_field(describe: Mapping[str, Any] | None, name: str) -> bool:
                                         for f in describe.get("fields", ()))
 
 
+def _content_managed(name: str, managed: set[str], prefix: str | None) -> bool:
+    """Whether the plan manages what the set holds: declared (present or absent), or
+    under the prefix scope."""
+    return name.casefold() in managed or (prefix is not None and name.startswith(prefix))
+
+
+_SET_WHERE = ("FROM PermissionSet WHERE IsOwnedByProfile = false AND "
+              "PermissionSetGroupId = null AND ")
+
+
+def _read_sets(client: Querier, names: set[str], managed: set[str], prefix: str | None,
+               system_perms: set[str]) -> list[dict[str, Any]]:
+    """The permission sets named (``namespace__Name`` for a managed package's), and the
+    org's own sets under the prefix scope.
+
+    Sets whose content the plan manages are read with every system permission, so one
+    enabled in the org and not in the config shows as a change (and as drift); the
+    others, with the base columns only. Hundreds of permission columns don't fit in one
+    request: they are spread over as few queries as fit, and the rows merged by Id.
+    """
+    base = "SELECT Id, " + ", ".join(SET_COLUMNS) + " " + _SET_WHERE
+    perm_columns = [SYSTEM_PREFIX + p for p in sorted(system_perms)]
+    wide = sorted(n for n in names if n.casefold() in managed)
+    narrow = sorted(n for n in names if n.casefold() not in managed)
+    rows = _named(_wide(client, "SELECT Id, {columns} " + _SET_WHERE + "Name IN {in}",
+                        [*SET_COLUMNS, *perm_columns], sorted({_bare(n) for n in wide})),
+                  wide)
+    rows += _named(_in(client, base + "Name IN {in}", map(_bare, narrow)), narrow)
+    if prefix:
+        known = {str(r["Name"]).casefold() for r in rows}
+        # The prefix scope deletes the org's own sets only, never a managed package's.
+        under = [r for r in client.query(base + f"Name LIKE {like_prefix(prefix)}")
+                 if str(r["Name"]).casefold() not in known and not r.get("NamespacePrefix")]
+        by_id = {str(r["Id"]): r for r in under}
+        for extra in _wide(client, "SELECT Id, {columns} FROM PermissionSet WHERE Id IN {in}",
+                           perm_columns, sorted(by_id)):
+            by_id[str(extra["Id"])].update(extra)
+        rows += under
+    return rows
+
+
+def _wide(client: Querier, template: str, columns: Sequence[str],
+          values: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of ``template`` (see :func:`~reconciler.org.soql.split_select`) for every
+    column and value, each row merged from the queries that read its columns."""
+    if not columns:
+        return []
+    merged: dict[str, dict[str, Any]] = {}
+    for soql in split_select(template, columns, values):
+        for row in client.query(soql):
+            merged.setdefault(str(row["Id"]), {}).update(
+                (k, v) for k, v in row.items() if k != "attributes")
+    return list(merged.values())
+
+
 def _about_doomed_sets(client: Querier, claims: Claims,
                        select_where: str) -> list[dict[str, Any]]:
     """Rows about the sets the plan may delete (declared absent, or undeclared under
@@ -373,7 +420,7 @@ def like_prefix(prefix: str) -> str:
 
 def _in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for soql in chunked_in(template, sorted(set(values)), max_length=MAX_QUERY):
+    for soql in chunked_in(template, sorted(set(values))):
         rows.extend(client.query(soql))
     return rows
 
@@ -451,19 +498,20 @@ def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
         fields.setdefault(parent, {})[str(row["Field"])] = FieldAccess.of(words)
         acc.seen(record_key("field", parent, str(row["Field"])), row)
     out: dict[str, PermissionSet] = {}
+    # Hundreds of permissions per set: build each column name once, not once per set.
+    columns = [(SYSTEM_PREFIX + p, p) for p in system_perms]
     for r in raw:
         name = str(r["Name"])
         key = name.casefold()
         acc.seen(record_key("set", name), r)
-        managed = key in declared or (prefix is not None and name.startswith(prefix))
-        if not managed:
+        if not _content_managed(name, declared, prefix):
             continue
         out[name] = PermissionSet(
             name=name,
             label=str(r.get("Label") or ""),
             description=str(r.get("Description") or ""),
             license=license_label(licenses.get(str(r.get("LicenseId") or ""))),
-            system_permissions=frozenset(p for p in system_perms if r.get(SYSTEM_PREFIX + p)),
+            system_permissions=frozenset(p for column, p in columns if r.get(column)),
             objects=FrozenMap(objects.get(key, {})),
             fields=FrozenMap(fields.get(key, {})),
         )

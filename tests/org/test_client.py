@@ -307,7 +307,7 @@ def test_chunked_queries_read_everything(emu: Emulator) -> None:
     bulk_accounts(emu, 300)
     names = [f"Acct {i:05d}" for i in range(0, 300, 2)] + ["O'Brien \\ \"x\""]
     queries = chunked_in("SELECT Name FROM Account WHERE Name IN {in}", names,
-                         max_length=1000)
+                         max_uri=1000)
     assert len(queries) > 1
     with make_client(emu) as client:
         got = [r["Name"] for q in queries for r in client.query(q)]

@@ -1,4 +1,4 @@
-"""SOQL building: quoting survives the emulator's SOQL parser, IN lists split to fit."""
+"""SOQL building: quoting survives the emulator's SOQL parser, queries split to fit."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.emulator.catalog import standard_catalog
+from reconciler.emulator.catalog import SYSTEM_PERMISSIONS, standard_catalog
 from reconciler.emulator.soql import Comparison, InList, Like, parse
-from reconciler.org.soql import MAX_SOQL_LENGTH, chunked_in, in_list, quote
+from reconciler.org.soql import (
+    MAX_QUERY_URI,
+    chunked_in,
+    in_list,
+    query_uri_length,
+    quote,
+    split_select,
+)
 
 CATALOG = standard_catalog()
 TEMPLATE = "SELECT Id FROM User WHERE Username IN {in} ORDER BY Username"
@@ -54,10 +61,10 @@ def test_quote_round_trips_through_the_emulator_parser(value: str) -> None:
     assert like.where.pattern == _like_pattern(value)
 
 
-@given(st.lists(st.text(max_size=40), max_size=60), st.integers(min_value=120, max_value=600))
-def test_chunked_in_fits_and_covers_every_value_once(values: list[str], max_length: int) -> None:
-    queries = chunked_in(TEMPLATE, values, max_length=max_length)
-    assert all(len(q) <= max_length for q in queries)
+@given(st.lists(st.text(max_size=40), max_size=60), st.integers(min_value=1100, max_value=3000))
+def test_chunked_in_fits_and_covers_every_value_once(values: list[str], max_uri: int) -> None:
+    queries = chunked_in(TEMPLATE, values, max_uri=max_uri)
+    assert all(query_uri_length(q) <= max_uri for q in queries)
     seen: Counter[str | None] = Counter()
     for soql in queries:
         where = parse(soql, CATALOG).where
@@ -71,11 +78,62 @@ def test_chunked_in_edge_cases() -> None:
     assert chunked_in(TEMPLATE, ["a", "b", "a"]) == [
         "SELECT Id FROM User WHERE Username IN ('a', 'b') ORDER BY Username"]
     exact = "SELECT Id FROM User WHERE Username IN ('a') ORDER BY Username"
-    assert chunked_in(TEMPLATE, ["a"], max_length=len(exact)) == [exact]
+    assert chunked_in(TEMPLATE, ["a"], max_uri=query_uri_length(exact)) == [exact]
     with pytest.raises(ValueError, match="can't fit"):
-        chunked_in(TEMPLATE, ["a"], max_length=len(exact) - 1)
+        chunked_in(TEMPLATE, ["a"], max_uri=query_uri_length(exact) - 1)
     with pytest.raises(ValueError, match="exactly once"):
         chunked_in("SELECT Id FROM User", ["a"])
+
+
+def test_chunked_in_counts_encoded_bytes_not_characters() -> None:
+    # 5,000 usernames are ~140,000 characters, and more once encoded: "@" and the
+    # separators take three bytes each on the wire.
     many = [f"user{i:04d}@acme.example" for i in range(5000)]
-    queries = chunked_in(TEMPLATE, many, max_length=MAX_SOQL_LENGTH)
-    assert len(queries) == 2 and all(len(q) <= MAX_SOQL_LENGTH for q in queries)
+    queries = chunked_in(TEMPLATE, many)
+    assert all(query_uri_length(q) <= MAX_QUERY_URI for q in queries)
+    assert sum(len(q) for q in queries) < len(queries) * MAX_QUERY_URI * 0.8
+    accented = ["é" * 30] * 1 + [f"{i}" + "é" * 30 for i in range(400)]
+    fits = chunked_in(TEMPLATE, accented)
+    # Each "é" is six bytes on the wire: counting characters would pack five times more.
+    assert all(query_uri_length(q) <= MAX_QUERY_URI for q in fits)
+    assert max(len(q) for q in fits) < MAX_QUERY_URI / 4
+
+
+WIDE = "SELECT Id, {columns} FROM PermissionSet WHERE Name IN {in} ORDER BY Name"
+PERMISSIONS = [f"Permissions{p}" for p in SYSTEM_PERMISSIONS]
+
+
+@given(st.lists(st.sampled_from(PERMISSIONS), min_size=1, max_size=120),
+       st.lists(st.text(max_size=30), max_size=40),
+       st.integers(min_value=1500, max_value=6000))
+def test_split_select_fits_and_covers_every_column_and_value_once(
+        columns: list[str], values: list[str], max_uri: int) -> None:
+    queries = split_select(WIDE, columns, values, max_uri=max_uri)
+    assert all(query_uri_length(q) <= max_uri for q in queries)
+    pairs: Counter[tuple[str, str | None]] = Counter()
+    for soql in queries:
+        query = parse(soql, CATALOG)
+        assert isinstance(query.where, InList)
+        selected = [item.path.text for item in query.items]
+        assert selected[0] == "Id"  # the key rows are merged on
+        pairs.update((c, v) for c in selected[1:] for v in query.where.values)
+    assert pairs == Counter((c, _text_key(v)) for c in dict.fromkeys(columns)
+                            for v in dict.fromkeys(values))
+
+
+def test_split_select_makes_as_few_queries_as_fit() -> None:
+    ids = [f"0PS{i:015d}" for i in range(300)]
+    queries = split_select(WIDE, PERMISSIONS, ids)
+    assert all(query_uri_length(q) <= MAX_QUERY_URI for q in queries)
+    # Every column once per share of the values: no query could take one more column
+    # or one more value and still fit, or the split would have used it.
+    shares = {q.split(" WHERE ")[1] for q in queries}
+    columns = {q.split(" FROM ")[0] for q in queries}
+    assert len(queries) == len(shares) * len(columns)
+    lower_bound = -(-sum(query_uri_length(q) for q in queries) // MAX_QUERY_URI)
+    assert len(queries) <= lower_bound + len(shares)
+    assert split_select(WIDE, PERMISSIONS, []) == []
+    with pytest.raises(ValueError, match="exactly once"):
+        split_select("SELECT Id, {columns} FROM PermissionSet", PERMISSIONS, ids)
+    with pytest.raises(ValueError, match="can't fit"):
+        split_select(WIDE, PERMISSIONS, ["x" * 20_000])
