@@ -116,13 +116,18 @@ class SObject:
     custom: bool = False
     setup: bool = False
     name_field: str = "Name"
+    #: The plural label a real describe gives, where one is recorded.
+    plural: str | None = None
 
     def field(self, name: str) -> Field | None:
         return self.fields.get(name.lower())
 
     @property
     def label_plural(self) -> str:
-        """The plural label describe() and Setup's messages use ("Opportunities")."""
+        """The plural label describe() and Setup's messages use ("Opportunities"): the
+        recorded one, else English's rule over the label."""
+        if self.plural:
+            return self.plural
         label = self.label
         if label.endswith("y") and label[-2:-1] not in ("a", "e", "i", "o", "u"):
             return label[:-1] + "ies"
@@ -244,7 +249,7 @@ def _described_objects() -> list[SObject]:
         name_field = next((str(raw["name"]) for raw in spec["fields"] if raw["nameField"]),
                           "Id")
         s = SObject(name, str(spec["keyPrefix"]), str(spec["label"]),
-                    createable=bool(spec["createable"]), updateable=bool(spec["updateable"]),
+                    plural=spec.get("labelPlural"), createable=bool(spec["createable"]), updateable=bool(spec["updateable"]),
                     deletable=bool(spec["deletable"]), queryable=bool(spec["queryable"]),
                     name_field=name_field)
         for f in (*fields, *_UNRECORDED_FIELDS.get(name, ())):
@@ -298,7 +303,8 @@ def _sobject(
     # The global describe names the labels of objects that have no describe of their own.
     known = catalog_data()["global_objects"].get(name, {})
     s = SObject(name, prefix, label or known.get("label") or name, setup=setup,
-                name_field=name_field, **kw)
+                name_field=name_field, plural=None if label else known.get("labelPlural"),
+                **kw)
     s.add(Field("Id", ID, label="Record ID", createable=False, updateable=False,
                 nillable=False, length=18))
     for f in fields:

@@ -34,9 +34,9 @@ PERMISSIONS_FILE = "permissionset-fields.txt"
 PERMISSIONS_SOURCES = "permissionset-fields.SOURCES.txt"
 
 #: Object-level describe keys the emulator serves.
-OBJECT_KEYS = ("label", "keyPrefix", "createable", "updateable", "deletable", "queryable")
+OBJECT_KEYS = ("label", "labelPlural", "keyPrefix", "createable", "updateable", "deletable", "queryable")
 #: What the global describe tells of objects without a describe of their own.
-GLOBAL_KEYS = ("label",)
+GLOBAL_KEYS = ("label", "labelPlural")
 #: Field-level describe keys the emulator serves (picklists are reduced to their values).
 FIELD_KEYS = ("name", "label", "type", "length", "permissionable", "calculated", "autoNumber",
               "createable", "updateable", "nillable", "defaultedOnCreate", "defaultValue",

@@ -198,3 +198,5 @@ def test_a_managed_set_lives_in_its_namespace() -> None:
 def test_describe_gives_the_plural_label(sf: Salesforce) -> None:
     assert sf.Opportunity.describe()["labelPlural"] == "Opportunities"
     assert sf.Account.describe()["labelPlural"] == "Accounts"
+    # The recorded describe's own plural, even where it is not English's rule.
+    assert sf.OpportunityContactRole.describe()["labelPlural"] == "Opportunity Contact Role"
