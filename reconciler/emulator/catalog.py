@@ -249,7 +249,8 @@ def _described_objects() -> list[SObject]:
         name_field = next((str(raw["name"]) for raw in spec["fields"] if raw["nameField"]),
                           "Id")
         s = SObject(name, str(spec["keyPrefix"]), str(spec["label"]),
-                    plural=spec.get("labelPlural"), createable=bool(spec["createable"]), updateable=bool(spec["updateable"]),
+                    plural=spec.get("labelPlural"), createable=bool(spec["createable"]),
+                    updateable=bool(spec["updateable"]),
                     deletable=bool(spec["deletable"]), queryable=bool(spec["queryable"]),
                     name_field=name_field)
         for f in (*fields, *_UNRECORDED_FIELDS.get(name, ())):

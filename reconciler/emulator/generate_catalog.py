@@ -34,7 +34,8 @@ PERMISSIONS_FILE = "permissionset-fields.txt"
 PERMISSIONS_SOURCES = "permissionset-fields.SOURCES.txt"
 
 #: Object-level describe keys the emulator serves.
-OBJECT_KEYS = ("label", "labelPlural", "keyPrefix", "createable", "updateable", "deletable", "queryable")
+OBJECT_KEYS = ("label", "labelPlural", "keyPrefix", "createable", "updateable", "deletable",
+               "queryable")
 #: What the global describe tells of objects without a describe of their own.
 GLOBAL_KEYS = ("label", "labelPlural")
 #: Field-level describe keys the emulator serves (picklists are reduced to their values).
