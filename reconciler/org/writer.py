@@ -6,6 +6,8 @@ on one record in one layer merge into one record. Every per-record result is rea
 
 - success, or a create answered ``DUPLICATE_VALUE`` for an assignment that is already
   there, or a delete of a record that is already gone: the action is done;
+- a create of an object or field permission row answered ``DUPLICATE_VALUE`` (another
+  writer made the row since the org was read): the row is found and updated instead;
 - ``UNABLE_TO_LOCK_ROW`` on a record: that record is sent again (with backoff);
 - anything else: the action failed, with Salesforce's code and message.
 
@@ -38,6 +40,9 @@ USER_FIELDS = {"first_name": "FirstName", "last_name": "LastName", "email": "Ema
 _ALREADY_THERE = frozenset({"DUPLICATE_VALUE"})
 _ALREADY_GONE = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"})
 _TRANSIENT = frozenset({"UNABLE_TO_LOCK_ROW"})
+# Permission rows, by the field that (with ParentId) makes their natural key: a create
+# answered DUPLICATE_VALUE updates the row that is there instead.
+_ROW_KEYS = {"ObjectPermissions": "SobjectType", "FieldPermissions": "Field"}
 # Per-record answers that mean the running user may not make this write.
 _NOT_ALLOWED = frozenset({"INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS",
                           "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"})
@@ -201,6 +206,12 @@ class Writer:
                 outcomes.update({x.id: Outcome("applied", note="already gone") for x in group})
                 continue
             pending.append((key, group, payload))
+        return self._send(sobject, operation, pending, outcomes)
+
+    def _send(self, sobject: str, operation: str, pending: list[tuple[str, list[a.Action], Any]],
+              outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
+        """Send the records, resending those the org couldn't lock; record every outcome."""
+        taken: list[tuple[str, list[a.Action], Any]] = []
         attempt = 0
         while pending:
             method = {"create": "POST", "update": "PATCH", "delete": "DELETE"}[operation]
@@ -236,6 +247,8 @@ class Writer:
                         group[0], _ASSIGNMENTS):
                     outcomes.update({x.id: Outcome("applied", note="already assigned")
                                      for x in group})
+                elif operation == "create" and codes & _ALREADY_THERE and sobject in _ROW_KEYS:
+                    taken.append((key, group, payload))
                 elif operation == "delete" and codes & _ALREADY_GONE:
                     self.ids.pop(key, None)
                     outcomes.update({x.id: Outcome("applied", note="already gone")
@@ -250,7 +263,35 @@ class Writer:
             if pending:
                 attempt += 1
                 self.sleep(self.rng.uniform(0, 0.5 * 2 ** attempt))
+        if taken:
+            self._overwrite(sobject, taken, outcomes)
         return outcomes
+
+    def _overwrite(self, sobject: str, taken: list[tuple[str, list[a.Action], Any]],
+                   outcomes: dict[str, Outcome]) -> None:
+        """Permission rows another writer created since the org was read (a concurrent
+        apply, or the write a killed one left in flight): find each by its natural key
+        and set it to what the config wants, in one more query and one more call."""
+        column = _ROW_KEYS[sobject]
+        found: dict[tuple[str, str], str] = {}
+        for soql in chunked_in(f"SELECT Id, ParentId, {column} FROM {sobject} "
+                               "WHERE ParentId IN {in}",
+                               sorted({str(p["ParentId"]) for _, _, p in taken})):
+            found.update({(str(r["ParentId"]), str(r[column]).casefold()): str(r["Id"])
+                          for r in self.client.query(soql)})
+        updates = []
+        for key, group, payload in taken:
+            record_id = found.get((str(payload["ParentId"]), str(payload[column]).casefold()))
+            if record_id is None:
+                outcomes.update({x.id: Outcome(
+                    "failed", f"DUPLICATE_VALUE: the org says {key} exists, but no such row "
+                              "could be read") for x in group})
+                continue
+            self.ids[key] = record_id
+            flags = {k: v for k, v in payload.items() if k.startswith(SYSTEM_PREFIX)}
+            updates.append((key, group, {"attributes": {"type": sobject}, "Id": record_id,
+                                         **flags}))
+        self._send(sobject, "update", updates, outcomes)
 
     def _not_allowed(self, sobject: str, operation: str) -> str:
         # Orgs don't say which permission is missing; say who was refused what.

@@ -1,0 +1,78 @@
+"""Another writer gets there first: rows created between apply's read and its writes.
+
+A killed apply can leave its last write in flight, and two people can run the tool at
+once; either way a permission row the plan creates may already exist when the create
+arrives, and the org answers DUPLICATE_VALUE. The apply must still leave the org as
+the config says, with one row per permission, through HTTPS to the emulator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.apply import apply_plan
+from reconciler.config import load_config
+from reconciler.emulator import start_emulator
+from reconciler.org.client import Connection, OrgClient
+from reconciler.org.reader import read
+from reconciler.org.writer import Writer
+from reconciler.plan import OrgRef, claims_for, plan_from_live
+from tests.emulator.helpers import client as sf_client
+
+SEED = {
+    "custom_objects": [{"name": "Invoice__c", "label": "Invoice",
+                        "fields": {"Amount__c": "currency"}}],
+    "permission_sets": [{"name": "INT_Invoices", "label": "Invoices"}],
+}
+CONFIG = """\
+permission_sets:
+  INT_Invoices:
+    label: Invoices
+    objects:
+      Invoice__c: [read, create, edit]
+    fields:
+      Invoice__c.Amount__c: [read, edit]
+"""
+
+
+def test_rows_another_writer_created_meanwhile_are_set_as_the_config_says(
+        tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    config = load_config(tmp_path)
+    with start_emulator(None, SEED) as emu:
+        creds = emu.credentials()
+        conn = Connection(login_url=emu.url, flow="client_credentials",
+                          client_id=creds["client_id"], client_secret=creds["client_secret"],
+                          ca_bundle=emu.ca_file)
+        with OrgClient(conn) as client:
+            ref = OrgRef("local", client.org_id, client.instance_url, client.username)
+            live = read(client, claims_for(config))
+            plan = plan_from_live(config, live, org=ref)
+            assert {a.kind for a in plan.actions} == {"grant_object_access",
+                                                      "grant_field_access"}
+
+            # Between the read and the writes, someone else creates both rows, narrower.
+            sf = sf_client(emu)
+            set_id = sf.query("SELECT Id FROM PermissionSet WHERE Name = 'INT_Invoices'"
+                              )["records"][0]["Id"]
+            sf.ObjectPermissions.create({"ParentId": set_id, "SobjectType": "Invoice__c",
+                                         "PermissionsRead": True})
+            sf.FieldPermissions.create({"ParentId": set_id, "SobjectType": "Invoice__c",
+                                        "Field": "Invoice__c.Amount__c",
+                                        "PermissionsRead": True})
+
+            writer = Writer(client, live)
+            result = apply_plan(plan, writer, live, journal_path=tmp_path / "journal.json")
+            assert result.ok, result.outcomes
+
+            again = plan_from_live(config, read(client, claims_for(config)), org=ref)
+            assert again.empty, [a.id for a in again.actions]
+
+        objects = sf.query("SELECT PermissionsRead, PermissionsCreate, PermissionsEdit "
+                           "FROM ObjectPermissions WHERE Parent.Name = 'INT_Invoices'")
+        assert [(r["PermissionsRead"], r["PermissionsCreate"], r["PermissionsEdit"])
+                for r in objects["records"]] == [(True, True, True)]
+        fields = sf.query("SELECT PermissionsRead, PermissionsEdit FROM FieldPermissions "
+                          "WHERE Parent.Name = 'INT_Invoices'")
+        assert [(r["PermissionsRead"], r["PermissionsEdit"])
+                for r in fields["records"]] == [(True, True)]
