@@ -575,4 +575,4 @@ def shown(value: object) -> str:
     if not (_is_scalar(value) or _is_strings(value) or _is_values(value)):
         return "an object" if isinstance(value, dict) else "a list"
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= 160 else text[:157] + "..."
