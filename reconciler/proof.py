@@ -27,18 +27,21 @@ _REPLAN = "nothing was written. Run `reconciler plan` again and review the new p
 def check_proof(saved: Plan, config: Config, live: Live, org: OrgRef) -> None:
     """Refuse ``saved`` unless it is the plan ``config`` and ``live`` give now.
 
-    First any action on a resource the config does not claim (its users, sets and
-    groups, and sets under its name prefix), then every difference from the derived
-    plan; :class:`PlanError` names the first few.
+    First any action on a resource outside the config's scope (its users, sets and
+    groups, sets under its name prefix, and what the derived plan itself touches),
+    then every difference from the derived plan; :class:`PlanError` names the first
+    few.
     """
     derived = plan_from_live(config, live, org=org, targets=saved.targets,
                              excludes=saved.excludes)
-    # The fingerprint has one entry per claimed resource: that is the config's scope.
+    # The config's scope: the resources it claims (one fingerprint entry each) and those
+    # the derived plan reaches beyond them (an undeclared user losing a deleted set).
     scope = {resource.casefold() for resource in derived.fingerprint}
+    scope |= {a.resource.casefold() for a in derived.actions}
     outside = [a.id for a in saved.actions if a.resource.casefold() not in scope]
     if outside:
-        raise PlanError("the plan file has actions outside the config's scope (on no user, "
-                        "permission set or group the config declares): "
+        raise PlanError("the plan file has actions outside the config's scope (on users, "
+                        "permission sets or groups the config does not manage): "
                         + _listed([shown(i) for i in outside]) + f"; {_REPLAN}")
     found = differences(saved, derived)
     if found:
