@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
+import json
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -491,14 +495,84 @@ def sort_key(action: Action) -> tuple[int, str]:
     return (RANK[action.kind], action.address)
 
 
-def action_from_json(data: dict[str, Any]) -> Action:
-    """Rebuild an action from :meth:`Action.to_json` output."""
-    try:
-        cls = KINDS[data["kind"]]
-    except (KeyError, TypeError):
-        raise PlanFileError(f"unknown action kind {data.get('kind')!r}") from None
-    kwargs = {f.name: _freeze(data[f.name]) for f in dataclasses.fields(cls) if f.name in data}
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise PlanFileError(f"malformed {data['kind']} action: {exc}") from None
+def action_from_json(data: object) -> Action:
+    """Rebuild an action from :meth:`Action.to_json` output.
+
+    Every field is checked against its declared type and the ``address`` against the
+    one the fields give, so whatever a file holds becomes a well-formed action or a
+    :class:`PlanFileError` naming the first wrong field (values echoed escaped).
+    """
+    if not isinstance(data, dict):
+        raise PlanFileError(f"an action must be an object, not {shown(data)}")
+    kind = data.get("kind")
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise PlanFileError(f"unknown action kind {shown(kind)}")
+    hints = _field_types(cls)
+    fields = set(hints)
+    unknown = sorted(set(data) - fields - {"kind", "address"})
+    if unknown:
+        raise PlanFileError(f"{kind} action: unknown key {shown(unknown[0])}")
+    kwargs: dict[str, Any] = {}
+    for name in sorted(fields):
+        if name not in data:
+            if name in _OPTIONAL_FIELDS:
+                continue
+            raise PlanFileError(f"{kind} action: missing key {shown(name)}")
+        value = data[name]
+        if not _FIELD_CHECKS[hints[name]](value):
+            raise PlanFileError(f"{kind} action: {name} must be {_FIELD_WORDS[hints[name]]}, "
+                                f"not {shown(value)}")
+        kwargs[name] = _freeze(value)
+    action = cls(**kwargs)
+    if data.get("address") != action.address:
+        raise PlanFileError(f"{kind} action: address {shown(data.get('address'))} is not "
+                            f"the one its fields give ({shown(action.address)})")
+    return action
+
+
+@functools.cache
+def _field_types(cls: type[Action]) -> dict[str, object]:
+    """The declared type of each field of an action class."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+# Fields ``to_json`` leaves out when they are empty.
+_OPTIONAL_FIELDS = frozenset({"masters"})
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | bool | int | float)
+
+
+def _is_strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_values(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and _is_scalar(v[1])
+        for v in value)
+
+
+# Each field type an action declares → its JSON check and how to name it.
+_FIELD_CHECKS: dict[object, Callable[[object], bool]] = {
+    str: lambda v: isinstance(v, str),
+    str | None: lambda v: v is None or isinstance(v, str),
+    bool: lambda v: isinstance(v, bool),
+    tuple[str, ...]: _is_strings,
+    Values: _is_values,
+}
+_FIELD_WORDS: dict[object, str] = {
+    str: "a string", str | None: "a string or null", bool: "true or false",
+    tuple[str, ...]: "a list of strings", Values: "a list of [name, value] pairs",
+}
+
+
+def shown(value: object) -> str:
+    """A value read from a file, for a message: one escaped line of bounded length."""
+    if not (_is_scalar(value) or _is_strings(value) or _is_values(value)):
+        return "an object" if isinstance(value, dict) else "a list"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 160 else text[:157] + "..."

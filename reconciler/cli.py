@@ -207,6 +207,7 @@ def apply(obj: Context, plan_file: Path | None, auto_approve: bool,
     from reconciler.org.reader import read
     from reconciler.org.writer import GROUP_WAIT_SECONDS, Writer
     from reconciler.plan import OrgRef, claims_for, fingerprint, load_plan, plan_from_live
+    from reconciler.proof import check_proof
 
     try:
         config = _load(obj)
@@ -217,6 +218,7 @@ def apply(obj: Context, plan_file: Path | None, auto_approve: bool,
             if saved is not None:
                 check_fresh(saved, config_digest=config.digest, org_id=client.org_id,
                             fingerprint_now=fingerprint(config, live))
+                check_proof(saved, config, live, ref)
                 todo = saved
             else:
                 todo = plan_from_live(config, live, org=ref)

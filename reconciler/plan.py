@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler import graph
-from reconciler.actions import Action, action_from_json
+from reconciler.actions import Action, action_from_json, shown
 from reconciler.checks import (
     Checker,
     ManualStep,
@@ -124,42 +124,190 @@ class Plan:
         tmp.replace(path)
 
 
+# A plan of thousands of actions is a few MB; reading is bounded well above that so
+# a wrong path (/dev/zero, a disk image) fails fast instead of filling memory.
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+_REPLAN = "run `reconciler plan` again and apply the new plan"
+
+
 def load_plan(path: Path) -> Plan:
-    """Read a saved plan; :class:`PlanFileError` says what is wrong with a bad one."""
+    """Read a saved plan; :class:`PlanFileError` says, in one line, what is wrong.
+
+    The whole document is checked (size, JSON, duplicate keys, every key and type,
+    action ids, dependencies and layers) before anything may act on it.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            raw = file.read(MAX_PLAN_BYTES + 1)
     except FileNotFoundError:
         raise PlanFileError(f"{path}: no such plan file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanFileError(f"{path}: not a readable plan file ({exc})") from None
+    except OSError as exc:
+        raise PlanFileError(f"{path}: not a readable plan file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_PLAN_BYTES:
+        raise PlanFileError(f"{path}: not a readable plan file: larger than "
+                            f"{MAX_PLAN_BYTES // (1024 * 1024)} MiB")
+    try:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
+                          parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise PlanFileError(f"{path}: not a readable plan file: not UTF-8 text") from None
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a readable plan file: JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, a duplicate key, an absurd number
+        raise PlanFileError(f"{path}: not a readable plan file: {_first_line(exc)}") from None
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise PlanFileError(f"{path}: not a reconciler plan file")
     if data.get("version") != PLAN_VERSION:
-        raise PlanFileError(f"{path}: plan format version {data.get('version')!r} is not "
-                            f"supported (this reconciler reads version {PLAN_VERSION})")
+        raise PlanFileError(f"{path}: plan format version {shown(data.get('version'))} is "
+                            f"not supported (this reconciler reads version {PLAN_VERSION}); "
+                            f"{_REPLAN}")
     try:
-        org = data["org"]
-        actions = tuple(action_from_json(a) for a in data["actions"])
-        return Plan(
-            org=OrgRef(str(org["name"]), str(org["org_id"]), str(org["instance_url"]),
-                       str(org["running_user"])),
-            api_version=str(data["api_version"]),
-            config_digest=str(data["config_digest"]),
-            actions=actions,
-            depends_on=FrozenMap({a["id"]: tuple(a["depends_on"]) for a in data["actions"]}),
-            layers=tuple(tuple(layer) for layer in data["layers"]),
-            manual_steps=tuple(ManualStep(s["address"], s["text"])
-                               for s in data["manual_steps"]),
-            warnings=tuple(data["warnings"]),
-            read_calls=int(data["api_calls"]["read"]),
-            apply_calls=int(data["api_calls"]["apply_estimate"]),
-            fingerprint=FrozenMap(data["fingerprint"]),
-            targets=tuple(data.get("targets", ())),
-            excludes=tuple(data.get("excludes", ())),
-            created_at=str(data.get("created_at", "")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"{path}: malformed plan file ({exc})") from None
+        return _plan_of(data)
+    except PlanFileError as exc:
+        raise PlanFileError(f"{path}: malformed plan file: {exc}; {_REPLAN}") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a repeated key: a reviewer would read one value and
+    the loader keep another."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {shown(key)}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+_TOP_KEYS = frozenset({"format", "version", "created_at", "org", "api_version",
+                       "config_digest", "targets", "excludes", "summary", "api_calls",
+                       "actions", "layers", "manual_steps", "warnings", "fingerprint"})
+# Keys of an action entry that belong to the plan, not to the action itself.
+_ENTRY_KEYS = frozenset({"id", "writes", "destructive", "depends_on"})
+
+
+def _plan_of(data: dict[str, Any]) -> Plan:
+    """A :class:`Plan` from a parsed document, every part checked."""
+    _keys(data, _TOP_KEYS, "the plan")
+    org = _keys(data["org"], {"name", "org_id", "instance_url", "running_user"}, "org")
+    entries = _list(data["actions"], "actions")
+    actions: list[Action] = []
+    depends_on: dict[str, tuple[str, ...]] = {}
+    for index, entry in enumerate(entries):
+        where = f"actions[{index}]"
+        fields = _keys(entry, None, where)
+        missing = sorted(_ENTRY_KEYS - set(fields))
+        if missing:
+            raise PlanFileError(f"{where}: missing key {shown(missing[0])}")
+        try:
+            action = action_from_json({k: v for k, v in fields.items() if k not in _ENTRY_KEYS})
+        except PlanFileError as exc:
+            raise PlanFileError(f"{where}: {exc}") from None
+        if fields["id"] != action.id:
+            raise PlanFileError(f"{where}: id {shown(fields['id'])} is not the one its "
+                                f"kind and address give ({shown(action.id)})")
+        if action.id in depends_on:
+            raise PlanFileError(f"{where}: action {shown(action.id)} appears twice")
+        sobject, operation = write_of(action)
+        if fields["writes"] != {"sobject": sobject, "operation": operation}:
+            raise PlanFileError(f"{where}: writes is not what a {action.kind} writes "
+                                f"({sobject} {operation})")
+        if fields["destructive"] is not action.destructive:
+            raise PlanFileError(f"{where}: destructive must be "
+                                f"{json.dumps(action.destructive)} for this action")
+        depends_on[action.id] = _strings(fields["depends_on"], f"{where}.depends_on")
+        actions.append(action)
+    for action_id, needs in depends_on.items():
+        unknown = [n for n in needs if n not in depends_on or n == action_id]
+        if unknown:
+            raise PlanFileError(f"{shown(action_id)} depends on {shown(unknown[0])}, which "
+                                "is not another action of the plan")
+    layers = tuple(_strings(layer, f"layers[{i}]")
+                   for i, layer in enumerate(_list(data["layers"], "layers")))
+    placed = [action_id for layer in layers for action_id in layer]
+    strays = [i for i in placed if i not in depends_on]
+    if strays:
+        raise PlanFileError(f"layers: {shown(strays[0])} is not an action of the plan")
+    if len(placed) != len(set(placed)) or set(placed) != set(depends_on):
+        raise PlanFileError("layers must hold every action exactly once")
+    steps = []
+    for i, step in enumerate(_list(data["manual_steps"], "manual_steps")):
+        where = f"manual_steps[{i}]"
+        fields = _keys(step, {"address", "text"}, where)
+        steps.append(ManualStep(_string(fields["address"], f"{where}.address"),
+                                _string(fields["text"], f"{where}.text")))
+    fingerprint = _keys(data["fingerprint"], None, "fingerprint")
+    for resource, digest in fingerprint.items():
+        _string(digest, f"fingerprint[{shown(resource)}]")
+    calls = _keys(data["api_calls"], {"read", "apply_estimate"}, "api_calls")
+    plan = Plan(
+        org=OrgRef(*(_string(org[k], f"org.{k}")
+                     for k in ("name", "org_id", "instance_url", "running_user"))),
+        api_version=_string(data["api_version"], "api_version"),
+        config_digest=_string(data["config_digest"], "config_digest"),
+        actions=tuple(actions),
+        depends_on=FrozenMap(depends_on),
+        layers=layers,
+        manual_steps=tuple(steps),
+        warnings=_strings(data["warnings"], "warnings"),
+        read_calls=_count(calls["read"], "api_calls.read"),
+        apply_calls=_count(calls["apply_estimate"], "api_calls.apply_estimate"),
+        fingerprint=FrozenMap(fingerprint),
+        targets=_strings(data["targets"], "targets"),
+        excludes=_strings(data["excludes"], "excludes"),
+        created_at=_string(data["created_at"], "created_at"),
+    )
+    summary = {k: _count(v, f"summary.{k}") for k, v in
+               _keys(data["summary"], {"add", "change", "remove", "destructive"},
+                     "summary").items()}
+    add, change, remove = plan.counts()
+    if summary != {"add": add, "change": change, "remove": remove,
+                   "destructive": len(plan.destructive)}:
+        raise PlanFileError("summary does not count the actions the plan holds")
+    return plan
+
+
+def _keys(value: object, keys: Iterable[str] | None, where: str) -> dict[str, Any]:
+    """``value`` as an object with exactly ``keys`` (any keys when None)."""
+    if not isinstance(value, dict):
+        raise PlanFileError(f"{where} must be an object, not {shown(value)}")
+    if keys is not None:
+        wanted = set(keys)
+        extra, missing = sorted(set(value) - wanted), sorted(wanted - set(value))
+        if extra:
+            raise PlanFileError(f"{where}: unknown key {shown(extra[0])}")
+        if missing:
+            raise PlanFileError(f"{where}: missing key {shown(missing[0])}")
+    return value
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PlanFileError(f"{where} must be a list, not {shown(value)}")
+    return value
+
+
+def _string(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise PlanFileError(f"{where} must be a string, not {shown(value)}")
+    return value
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    return tuple(_string(v, f"{where}[{i}]") for i, v in enumerate(_list(value, where)))
+
+
+def _count(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PlanFileError(f"{where} must be a whole number, not {shown(value)}")
+    return value
 
 
 # -- making a plan -----------------------------------------------------------------------
