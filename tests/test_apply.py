@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,38 +196,14 @@ def _many_sets_config(sets: int, users: int) -> str:
 
 
 def test_killed_mid_apply_then_rerun_converges_without_duplicates(org: Org) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     org.write("bulk.yaml", _many_sets_config(sets=40, users=4))
     # every write call takes a while, so the kill lands in the middle
     org.emu.faults.add(kind="latency", path="composite/sobjects$", delay=0.4, times=None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "-c", str(org.config), "--org", "emu",
-         "apply", "--auto-approve"],
-        cwd=org.root, env={**os.environ, **org.env}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    killed_with_work_done = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        journals = list((org.root / "plans").glob("emu.apply-*.json"))
-        if journals:
-            try:
-                entries = json.loads(journals[0].read_text())["actions"]
-            except (ValueError, OSError):
-                entries = []
-            if any(e["status"] == "applied" for e in entries):
-                proc.send_signal(signal.SIGKILL)
-                killed_with_work_done = True
-                break
-        time.sleep(0.05)
-    proc.wait(timeout=10)
-    assert killed_with_work_done, "the apply finished before it could be killed"
-    statuses = {e["status"] for e in json.loads(journals[0].read_text())["actions"]}
-    assert "pending" in statuses  # it really was interrupted
+    proc = org.spawn("apply", "--auto-approve")
+    entries = org.kill_apply_when(
+        proc, lambda entries: any(e["status"] == "applied" for e in entries.values()))
+    assert "pending" in {e["status"] for e in entries.values()}  # it really was interrupted
+    time.sleep(0.6)  # the write it had sent still lands, as it would in a real org
     org.emu.faults.clear()
     rerun = org.run("apply", "--auto-approve")
     assert rerun.exit_code == 0, rerun.output
