@@ -249,6 +249,18 @@ def test_the_journal_records_outcomes_created_ids_and_replaced_values(org: Org) 
     assert before["objects"]["Contact"] == ["read"]
 
 
+def test_an_apply_whose_journal_cannot_be_written_writes_nothing(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    Path("plans").write_text("a file where the journal's directory would be\n")
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0].startswith(
+        "Error: can't write the apply journal plans/emu.apply-"), result.output
+    assert "Traceback" not in result.output
+    assert org.writes() == 0
+
+
 def test_interactive_apply_lists_destruction_and_asks(org: Org) -> None:
     import os
     import pty
