@@ -82,13 +82,13 @@ class Store:
                 check_same_thread=False,
                 isolation_level=None,
             )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
         except BaseException:
             if self._owner is not None:
-                self._owner.release()
+                self._owner.release()  # an unreadable store owns nothing
             raise
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
         self._records: dict[str, dict[str, Record]] = {}
         self._deleted: dict[str, dict[str, Record]] = {}
         self._sobject_of: dict[str, str] = {}
