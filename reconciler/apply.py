@@ -2,9 +2,13 @@
 
 Policy: an action that fails skips only the actions that depend on it (directly or
 not); independent work goes on. A daily-limit refusal stops the apply cleanly, with
-what was done and what was not. Every layer's outcome is written to the journal
-before the next layer starts, so even a killed process leaves an account of what it
-did; a rerun plans again and finishes the job.
+what was done and what was not.
+
+The journal exists before the first write, says which actions are being written
+before they are sent, and records their outcomes after, so a process killed at any
+moment leaves an account of what it may have done and the values to undo it; a rerun
+plans again and finishes the job. No journal, no writes: an apply whose journal can't
+be written stops. One apply per org at a time (:func:`apply_lock`).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from typing import Any
 
 from reconciler import actions as a
 from reconciler.checks import self_harm
-from reconciler.errors import OrgError, PlanError, StalePlanError
+from reconciler.config import Config
+from reconciler.errors import OrgError, PlanError, ReconcilerError, StalePlanError
+from reconciler.files import FileLock, write_private
 from reconciler.model import to_jsonable
+from reconciler.org.connect import data_dir_for
 from reconciler.org.reader import Live
 from reconciler.org.writer import Outcome, Writer
 from reconciler.plan import Plan, moved
 
 JOURNAL_FORMAT = "reconciler-journal"
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2  # 2: the journal is written before any write; the "writing" status
 Progress = Callable[[int, int, str], None]
 
 
@@ -76,9 +83,18 @@ def refuse_self_harm(plan: Plan, running_user: str) -> None:
         raise PlanError(harm[0][1])
 
 
+def apply_lock(config: Config, org_name: str | None) -> FileLock:
+    """The org's apply lock under ``.reconciler/<org>/``, as drift's: two applies at once
+    would both write the same records and fail each other half-way."""
+    org = config.org(org_name)
+    return FileLock(data_dir_for(config, org) / "apply.lock",
+                    f"apply for org {org.name} is already running")
+
+
 def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
                progress: Progress | None = None) -> ApplyResult:
-    """Run ``plan`` with ``writer``; the journal is rewritten after every layer.
+    """Run ``plan`` with ``writer``, journaled at ``journal_path`` (raises
+    :class:`JournalError`, having written nothing, when the journal can't be made).
 
     An assignment of a permission set group whose content this apply changed, or that
     the org was recalculating when read, waits until the group is Updated (see
@@ -87,6 +103,7 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     """
     result = ApplyResult(journal=journal_path)
     journal = _Journal(journal_path, plan, live)
+    journal.write(result, writer)  # before the first write, or not at all
     blocked: dict[str, str] = {}
     # Casefolded groups not known to be Updated: found so, or changed by this apply.
     recalculating = {g for g, status in live.group_status.items()
@@ -108,10 +125,13 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
                 result.not_attempted += [x.id for x in phase]
                 continue
             try:
+                journal.write(result, writer, writing=[x.id for x in phase])
                 if after_recalculation and progress is not None:
                     progress(done, total, "waiting for permission set groups to recalculate")
                 outcomes = _run_phase(writer, phase, after_recalculation, recalculating)
-            except OrgError as exc:  # the daily limit, a refused login: nothing more can run
+            except (OrgError, JournalError) as exc:
+                # The daily limit, a refused login: nothing more can run. A journal that
+                # can't be written: nothing more may (a write must leave a record).
                 result.stopped = str(exc)
                 result.not_attempted += [x.id for x in phase]
                 continue
@@ -124,13 +144,19 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
         if result.stopped and not any(x.id in result.outcomes for x in runnable):
             continue
         done += len(layer)
-        journal.write(result, writer)
+        try:
+            journal.write(result, writer)
+        except JournalError as exc:
+            result.stopped = str(exc)  # the next layer's intent can't be recorded either
         if progress is not None:
             progress(done, total, f"layer {index + 1}/{len(layers)}")
     result.write_calls = writer.write_calls
     result.records_written = writer.records_written
     result.status_polls = writer.status_polls
-    journal.write(result, writer, finished=True)
+    try:
+        journal.write(result, writer, finished=True)
+    except JournalError as exc:
+        result.stopped = result.stopped or str(exc)
     return result
 
 
@@ -178,9 +204,14 @@ def _run_phase(writer: Writer, phase: list[a.Action], after_recalculation: bool,
     return {**refused, **writer.run_layer([x for x in phase if x.id not in refused])}
 
 
+class JournalError(ReconcilerError):
+    """The apply journal can't be written: no write may go out unrecorded."""
+
+
 class _Journal:
     """The apply's account, next to the plan: each action, its result, created Ids and
-    the values it replaced. No secrets: plans and live state hold none."""
+    the values it replaced. No secrets: plans and live state hold none. Mode 0600: it
+    describes access."""
 
     def __init__(self, path: Path, plan: Plan, live: Live) -> None:
         self.path = path
@@ -188,7 +219,11 @@ class _Journal:
         self.started = _now()
         self.replaced = _replaced_values(live)
 
-    def write(self, result: ApplyResult, writer: Writer, *, finished: bool = False) -> None:
+    def write(self, result: ApplyResult, writer: Writer, *, finished: bool = False,
+              writing: list[str] | None = None) -> None:
+        """Replace the journal with the state of ``result``; ``writing`` are the actions
+        about to be sent. Raises :class:`JournalError` when it can't be written."""
+        sending = set(writing or ())
         entries: list[dict[str, Any]] = []
         for action in self.plan.actions:
             entry: dict[str, Any] = {"id": action.id, "kind": action.kind,
@@ -201,6 +236,8 @@ class _Journal:
                 entry.update(status="skipped", waited_on=result.skipped[action.id])
             elif action.id in result.not_attempted:
                 entry.update(status="not_attempted")
+            elif action.id in sending:
+                entry.update(status="writing")
             else:
                 entry.update(status="pending")
             entry["action"] = action.to_json()
@@ -218,10 +255,11 @@ class _Journal:
             "actions": entries,
             "replaced": self.replaced,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(self.path)
+        try:
+            write_private(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise JournalError(f"can't write the apply journal {self.path}: "
+                                  f"{exc.strerror or exc}") from None
 
 
 def _replaced_values(live: Live) -> dict[str, Any]:

@@ -199,10 +199,17 @@ def apply(obj: Context, plan_file: Path | None, auto_approve: bool,
     """Apply a saved plan (refused when stale), or plan now and ask first.
 
     After applying, the org is read again: exit 0 when it has converged, 1 when
-    anything failed or is still different.
+    anything failed or is still different. One apply per org at a time: a second one
+    says which process holds the org and exits 1.
     """
     from reconciler import render
-    from reconciler.apply import apply_plan, check_fresh, journal_path_for, refuse_self_harm
+    from reconciler.apply import (
+        apply_lock,
+        apply_plan,
+        check_fresh,
+        journal_path_for,
+        refuse_self_harm,
+    )
     from reconciler.org.connect import open_org
     from reconciler.org.reader import read
     from reconciler.org.writer import GROUP_WAIT_SECONDS, Writer
@@ -212,7 +219,7 @@ def apply(obj: Context, plan_file: Path | None, auto_approve: bool,
     try:
         config = _load(obj)
         saved = load_plan(plan_file) if plan_file is not None else None
-        with open_org(config, obj.org) as (org, client):
+        with apply_lock(config, obj.org), open_org(config, obj.org) as (org, client):
             ref = OrgRef(org.name, client.org_id, client.instance_url, client.username)
             live = read(client, claims_for(config))
             if saved is not None:

@@ -41,7 +41,6 @@ under ``.reconciler/<org>/drift/``), format ``reconciler-drift`` version 1::
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -67,6 +66,7 @@ from reconciler.config import Config
 from reconciler.config.interpolate import env_reference
 from reconciler.diff import Names, canonical, diff
 from reconciler.errors import ApiError, PlanRejected, ReconcilerError, UsageError
+from reconciler.files import FileLock, private_dir, write_private
 from reconciler.org import audit
 from reconciler.org.audit import AuditEntry, Clue, iso
 from reconciler.org.connect import data_dir_for, open_org
@@ -893,32 +893,9 @@ class State:
         _write_json(self.notified_path, {"org_id": notified.org_id, "digest": notified.digest,
                                          "event": notified.event, "at": notified.at})
 
-    @contextlib.contextmanager
-    def lock(self, org_name: str) -> Iterator[None]:
-        """Hold the org's drift lock (``flock``) for the block; refuse if it is held."""
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ReconcilerError(f"can't open the drift lock {self.lock_path}: "
-                                  f"{exc.strerror or exc}") from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-                raise UsageError(
-                    f"drift for org {org_name} is already running: the lock is held by "
-                    f"pid {holder} ({self.lock_path})") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-            try:
-                yield
-            finally:
-                os.ftruncate(fd, 0)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+    def lock(self, org_name: str) -> FileLock:
+        """The org's drift lock, to hold for a run or a schedule; refused if it is held."""
+        return FileLock(self.lock_path, f"drift for org {org_name} is already running")
 
 
 def _read_json(path: Path) -> Any:
@@ -929,13 +906,10 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    """Write atomically: a reader (or a killed run) never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write atomically and privately: a reader (or a killed run) never sees half a file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        tmp.replace(path)
+        private_dir(path.parent)
+        write_private(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise ReconcilerError(f"can't save drift state to {path}: "
                               f"{exc.strerror or exc}") from None

@@ -30,7 +30,8 @@ from reconciler.checks import (
 )
 from reconciler.config import Config
 from reconciler.diff import Names, canonical, diff
-from reconciler.errors import PlanFileError, PlanRejected
+from reconciler.errors import PlanFileError, PlanRejected, ReconcilerError
+from reconciler.files import write_private
 from reconciler.model import FrozenMap
 from reconciler.org.reader import Claims, Live, Querier, read
 from reconciler.org.writes import estimate_calls, write_of
@@ -116,12 +117,12 @@ class Plan:
         }
 
     def save(self, path: Path) -> None:
-        """Write the plan as JSON (parents created; the file replaced atomically)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        tmp.replace(path)
+        """Write the plan as JSON (parents created; the file replaced atomically, 0600:
+        a plan describes access)."""
+        try:
+            write_private(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise ReconcilerError(f"can't save the plan to {path}: {exc.strerror or exc}") from None
 
 
 # A plan of thousands of actions is a few MB; reading is bounded well above that so

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +34,7 @@ class Org:
         credentials of the emulator's connected app by default."""
         self.emu = emu
         self.root = root
+        self._logs: dict[int, Path] = {}
         self.config = root / "config"
         self.config.mkdir()
         creds = emu.credentials()
@@ -47,6 +55,53 @@ class Org:
         """The CLI with `-c config --org emu` and the credentials in the environment."""
         return CliRunner().invoke(cli, ["-c", str(self.config), "--org", "emu", *args],
                                   env={**self.env, **(env or {})})
+
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        """The CLI as a process of its own (it can be killed); its output, stdout and
+        stderr together, goes to a file read by :meth:`output` (a pipe nobody reads
+        would stall it)."""
+        log = self.root / f"cli-{len(self._logs)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "reconciler", "-c", str(self.config), "--org", "emu",
+                 *args], cwd=self.root, env={**os.environ, **self.env},
+                stdout=out, stderr=subprocess.STDOUT)
+        self._logs[proc.pid] = log
+        return proc
+
+    def output(self, proc: subprocess.Popen[bytes]) -> str:
+        """What a spawned CLI printed so far."""
+        return self._logs[proc.pid].read_text(errors="replace")
+
+    def journal(self) -> dict[str, Any] | None:
+        """The newest apply journal under plans/, None while there is none (or while it
+        can't be read)."""
+        found = sorted((self.root / "plans").glob("emu.apply-*.json"))
+        if not found:
+            return None
+        try:
+            data = json.loads(found[-1].read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def kill_apply_when(self, proc: subprocess.Popen[bytes],
+                        condition: Callable[[dict[str, dict[str, Any]]], bool],
+                        timeout: float = 60) -> dict[str, dict[str, Any]]:
+        """SIGKILL ``proc`` as soon as its journal's entries (by action id) meet
+        ``condition``; the entries it saw then. Fails if the apply ended first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            journal = self.journal()
+            entries = {e["id"]: e for e in journal["actions"]} if journal else {}
+            if entries and condition(entries):
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+                return entries
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait(timeout=10)
+        raise AssertionError(f"the apply ended before it could be killed:\n{self.output(proc)}")
 
     def writes(self) -> int:
         """Write calls the org has served (collections and single-record writes)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,38 +196,14 @@ def _many_sets_config(sets: int, users: int) -> str:
 
 
 def test_killed_mid_apply_then_rerun_converges_without_duplicates(org: Org) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     org.write("bulk.yaml", _many_sets_config(sets=40, users=4))
     # every write call takes a while, so the kill lands in the middle
     org.emu.faults.add(kind="latency", path="composite/sobjects$", delay=0.4, times=None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "-c", str(org.config), "--org", "emu",
-         "apply", "--auto-approve"],
-        cwd=org.root, env={**os.environ, **org.env}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    killed_with_work_done = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        journals = list((org.root / "plans").glob("emu.apply-*.json"))
-        if journals:
-            try:
-                entries = json.loads(journals[0].read_text())["actions"]
-            except (ValueError, OSError):
-                entries = []
-            if any(e["status"] == "applied" for e in entries):
-                proc.send_signal(signal.SIGKILL)
-                killed_with_work_done = True
-                break
-        time.sleep(0.05)
-    proc.wait(timeout=10)
-    assert killed_with_work_done, "the apply finished before it could be killed"
-    statuses = {e["status"] for e in json.loads(journals[0].read_text())["actions"]}
-    assert "pending" in statuses  # it really was interrupted
+    proc = org.spawn("apply", "--auto-approve")
+    entries = org.kill_apply_when(
+        proc, lambda entries: any(e["status"] == "applied" for e in entries.values()))
+    assert "pending" in {e["status"] for e in entries.values()}  # it really was interrupted
+    time.sleep(0.6)  # the write it had sent still lands, as it would in a real org
     org.emu.faults.clear()
     rerun = org.run("apply", "--auto-approve")
     assert rerun.exit_code == 0, rerun.output
@@ -270,6 +247,18 @@ def test_the_journal_records_outcomes_created_ids_and_replaced_values(org: Org) 
     second = json.loads(sorted(Path("plans").glob("emu.apply-*.json"))[-1].read_text())
     before = second["replaced"]["permission_sets.INT_Standard_Objects"]
     assert before["objects"]["Contact"] == ["read"]
+
+
+def test_an_apply_whose_journal_cannot_be_written_writes_nothing(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    Path("plans").write_text("a file where the journal's directory would be\n")
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0].startswith(
+        "Error: can't write the apply journal plans/emu.apply-"), result.output
+    assert "Traceback" not in result.output
+    assert org.writes() == 0
 
 
 def test_interactive_apply_lists_destruction_and_asks(org: Org) -> None:

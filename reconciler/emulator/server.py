@@ -13,7 +13,6 @@ limits, settings, groups) behind a bearer token of its own.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -37,6 +36,7 @@ from reconciler.emulator.org import Org
 from reconciler.emulator.seed import LOGIN_SETTINGS, load_seed_file, set_password
 from reconciler.emulator.tls import load_or_create_ca, server_context
 from reconciler.errors import EmulatorError
+from reconciler.files import write_private
 
 # The versions a real org serves on 2026-11-29: 31.0 (Summer '14) to 68.0 (Winter '27).
 # 7.0-30.0 are retired: REST answers 410 for them; a version not released yet is 404.
@@ -866,10 +866,7 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
 
 def write_credentials(path: Path, creds: Mapping[str, str]) -> None:
     """The credentials file, readable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(dict(creds), fh, indent=2)
-    os.chmod(path, 0o600)
+    write_private(path, json.dumps(dict(creds), indent=2))
 
 
 def open_emulator(data_dir: Path | None, seed: Path | Mapping[str, Any] | None = None, *,
@@ -882,8 +879,12 @@ def open_emulator(data_dir: Path | None, seed: Path | Mapping[str, Any] | None =
     org = Org(data_dir, seed_doc)
     if cert_dir is None and data_dir is None:
         raise EmulatorError("an in-memory org needs a cert_dir for its CA")
-    return Emulator(org, host=host, port=port, cert_dir=cert_dir or data_dir,  # type: ignore[arg-type]
-                    allow_remote=allow_remote)
+    try:
+        return Emulator(org, host=host, port=port, cert_dir=cert_dir or data_dir,  # type: ignore[arg-type]
+                        allow_remote=allow_remote)
+    except BaseException:
+        org.store.close()  # let the data directory go: nothing serves it
+        raise
 
 
 def serve_forever(*, host: str, port: int, data_dir: Path, seed: Path | None,
@@ -900,6 +901,7 @@ def serve_forever(*, host: str, port: int, data_dir: Path, seed: Path | None,
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     emulator.start()
+    emulator.org.store.note_owner(url=emulator.url)
     print(json.dumps({"url": emulator.url, "ca_file": str(emulator.ca_file.resolve()),
                       "credentials_file": str(creds_file.resolve())}), flush=True)
     try:

@@ -6,20 +6,27 @@ transaction as the request that made it, so the org survives a restart. One
 re-entrant lock serialises writers and readers, which is what makes the server
 thread-safe. Transactions nest as savepoints with an in-memory undo log, so an
 ``allOrNone`` request can roll back exactly its own work.
+
+One process at a time owns a data directory: the store holds an exclusive lock on
+it for its life, because another process's store would not see this one's writes in
+memory (and would let a duplicate Username in). The directory is 0700 and its files
+0600: the SQLite file holds the connected app's secret and the admin token.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from reconciler.emulator.catalog import REFERENCE, Catalog
 from reconciler.emulator.ids import is_id, make_id, to18
+from reconciler.files import FILE_MODE, FileLock, private_dir, tighten
 
 Record = dict[str, Any]
 
@@ -36,20 +43,52 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _own(directory: Path) -> FileLock:
+    """Take the data directory's lock, or say which process has it and what to do."""
+
+    def hint(holder: Mapping[str, Any]) -> str:
+        if holder.get("url"):
+            return ("Stop that server, or point the org in the config at it (instance_url "
+                    f"and login_url {holder['url']}, ca_bundle {directory / 'ca.pem'}, client "
+                    f"credentials from {directory / 'credentials.json'})")
+        return "One process at a time uses a local org: run this again when it has finished"
+
+    lock = FileLock(directory / "emulator.lock",
+                    f"the local org in {directory} is in use by another process", hint)
+    lock.acquire()
+    return lock
+
+
+def _private_db(path: Path) -> str:
+    """The SQLite file, created (or tightened) to 0600 before SQLite opens it: SQLite
+    gives its -wal and -shm files the database file's mode."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        tighten(name)
+    return str(path)
+
+
 class Store:
     """In-memory records of one org, persisted to one SQLite file (or memory)."""
 
     def __init__(self, path: Path | None, catalog: Catalog) -> None:
         self.catalog = catalog
         self.lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:",
-            check_same_thread=False,
-            isolation_level=None,
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._owner = None if path is None else _own(path.parent)
+        try:
+            self._db = sqlite3.connect(
+                _private_db(path) if path is not None else ":memory:",
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            if self._owner is not None:
+                self._owner.release()  # an unreadable store owns nothing
+            raise
         self._records: dict[str, dict[str, Record]] = {}
         self._deleted: dict[str, dict[str, Record]] = {}
         self._sobject_of: dict[str, str] = {}
@@ -79,8 +118,16 @@ class Store:
             return not self._sobject_of and self.meta("counter") is None
 
     def close(self) -> None:
+        """Close the SQLite file and let another process open the directory."""
         with self.lock:
             self._db.close()
+            if self._owner is not None:
+                self._owner.release()
+
+    def note_owner(self, **about: str) -> None:
+        """Tell a process refused the directory more about its owner (say, its URL)."""
+        if self._owner is not None:
+            self._owner.note(**about)
 
     # -- reads --------------------------------------------------------------
 
