@@ -953,7 +953,8 @@ def write_credentials(path: Path, creds: Mapping[str, str]) -> None:
 
 def open_emulator(data_dir: Path | None, seed: Path | Mapping[str, Any] | None = None, *,
                   host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False,
-                  cert_dir: Path | None = None) -> Emulator:
+                  cert_dir: Path | None = None,
+                  idle_timeout: float = IDLE_TIMEOUT) -> Emulator:
     """An Emulator over the org in ``data_dir`` (made from ``seed`` when new), not started."""
     seed_doc = load_seed_file(seed) if isinstance(seed, Path) else seed
     if data_dir is not None:
@@ -962,7 +963,7 @@ def open_emulator(data_dir: Path | None, seed: Path | Mapping[str, Any] | None =
     if cert_dir is None and data_dir is None:
         raise EmulatorError("an in-memory org needs a cert_dir for its CA")
     return Emulator(org, host=host, port=port, cert_dir=cert_dir or data_dir,  # type: ignore[arg-type]
-                    allow_remote=allow_remote)
+                    allow_remote=allow_remote, idle_timeout=idle_timeout)
 
 
 def serve_forever(*, host: str, port: int, data_dir: Path, seed: Path | None,
