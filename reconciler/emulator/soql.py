@@ -1348,6 +1348,10 @@ class _Run:
         if op == "!=":
             # Unlike SQL, SOQL's != matches records whose value is null.
             return lambda r: get(r) != lit
+        if lit is None:
+            # Only '' gets here (the null keyword is refused with < and >): it is null, as
+            # Salesforce stores no empty strings, and nothing orders against null.
+            return lambda r: False
         ordered: dict[str, Predicate] = {
             "<": lambda r: (v := get(r)) is not None and v < lit,
             "<=": lambda r: (v := get(r)) is not None and v <= lit,
