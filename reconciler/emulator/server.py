@@ -896,9 +896,10 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if length > MAX_REQUEST_BODY:
                 # Answered before reading the body, so the connection can't carry on.
                 self.close_connection = True
-                reply = Reply(400, bad_request(
-                    "JSON_PARSER_ERROR", "Maximum size of request reached. Maximum size of "
-                    f"request is {MAX_REQUEST_BODY} bytes.").body(), {"Connection": "close"})
+                reply = Reply(400, ApiFault(
+                    400, "JSON_PARSER_ERROR", "Maximum size of request reached. Maximum size "
+                    f"of request is {MAX_REQUEST_BODY} bytes.", about_record=False).body(),
+                    {"Connection": "close"})
             else:
                 body = self.rfile.read(length) if length else b""
                 answer = self._answer(body)

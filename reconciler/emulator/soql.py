@@ -1133,8 +1133,8 @@ class _Parser:
 def parse(soql: str, catalog: Catalog) -> Query:
     """Parse and validate a SOQL query against ``catalog``; raises SoqlError."""
     if len(soql) > MAX_QUERY_LENGTH:
-        raise SoqlError("MALFORMED_QUERY", "SOQL statements cannot be longer than "
-                        f"{MAX_QUERY_LENGTH} characters.")
+        raise SoqlError("MALFORMED_QUERY", "SOQL statements can not be longer than "
+                        f"{MAX_QUERY_LENGTH} characters")
     parser = _Parser(soql, catalog)
     query, _ = parser.query("top")
     if parser.peek().kind != _EOF:

@@ -146,7 +146,7 @@ def test_a_body_past_50_mb_is_refused_before_it_is_read(emu: Emulator) -> None:
     assert head.startswith(b"HTTP/1.1 400 ")
     assert json.loads(body) == [{
         "message": "Maximum size of request reached. Maximum size of request is 52428800 "
-                   "bytes.", "errorCode": "JSON_PARSER_ERROR", "fields": []}]
+                   "bytes.", "errorCode": "JSON_PARSER_ERROR"}]
 
 
 @pytest.mark.parametrize("length", ["-1", "ten", "", "1e3", "0x10"])
@@ -199,7 +199,8 @@ def test_a_statement_past_100000_characters_is_refused(emu: Emulator) -> None:
     answer = out["compositeResponse"][0]
     assert answer["httpStatusCode"] == 400
     assert answer["body"][0]["errorCode"] == "MALFORMED_QUERY"
-    assert "100000 characters" in answer["body"][0]["message"]
+    assert answer["body"][0]["message"] == (
+        "SOQL statements can not be longer than 100000 characters")
 
 
 @pytest.mark.parametrize("subrequest", [
