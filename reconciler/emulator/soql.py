@@ -98,8 +98,9 @@ MAX_NESTING = 64
 #: sooner rather than hold every other request up.
 QUERY_TIMEOUT_SECONDS = 10.0
 _TIMEOUT_MESSAGE = "Your query request was running for too long."
-# How many rows pass between two looks at the clock.
-_CLOCK_EVERY = 256
+# How many rows pass between two looks at the clock (one row costs at most a linear LIKE
+# over its value, so a stretch of rows can't overrun the deadline by much).
+_CLOCK_EVERY = 64
 
 
 class SoqlError(Exception):
@@ -1226,8 +1227,8 @@ class _Run:
         if deadline is None:
             yield from rows
             return
-        for r in rows:
-            if clock.monotonic() > deadline:
+        for n, r in enumerate(rows):
+            if not n % _CLOCK_EVERY and clock.monotonic() > deadline:
                 raise SoqlError("QUERY_TIMEOUT", _TIMEOUT_MESSAGE)
             yield r
 
