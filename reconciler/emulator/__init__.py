@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator.server import Emulator, open_emulator
+from reconciler.emulator.server import IDLE_TIMEOUT, Emulator, open_emulator
 
 
 @contextmanager
@@ -27,15 +27,18 @@ def start_emulator(
     seed: Path | Mapping[str, Any] | None = None,
     *,
     port: int = 0,
+    idle_timeout: float = IDLE_TIMEOUT,
 ) -> Iterator[Emulator]:
     """Serve an org on ``https://127.0.0.1:<port>`` for the duration of the block.
 
     ``data_dir`` keeps the org (SQLite), its CA and credentials across runs; without
-    it the org lives in memory and its CA in a temporary directory.
+    it the org lives in memory and its CA in a temporary directory. A connection silent
+    for ``idle_timeout`` seconds is closed.
     """
     with tempfile.TemporaryDirectory(prefix="reconciler-emulator-") as tmp:
         cert_dir = data_dir if data_dir is not None else Path(tmp)
-        emulator = open_emulator(data_dir, seed, port=port, cert_dir=cert_dir)
+        emulator = open_emulator(data_dir, seed, port=port, cert_dir=cert_dir,
+                                 idle_timeout=idle_timeout)
         emulator.start()
         try:
             yield emulator

@@ -8,6 +8,7 @@ gives a 5-bit number (bit j set when character j is an upper-case letter), mappe
 from __future__ import annotations
 
 import re
+import secrets
 
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -56,3 +57,13 @@ def make_id(prefix: str, counter: int) -> str:
         raise ValueError("Id counter overflow")
     id15 = prefix + _POD + "".join(reversed(digits))
     return id15 + checksum(id15)
+
+
+#: Organization Ids start with this key prefix.
+ORG_PREFIX = "00D"
+
+
+def new_org_id() -> str:
+    """A random Organization Id, so no two local orgs share one (an org Id is what a saved
+    plan is bound to)."""
+    return make_id(ORG_PREFIX, secrets.randbelow(62**9))

@@ -40,7 +40,15 @@ from reconciler.emulator.catalog import (
     standard_catalog,
 )
 from reconciler.emulator.ids import is_id, to18
-from reconciler.emulator.soql import RecordSource, Result, SoqlError, columns, execute, parse
+from reconciler.emulator.soql import (
+    QUERY_TIMEOUT_SECONDS,
+    RecordSource,
+    Result,
+    SoqlError,
+    columns,
+    execute,
+    parse,
+)
 from reconciler.emulator.store import Record, Store
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -126,6 +134,12 @@ class Org:
         return int(self.store.meta("daily_api_max") or DEFAULT_DAILY_API_MAX)
 
     @property
+    def query_timeout(self) -> float:
+        """Seconds a query may run before it is refused with QUERY_TIMEOUT."""
+        stored = self.store.meta("query_timeout_seconds")
+        return QUERY_TIMEOUT_SECONDS if stored is None else float(stored)
+
+    @property
     def token_ttl(self) -> int:
         return int(self.store.meta("token_ttl") or DEFAULT_TOKEN_TTL)
 
@@ -141,12 +155,13 @@ class Org:
         from reconciler.emulator import seed as seeding
 
         with self.lock:
+            org_id = self.org_id
             self.store.purge()
             self._cursors.clear()
             self.stats = Stats()
             self.catalog = standard_catalog()
             self.store.catalog = self.catalog
-            seeding.apply_seed(self, self._seed_doc)
+            seeding.apply_seed(self, self._seed_doc, org_id=org_id)
 
     # -- custom objects -------------------------------------------------------
 
@@ -271,7 +286,8 @@ class Org:
                 rules.check_query_access(self, [parsed.sobject], actor_id)
             try:
                 result: Result = execute(parsed, _Source(self.store), api_version=api_version,
-                                         include_deleted=include_deleted)
+                                         include_deleted=include_deleted,
+                                         timeout=self.query_timeout)
             except SoqlError as exc:
                 raise _query_fault(exc) from None
         if len(result.records) <= batch_size:

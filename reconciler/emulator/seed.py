@@ -4,6 +4,7 @@ A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
 
     org: {name: Acme, daily_api_max: 100000, token_ttl_seconds: 7200,
           allow_oauth_username_password_flows: true, allow_soap_login: true}
+    # org.id: 00D…: pins the Organization Id (else each new org gets a random one).
     # org.group_recalculation: {seconds: 0.5, failing: [G]}: permission set groups stay
     # Updating that long after a change; G's recalculations fail (and G starts Failed).
     user_licenses: [{name: Salesforce, seats: 20}]            # added to / overriding defaults
@@ -45,6 +46,7 @@ import yaml
 
 from reconciler.emulator.apierror import ApiFault
 from reconciler.emulator.catalog import SYSTEM_PERMISSIONS
+from reconciler.emulator.ids import ORG_PREFIX, is_id, new_org_id, to18
 from reconciler.emulator.rules import (
     assign_profile_set,
     fail_seeded_groups,
@@ -123,15 +125,19 @@ def check_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(stored, hash_password(password, salt))
 
 
-def apply_seed(org: Org, seed: Mapping[str, Any] | None) -> None:
-    """Build a new org: the defaults, then the seed, in one transaction."""
+def apply_seed(org: Org, seed: Mapping[str, Any] | None, *, org_id: str | None = None) -> None:
+    """Build a new org: the defaults, then the seed, in one transaction.
+
+    The Organization Id is ``org_id`` (an org reset keeps its own), else the seed's
+    ``org: {id: ...}``, else a new random one.
+    """
     seed = dict(seed or {})
     unknown = set(seed) - _TOP_KEYS
     if unknown:
         raise EmulatorError(f"seed: unknown keys {sorted(unknown)}; expected {sorted(_TOP_KEYS)}")
     try:
         with org.store.transaction():
-            _build(org, seed)
+            _build(org, seed, org_id)
     except ApiFault as exc:
         raise EmulatorError(f"seed rejected: {exc.error_code}: {exc.message}") from None
     except (KeyError, TypeError, ValueError) as exc:
@@ -145,14 +151,19 @@ def _by_name(items: Iterable[Mapping[str, Any]], key: str) -> dict[str, dict[str
     return out
 
 
-def _build(org: Org, seed: dict[str, Any]) -> None:
+def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
     store = org.store
     meta = dict(seed.get("org") or {})
+    org_id = org_id or meta.get("id") or new_org_id()
+    if not is_id(org_id) or not str(org_id).startswith(ORG_PREFIX):
+        raise ValueError(f"org id {org_id!r} is not an Organization Id (00D…, 15 or 18 "
+                         "characters)")
     store.set_meta("daily_api_max", int(meta.get("daily_api_max", 100_000)))
     store.set_meta("token_ttl", int(meta.get("token_ttl_seconds", 7200)))
     for name, default in LOGIN_SETTINGS.items():
         store.set_meta(name, bool(meta.get(name, default)))
     organization = org.insert_raw("Organization", {
+        "Id": to18(str(org_id)),
         "Name": meta.get("name", "Local Org"), "OrganizationType": meta.get(
             "type", "Enterprise Edition"), "InstanceName": "LOCAL", "IsSandbox": False,
         "LanguageLocaleKey": "en_US", "DefaultLocaleSidKey": "en_US",

@@ -12,6 +12,7 @@ limits, settings, groups) behind a bearer token of its own.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import signal
@@ -46,6 +47,12 @@ COMPOSITE_LIMIT = 25
 #: Salesforce refuses a request whose request line and headers pass this many bytes.
 MAX_REQUEST_HEAD = 16_384
 HANDSHAKE_TIMEOUT = 10.0
+#: How long a connection may stay silent (before its first request, between keep-alive
+#: requests, or mid-request) before the server closes it and frees its thread.
+IDLE_TIMEOUT = 30.0
+#: The largest request body Salesforce's REST API takes (50 MB); a larger one is refused
+#: from its Content-Length, before a byte of it is read.
+MAX_REQUEST_BODY = 52_428_800
 _VERSION_RE = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
 _SOAP_RE = re.compile(r"^/services/Soap/u/(\d+)\.0$")
 _REF_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
@@ -69,7 +76,8 @@ class Emulator:
     """An org served over HTTPS: the Org, its auth and faults, and the HTTP server."""
 
     def __init__(self, org: Org, *, host: str = "127.0.0.1", port: int = 0,
-                 cert_dir: Path, allow_remote: bool = False) -> None:
+                 cert_dir: Path, allow_remote: bool = False,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
         if not allow_remote and not _is_loopback(host):
             raise EmulatorError(
                 f"refusing to listen on {host}: the local org serves loopback only "
@@ -79,7 +87,7 @@ class Emulator:
         self.faults = Faults()
         ca, self.ca_file = load_or_create_ca(cert_dir)
         handler = _make_handler(self)
-        self.httpd = _TLSServer((host, port), handler, server_context(ca))
+        self.httpd = _TLSServer((host, port), handler, server_context(ca), idle_timeout)
         bound_host, bound_port = self.httpd.server_address[:2]
         shown = f"[{bound_host!s}]" if ":" in str(bound_host) else str(bound_host)
         self.url = f"https://{shown}:{bound_port}"
@@ -378,7 +386,7 @@ class Emulator:
                 return str(item), None
             if not isinstance(item, dict):
                 raise bad_request("JSON_PARSER_ERROR", "each record must be a JSON object")
-            type_ = (item.get("attributes") or {}).get("type")
+            type_ = _item_type(item)
             if not type_:
                 raise bad_request("INVALID_TYPE", "Must send a concrete entity type.")
             values = {k: v for k, v in item.items() if k != "attributes"}
@@ -432,7 +440,7 @@ class Emulator:
 
     def _is_setup(self, item: Any) -> bool | None:
         if isinstance(item, dict):
-            s = self.org.catalog.get(str((item.get("attributes") or {}).get("type", "")))
+            s = self.org.catalog.get(_item_type(item) or "")
             return None if s is None else s.setup
         if isinstance(item, str):
             got = self.org.get(item)
@@ -447,6 +455,12 @@ class Emulator:
             raise bad_request("JSON_PARSER_ERROR",
                               "The request body must be {\"compositeRequest\": [...]}")
         subs = body["compositeRequest"]
+        for n, sub in enumerate(subs):
+            if not isinstance(sub, dict) or not all(
+                    isinstance(sub.get(key), str) for key in ("method", "url", "referenceId")):
+                raise bad_request("JSON_PARSER_ERROR",
+                                  f"compositeRequest[{n}] must be an object with the strings "
+                                  "method, url and referenceId")
         if len(subs) > COMPOSITE_LIMIT:
             raise bad_request("LIMIT_EXCEEDED",
                               f"Max number of subrequests is {COMPOSITE_LIMIT}")
@@ -505,7 +519,9 @@ class Emulator:
     def _admin(self, method: str, path: str, headers: Mapping[str, str],
                body: bytes) -> Reply:
         auth = headers.get("authorization", "")
-        if auth != f"Bearer {self.admin_token}":
+        # Constant-time, so the token can't be guessed a character at a time from timings.
+        if not hmac.compare_digest(auth.encode("utf-8", "surrogateescape"),
+                                   f"Bearer {self.admin_token}".encode()):
             return Reply(401, [{"message": "admin token required", "errorCode":
                                 "INVALID_SESSION_ID", "fields": []}])
         what = path[len("/__emulator__"):].strip("/")
@@ -548,7 +564,11 @@ class Emulator:
                     self.org.store.set_meta(name, bool(value))
             return Reply(204)
         if what == "limits" and method == "POST" and isinstance(data, dict):
-            self.set_daily_limit(int(data["daily_api_max"]))
+            try:
+                self.set_limits(**data)
+            except (TypeError, ValueError) as exc:
+                return Reply(400, [{"message": str(exc), "errorCode": "INVALID_SETTING",
+                                    "fields": []}])
             return Reply(204)
         return Reply(404, [{"message": "unknown admin resource", "errorCode": "NOT_FOUND",
                             "fields": []}])
@@ -587,6 +607,18 @@ class Emulator:
         with self.org.lock:
             self.org.store.set_meta("daily_api_max", daily_max)
 
+    def set_limits(self, *, daily_api_max: int | None = None,
+                   query_timeout_seconds: float | None = None) -> None:
+        """The daily API call allowance and how long one query may run (seconds)."""
+        if daily_api_max is not None:
+            self.set_daily_limit(int(daily_api_max))
+        if query_timeout_seconds is not None:
+            seconds = float(query_timeout_seconds)
+            if not seconds >= 0:
+                raise ValueError("query_timeout_seconds must be a number of seconds, >= 0")
+            with self.org.lock:
+                self.org.store.set_meta("query_timeout_seconds", seconds)
+
 
 class _TLSServer(ThreadingHTTPServer):
     """Threads per connection; the TLS handshake runs in the connection's thread, so a
@@ -598,10 +630,11 @@ class _TLSServer(ThreadingHTTPServer):
     block_on_close = True
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 context: ssl.SSLContext) -> None:
+                 context: ssl.SSLContext, idle_timeout: float) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
         self.context = context
+        self.idle_timeout = idle_timeout
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
 
@@ -625,7 +658,9 @@ class _TLSServer(ThreadingHTTPServer):
             request.settimeout(HANDSHAKE_TIMEOUT)
             # The TLS socket takes over the connection's file descriptor.
             tls = self.context.wrap_socket(request, server_side=True)
-            tls.settimeout(None)
+            # Nor may one that connects and then says nothing (or stops half-way): the
+            # handler reads the timeout as the end of the connection.
+            tls.settimeout(self.idle_timeout)
         except (ssl.SSLError, OSError):
             return
         with self._open_lock:
@@ -652,6 +687,13 @@ def _attempt(op: Callable[[], tuple[str | None, None]]) -> dict[str, Any]:
         return {"id": _item_id(getattr(op, "item", None)), "success": False,
                 "errors": [exc.record_error()]}
     return {"id": rid, "success": True, "errors": []}
+
+
+def _item_type(item: Mapping[str, Any]) -> str | None:
+    """The sObject type a collections item names in ``attributes.type``, if it names one."""
+    attributes = item.get("attributes")
+    type_ = attributes.get("type") if isinstance(attributes, dict) else None
+    return type_ if isinstance(type_, str) else None
 
 
 def _item_id(item: Any) -> str | None:
@@ -729,10 +771,25 @@ def _method_not_allowed(method: str, allowed: str) -> ApiFault:
                     f"HTTP Method '{method}' not allowed. Allowed are {allowed}")
 
 
+def _body_length(header: str | None) -> int | None:
+    """A request body's length from its Content-Length header (0 without one); None when
+    the header is not a decimal number of bytes (negative, empty, words)."""
+    if header is None:
+        return 0
+    text = header.strip()
+    if not re.fullmatch(r"[0-9]+", text):
+        return None
+    digits = text.lstrip("0")
+    # More digits than any accepted size has: too large, without converting it.
+    return int(digits or "0") if len(digits) <= 12 else MAX_REQUEST_BODY + 1
+
+
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError: a JSON number longer than Python converts; RecursionError: arrays or
+    # objects nested past what the parser follows.
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise bad_request("JSON_PARSER_ERROR", f"Unexpected character in the body: {exc}") \
             from None
 
@@ -814,37 +871,60 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the emulator is a library and a test bed."""
 
+        def _refuse(self, status: int, reason: str) -> None:
+            """Refused at the front door, as Salesforce's web tier does: an HTML page, no
+            API call counted, and the connection closed (the body is never read)."""
+            page = f"<h1>Bad Message {status}</h1><pre>reason: {reason}</pre>".encode()
+            self.close_connection = True
+            self.send_response(status, reason)
+            self.send_header("Content-Type", "text/html;charset=iso-8859-1")
+            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(page)
+
         def _serve(self) -> None:
             refused = _oversized(self.path, self.requestline,
                                  [(k, v) for k, v in self.headers.items()])
             if refused is not None:
-                # Refused at the front door, as Salesforce's web tier does: an HTML page,
-                # no API call counted, and the connection closed.
-                status, reason = refused
-                page = f"<h1>Bad Message {status}</h1><pre>reason: {reason}</pre>".encode()
-                self.close_connection = True
-                self.send_response(status, reason)
-                self.send_header("Content-Type", "text/html;charset=iso-8859-1")
-                self.send_header("Content-Length", str(len(page)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(page)
+                self._refuse(*refused)
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            length = _body_length(self.headers.get("Content-Length"))
+            if length is None:
+                self._refuse(400, "Invalid Content-Length Value")
+                return
+            if length > MAX_REQUEST_BODY:
+                # Answered before reading the body, so the connection can't carry on.
+                self.close_connection = True
+                reply = Reply(400, ApiFault(
+                    400, "JSON_PARSER_ERROR", "Maximum size of request reached. Maximum size "
+                    f"of request is {MAX_REQUEST_BODY} bytes.", about_record=False).body(),
+                    {"Connection": "close"})
+            else:
+                body = self.rfile.read(length) if length else b""
+                answer = self._answer(body)
+                if answer is None:
+                    return
+                reply = answer
+            self._send(reply)
+
+        def _answer(self, body: bytes) -> Reply | None:
+            """The reply to the request read; None when the connection is to be dropped."""
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
-                reply = emulator.handle(self.command, self.path, headers, body)
+                return emulator.handle(self.command, self.path, headers, body)
             except DropConnection:
                 self.close_connection = True
                 with suppress(OSError):
                     self.connection.shutdown(2)
-                return
+                return None
             except ApiFault as exc:
-                reply = Reply(exc.status, exc.body())
+                return Reply(exc.status, exc.body())
             except Exception as exc:  # a server answers 500, never dies
-                reply = Reply(500, [{"message": f"internal emulator error: {exc}",
-                                     "errorCode": "UNKNOWN_EXCEPTION", "fields": []}])
+                return Reply(500, [{"message": f"internal emulator error: {exc}",
+                                    "errorCode": "UNKNOWN_EXCEPTION", "fields": []}])
+
+        def _send(self, reply: Reply) -> None:
             payload = reply.body if isinstance(reply.body, bytes) else (
                 b"" if reply.body is None else json.dumps(reply.body).encode())
             self.send_response(reply.status)
@@ -871,7 +951,8 @@ def write_credentials(path: Path, creds: Mapping[str, str]) -> None:
 
 def open_emulator(data_dir: Path | None, seed: Path | Mapping[str, Any] | None = None, *,
                   host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False,
-                  cert_dir: Path | None = None) -> Emulator:
+                  cert_dir: Path | None = None,
+                  idle_timeout: float = IDLE_TIMEOUT) -> Emulator:
     """An Emulator over the org in ``data_dir`` (made from ``seed`` when new), not started."""
     seed_doc = load_seed_file(seed) if isinstance(seed, Path) else seed
     if data_dir is not None:
@@ -881,7 +962,7 @@ def open_emulator(data_dir: Path | None, seed: Path | Mapping[str, Any] | None =
         raise EmulatorError("an in-memory org needs a cert_dir for its CA")
     try:
         return Emulator(org, host=host, port=port, cert_dir=cert_dir or data_dir,  # type: ignore[arg-type]
-                        allow_remote=allow_remote)
+                        allow_remote=allow_remote, idle_timeout=idle_timeout)
     except BaseException:
         org.store.close()  # let the data directory go: nothing serves it
         raise

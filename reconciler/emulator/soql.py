@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Collection, Iterable
+import time as clock
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -75,6 +76,7 @@ __all__ = [
     "SubqueryItem",
     "columns",
     "execute",
+    "like_matcher",
     "parse",
 ]
 
@@ -85,6 +87,20 @@ Shaper = Callable[[Record, str], dict[str, Any]]
 
 MAX_OFFSET = 2000
 MAX_RELATIONSHIP_HOPS = 5
+#: Salesforce refuses a SOQL statement longer than this many characters.
+MAX_QUERY_LENGTH = 100_000
+#: How deep parentheses may nest in WHERE: an emulator bound (Salesforce documents none)
+#: that keeps the recursive-descent parser and the compiled closures far from Python's
+#: recursion limit.
+MAX_NESTING = 64
+#: How long one query may run before it is refused with QUERY_TIMEOUT. Salesforce allows
+#: two minutes; the emulator answers from memory under the org's lock, so it stops far
+#: sooner rather than hold every other request up.
+QUERY_TIMEOUT_SECONDS = 10.0
+_TIMEOUT_MESSAGE = "Your query request was running for too long."
+# How many rows pass between two looks at the clock (one row costs at most a linear LIKE
+# over its value, so a stretch of rows can't overrun the deadline by much).
+_CLOCK_EVERY = 64
 
 
 class SoqlError(Exception):
@@ -189,12 +205,17 @@ class InList:
     negated: bool
 
 
+#: A LIKE pattern split at its unescaped ``%``: each segment is a run of characters, None
+#: standing for ``_`` (any one character).
+LikePattern = tuple[tuple[str | None, ...], ...]
+
+
 @dataclass(frozen=True)
 class Like:
-    """``path LIKE 'pattern'``; ``pattern`` is the equivalent regular expression."""
+    """``path LIKE 'pattern'``; ``pattern`` is the pattern's segments (:data:`LikePattern`)."""
 
     path: FieldPath
-    pattern: str
+    pattern: LikePattern
 
 
 @dataclass(frozen=True)
@@ -292,7 +313,7 @@ class _Token:
     text: str
     value: Any
     pos: int
-    like: str = ""  # for strings: the LIKE pattern as a regular expression
+    like: LikePattern = ()  # for strings: the literal read as a LIKE pattern
 
 
 def _position(soql: str, pos: int) -> str:
@@ -317,12 +338,14 @@ def _malformed(soql: str, pos: int, message: str) -> SoqlError:
 def _read_string(soql: str, start: int) -> _Token:
     """A quoted literal from ``start`` (the opening quote), with SOQL's escapes."""
     chars: list[str] = []
-    pattern: list[str] = []
+    segments: list[tuple[str | None, ...]] = []
+    segment: list[str | None] = []
     i = start + 1
     while i < len(soql):
         c = soql[i]
         if c == "'":
-            return _Token(_STRING, soql[start : i + 1], "".join(chars), start, "".join(pattern))
+            segments.append(tuple(segment))
+            return _Token(_STRING, soql[start : i + 1], "".join(chars), start, tuple(segments))
         if c == "\\":
             esc = soql[i + 1] if i + 1 < len(soql) else ""
             if esc in _ESCAPES:
@@ -333,13 +356,94 @@ def _read_string(soql: str, start: int) -> _Token:
             else:
                 raise _malformed(soql, i, f"invalid escape sequence '\\{esc}' in string literal")
             chars.append(ch)
-            pattern.append(re.escape(ch))
+            segment.append(ch)
             i += 2
             continue
         chars.append(c)
-        pattern.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        if c == "%":
+            segments.append(tuple(segment))
+            segment = []
+        else:
+            segment.append(None if c == "_" else c)
         i += 1
     raise _malformed(soql, start, "unterminated string literal")
+
+
+def _fold(text: str) -> str:
+    """``text`` lower-cased character for character (as a case-insensitive match compares):
+    a character whose lower case is longer, such as U+0130, stays as it is."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+class _Segment:
+    """One ``%``-free run of a LIKE pattern, matched without backtracking."""
+
+    def __init__(self, chars: tuple[str | None, ...]) -> None:
+        self.chars = tuple(None if c is None else _fold(c) for c in chars)
+        self.size = len(chars)
+        self.literal = None if None in chars else "".join(self.chars)  # type: ignore[arg-type]
+        # Shift-And: bit j of masks[c] says position j accepts c; wildcards accept all.
+        self.wild = 0
+        self.masks: dict[str, int] = {}
+        for j, c in enumerate(self.chars):
+            if c is None:
+                self.wild |= 1 << j
+            else:
+                self.masks[c] = self.masks.get(c, 0) | 1 << j
+
+    def at(self, text: str, pos: int) -> bool:
+        """Whether the segment matches ``text`` at ``pos``."""
+        if pos + self.size > len(text):
+            return False
+        if self.literal is not None:
+            return text.startswith(self.literal, pos)
+        return all(c is None or text[pos + j] == c for j, c in enumerate(self.chars))
+
+    def find(self, text: str, start: int, stop: int) -> int:
+        """Where the leftmost match inside ``text[start:stop]`` ends, or -1: one pass over
+        the window (``str.find`` for a literal, else a bit-parallel Shift-And scan)."""
+        if self.literal is not None:
+            at = text.find(self.literal, start, stop)
+            return -1 if at < 0 else at + self.size
+        top, state, wild, masks = 1 << (self.size - 1), 0, self.wild, self.masks
+        for i in range(start, stop):
+            state = ((state << 1) | 1) & (masks.get(text[i], 0) | wild)
+            if state & top:
+                return i + 1
+        return -1
+
+
+def like_matcher(pattern: LikePattern) -> Callable[[str], bool]:
+    """A case-insensitive test of a whole value against a LIKE pattern, in time linear in
+    the value's length.
+
+    The first segment must match at the start and the last at the end; each segment
+    between is taken at its leftmost match after the previous one (taking it any later
+    can only leave less room for the rest). Each character of the value is looked at by
+    one segment search only, so nothing is ever retried: no pattern can make a match
+    backtrack the way a regular expression such as ``(.*a){5}b`` does.
+    """
+    segs = [_Segment(chars) for chars in pattern]
+    first, last = segs[0], segs[-1]
+    if len(segs) == 1:
+        return lambda text: len(t := _fold(text)) == first.size and first.at(t, 0)
+    middle = segs[1:-1]
+
+    def match(text: str) -> bool:
+        t = _fold(text)
+        pos, stop = first.size, len(t) - last.size
+        if stop < pos or not first.at(t, 0):
+            return False
+        for seg in middle:
+            pos = seg.find(t, pos, stop)
+            if pos < 0:
+                return False
+        return last.at(t, stop)
+
+    return match
 
 
 def _tokenize(soql: str) -> list[_Token]:
@@ -507,6 +611,7 @@ class _Parser:
         self.catalog = catalog
         self.tokens = _tokenize(soql)
         self.i = 0
+        self.depth = 0  # parentheses open in WHERE
 
     # -- token helpers --------------------------------------------------------
 
@@ -807,8 +912,12 @@ class _Parser:
 
     def _term(self, sobj: SObject) -> Expr:
         if self.peek().kind == _LPAREN:
-            self.next()
+            tok = self.next()
+            if self.depth >= MAX_NESTING:
+                raise self.error(tok, f"conditions nest more than {MAX_NESTING} levels deep")
+            self.depth += 1
             inner = self._expr(sobj)
+            self.depth -= 1
             self.expect(_RPAREN)
             return inner
         return self._condition(sobj)
@@ -1024,6 +1133,9 @@ class _Parser:
 
 def parse(soql: str, catalog: Catalog) -> Query:
     """Parse and validate a SOQL query against ``catalog``; raises SoqlError."""
+    if len(soql) > MAX_QUERY_LENGTH:
+        raise SoqlError("MALFORMED_QUERY", "SOQL statements can not be longer than "
+                        f"{MAX_QUERY_LENGTH} characters")
     parser = _Parser(soql, catalog)
     query, _ = parser.query("top")
     if parser.peek().kind != _EOF:
@@ -1096,8 +1208,10 @@ class _Run:
     """One execute() call: its clock, its parent-lookup cache and its compiled closures."""
 
     def __init__(
-        self, catalog: Catalog, source: RecordSource, api_version: str, include_deleted: bool
+        self, catalog: Catalog, source: RecordSource, api_version: str, include_deleted: bool,
+        deadline: float | None = None,
     ) -> None:
+        self.deadline = deadline
         self.catalog = catalog
         self.source = source
         self.include_deleted = include_deleted
@@ -1106,6 +1220,17 @@ class _Run:
         self._parents: dict[str, tuple[str, Record] | None] = {}
         self._semi: dict[int, frozenset[str]] = {}
         self._name_fields: dict[str, str] = {}
+
+    def paced(self, rows: Iterable[Record]) -> Iterator[Record]:
+        """``rows``, refused with QUERY_TIMEOUT once the query has run past its deadline."""
+        deadline = self.deadline
+        if deadline is None:
+            yield from rows
+            return
+        for n, r in enumerate(rows):
+            if not n % _CLOCK_EVERY and clock.monotonic() > deadline:
+                raise SoqlError("QUERY_TIMEOUT", _TIMEOUT_MESSAGE)
+            yield r
 
     # -- values -------------------------------------------------------------
 
@@ -1190,8 +1315,8 @@ class _Run:
             return lambda r: get(r) in values
         if isinstance(expr, Like):
             raw = self.getter(expr.path)
-            match = re.compile(expr.pattern, re.IGNORECASE | re.DOTALL).fullmatch
-            return lambda r: (v := raw(r)) is not None and match(str(v)) is not None
+            match = like_matcher(expr.pattern)
+            return lambda r: (v := raw(r)) is not None and match(str(v))
         if isinstance(expr, SemiJoin):
             raw = self.getter(expr.path)
             ids = self.semi_ids(expr)
@@ -1224,6 +1349,10 @@ class _Run:
         if op == "!=":
             # Unlike SQL, SOQL's != matches records whose value is null.
             return lambda r: get(r) != lit
+        if lit is None:
+            # Only '' gets here (the null keyword is refused with < and >): it is null, as
+            # Salesforce stores no empty strings, and nothing orders against null.
+            return lambda r: False
         ordered: dict[str, Predicate] = {
             "<": lambda r: (v := get(r)) is not None and v < lit,
             "<=": lambda r: (v := get(r)) is not None and v <= lit,
@@ -1311,7 +1440,7 @@ class _Run:
         rows = self._candidates(query)
         if query.where is not None:
             pred = self.predicate(query.where)
-            rows = [r for r in rows if pred(r)]
+            rows = [r for r in self.paced(rows) if pred(r)]
         self.sort(rows, query.order_by)
         return rows
 
@@ -1396,7 +1525,7 @@ class _Run:
                      if r.get(item.field) in wanted)
         pred = self.predicate(q.where) if q.where is not None else None
         groups: dict[str, list[Record]] = {}
-        for r in found:
+        for r in self.paced(found):
             if pred is None or pred(r):
                 groups.setdefault(r[item.field], []).append(r)
         node = _Node()
@@ -1418,11 +1547,14 @@ class _Run:
 
 
 def execute(
-    query: Query, source: RecordSource, *, api_version: str, include_deleted: bool = False
+    query: Query, source: RecordSource, *, api_version: str, include_deleted: bool = False,
+    timeout: float | None = None,
 ) -> Result:
     """Run a parsed query against ``source``; ``api_version`` ("62.0") goes into the
-    records' attribute URLs, ``include_deleted`` is queryAll."""
-    run = _Run(query.catalog, source, api_version, include_deleted)
+    records' attribute URLs, ``include_deleted`` is queryAll. Past ``timeout`` seconds
+    the query is refused with ``QUERY_TIMEOUT``, as Salesforce refuses a long query."""
+    deadline = None if timeout is None else clock.monotonic() + timeout
+    run = _Run(query.catalog, source, api_version, include_deleted, deadline)
     rows = run.matching(query)
     if query.count_only:
         return Result(len(_slice(rows, query)), [])
@@ -1447,7 +1579,7 @@ def execute(
             subs.append(run.children(item, parent_ids) if parent_ids else {})
     typ = query.sobject
     shape = run.shaper(node, subs)
-    return Result(len(page), [shape(r, typ) for r in page])
+    return Result(len(page), [shape(r, typ) for r in run.paced(page)])
 
 
 # ---------------------------------------------------------------------------
