@@ -284,12 +284,15 @@ class Org:
             rules.settle_groups(self)
             if actor_id is not None:
                 rules.check_query_access(self, [parsed.sobject], actor_id)
-            try:
-                result: Result = execute(parsed, _Source(self.store), api_version=api_version,
-                                         include_deleted=include_deleted,
-                                         timeout=self.query_timeout)
-            except SoqlError as exc:
-                raise _query_fault(exc) from None
+        # The query runs without holding the org: each read of the store takes the lock
+        # on its own (and sees committed records only), so one long query never holds up
+        # other requests.
+        try:
+            result: Result = execute(parsed, _Source(self.store), api_version=api_version,
+                                     include_deleted=include_deleted,
+                                     timeout=self.query_timeout)
+        except SoqlError as exc:
+            raise _query_fault(exc) from None
         if len(result.records) <= batch_size:
             return {"totalSize": result.total_size, "done": True, "records": result.records}
         locator = "01g" + secrets.token_hex(8)
@@ -562,19 +565,23 @@ def _query_fault(exc: SoqlError) -> ApiFault:
 
 
 class _Source(RecordSource):
-    """The store as the SOQL engine sees it (internal keys hidden by the engine)."""
+    """The store as the SOQL engine sees it (internal keys hidden by the engine): each
+    read takes the store's lock and hands back a list, never a live view."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
     def records(self, sobject: str, include_deleted: bool = False) -> Iterable[Record]:
-        return self._store.records(sobject, include_deleted)
+        with self._store.lock:
+            return self._store.records(sobject, include_deleted)
 
     def get(self, record_id: str) -> tuple[str, Record] | None:
-        return self._store.get(record_id)
+        with self._store.lock:
+            return self._store.get(record_id)
 
     def find(self, sobject: str, field: str, values: Any) -> Iterable[Record] | None:
-        return self._store.find(sobject, field, values)
+        with self._store.lock:
+            return self._store.find(sobject, field, values)
 
 
 def _custom_field_from_spec(name: str, spec: Any, relationship_order: int = 0) -> Field:
