@@ -26,7 +26,6 @@ from reconciler.config.spec import (
     Spec,
     Str,
 )
-from reconciler.config.suggest import q
 from reconciler.config.types import AUTH_FLOWS, DEFAULT_API_VERSION
 from reconciler.config.yamlload import LList, LMap
 
@@ -156,7 +155,7 @@ def _auth_post(out: dict[str, Any], raw: LMap, path: str, ctx: Check) -> Any:
     for key in raw.values:
         if key != "flow" and key not in _FLOW_ALLOWS[flow]:
             kline, kcol = raw.pos[key][:2]
-            ctx.error(raw.file_of(key), kline, kcol, f"{path}: {q(key)} is not used by flow {flow}")
+            ctx.error(raw.file_of(key), kline, kcol, f'{path}: "{key}" is not used by flow {flow}')
             ok = False
     needs = _FLOW_NEEDS[flow]
     if out.get("soap_login"):

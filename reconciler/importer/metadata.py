@@ -144,8 +144,9 @@ def _collect(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
+            # Not only regular files: a metadata-named device or FIFO is reported.
             found = sorted(p for p in path.rglob("*")
-                           if p.is_file() and p.name.endswith((SET_SUFFIX, GROUP_SUFFIX)))
+                           if p.name.endswith((SET_SUFFIX, GROUP_SUFFIX)) and not p.is_dir())
             if not found:
                 problems.append(Problem(f"no *{SET_SUFFIX} or *{GROUP_SUFFIX} files in this "
                                         "directory", file=str(path)))
