@@ -70,9 +70,12 @@ class Built:
 
 
 def build(tree: Mapping[str, LMap], cleaned: Mapping[str, Any],
-          problems: list[Problem], suggester: Suggester | None = None) -> Built:
-    """Turn validated blocks into model objects and run the cross-resource checks."""
-    builder = _Builder(tree, problems, suggester or Suggester())
+          problems: list[Problem], suggester: Suggester) -> Built:
+    """Turn validated blocks into model objects and run the cross-resource checks.
+
+    ``suggester`` is the run's "did you mean", shared so its budget spans the run.
+    """
+    builder = _Builder(tree, problems, suggester)
     builder.run(cleaned)
     return builder.out
 

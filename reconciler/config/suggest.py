@@ -20,6 +20,7 @@ _UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\uf
 # A full difflib comparison costs tens of microseconds per candidate; above this many
 # candidates they are first ranked by shared letter pairs and only the best compared.
 _COMPARED = 30
+_REMEMBERED = 1_000
 # "Did you mean" searches per run: past that, problems come without suggestions.
 SUGGESTION_LIMIT = 100
 
@@ -84,9 +85,14 @@ class Names:
         if twin is not None:
             return twin
         key = (word, cutoff)
-        if key not in self._asked:
-            self._asked[key] = self._search(word, cutoff)
-        return self._asked[key]
+        if key in self._asked:
+            return self._asked[key]
+        found = self._search(word, cutoff)
+        # Remembered for a name asked about again (one set referenced by many users);
+        # bounded, as the language's own Names live as long as the process.
+        if len(self._asked) < _REMEMBERED:
+            self._asked[key] = found
+        return found
 
     def _search(self, word: str, cutoff: float) -> str | None:
         pool = self._pool(word, cutoff)
