@@ -64,10 +64,21 @@ class Problem:
 
 
 class ConfigError(UsageError):
-    """The desired state could not be loaded or is invalid; carries every problem."""
+    """The desired state could not be loaded or is invalid; carries its problems.
+
+    Past :data:`MAX_PROBLEMS` the rest are counted in one last line, not listed: a
+    broken 10 MB file can have 100,000 problems and nobody reads past the first.
+    """
+
+    MAX_PROBLEMS = 100
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=Problem.sort_key)
+        ordered = sorted(problems, key=Problem.sort_key)
+        more = len(ordered) - self.MAX_PROBLEMS
+        if more > 0:
+            ordered = ordered[:self.MAX_PROBLEMS]
+            ordered.append(Problem(f"… and {more:,} more problem{'s' if more > 1 else ''}"))
+        self.problems = ordered
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid configuration")
 
 

@@ -9,12 +9,12 @@ resolves against the org, reporting a missing one at its config line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
 from reconciler.config.spec import INVALID
-from reconciler.config.suggest import close_match, did_you_mean, q
+from reconciler.config.suggest import Names, Suggester, did_you_mean, q
 from reconciler.config.types import (
     DEFAULT_API_VERSION,
     AuthConfig,
@@ -70,9 +70,12 @@ class Built:
 
 
 def build(tree: Mapping[str, LMap], cleaned: Mapping[str, Any],
-          problems: list[Problem]) -> Built:
-    """Turn validated blocks into model objects and run the cross-resource checks."""
-    builder = _Builder(tree, problems)
+          problems: list[Problem], suggester: Suggester) -> Built:
+    """Turn validated blocks into model objects and run the cross-resource checks.
+
+    ``suggester`` is the run's "did you mean", shared so its budget spans the run.
+    """
+    builder = _Builder(tree, problems, suggester)
     builder.run(cleaned)
     return builder.out
 
@@ -86,10 +89,13 @@ def derive_alias(first_name: str, last_name: str, username: str) -> str:
 
 
 class _Builder:
-    def __init__(self, tree: Mapping[str, LMap], problems: list[Problem]) -> None:
+    def __init__(self, tree: Mapping[str, LMap], problems: list[Problem],
+                 suggester: Suggester) -> None:
         self.tree = tree
         self.problems = problems
+        self.suggester = suggester
         self.out = Built()
+        self.declared_names: dict[str, Names] = {}  # by block, made at the first reference
 
     # -- locations ------------------------------------------------------------------
 
@@ -342,7 +348,6 @@ class _Builder:
                 where: Location | None) -> bool:
         """Check one use of a set or group name; True when it names a live declared one."""
         declared = self.tree.get(block)
-        names: Iterable[str] = declared.values if declared is not None else ()
         what = "permission set" if kind == "permission_set" else "permission set group"
         if declared is not None and name in declared.values:
             resource = (self.out.permission_sets.get(name) if kind == "permission_set"
@@ -352,12 +357,16 @@ class _Builder:
                                   f"({self.key_location(declared, name)})")
                 return False
             return resource is not None
-        folded = [n for n in names if same_name(n, name)]
-        if folded:
-            self.error(where, f"{address}: {q(name)} is written {q(folded[0])} where it is "
+        names = self.declared_names.get(block)
+        if names is None:
+            names = self.declared_names[block] = Names(
+                declared.values if declared is not None else ())
+        folded = names.same_but_case(name)
+        if folded is not None:
+            self.error(where, f"{address}: {q(name)} is written {q(folded)} where it is "
                               "declared; write it the same way")
             return False
-        self.reference(kind, name, address, where, close_match(name, names, cutoff=0.8))
+        self.reference(kind, name, address, where, self.suggester.close(name, names, cutoff=0.8))
         return False
 
     def check_groups(self) -> None:

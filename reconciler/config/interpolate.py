@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from reconciler.config.suggest import did_you_mean, q
+from reconciler.config.suggest import Names, Suggester, q
 
 __all__ = ["NAME_PATTERN", "Interpolator", "Rendered", "env_reference"]
 
@@ -42,10 +42,13 @@ class Rendered:
 class Interpolator:
     """Renders strings against declared variables and the environment."""
 
-    def __init__(self, declared: Mapping[str, str | None], environ: Mapping[str, str]) -> None:
+    def __init__(self, declared: Mapping[str, str | None], environ: Mapping[str, str],
+                 suggester: Suggester | None = None) -> None:
         # declared: every declared variable, with its value or None when it has none.
         self.declared = declared
         self.environ = environ
+        self.suggester = suggester or Suggester()
+        self._names: Names | None = None  # built at the first undefined variable
 
     def render(self, text: str, *, allow_missing_env: bool = False) -> Rendered:
         """Interpolate ``text``.
@@ -101,7 +104,9 @@ class Interpolator:
 
     def _variable(self, name: str, result: Rendered) -> str:
         if name not in self.declared:
-            hint = did_you_mean(name, self.declared, prefix="var.")
+            if self._names is None:
+                self._names = Names(self.declared)
+            hint = self.suggester.did_you_mean(name, self._names, prefix="var.")
             result.errors.append(
                 f"undefined variable var.{name}{hint or '; declare it under variables:'}")
             return ""

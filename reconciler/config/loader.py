@@ -12,7 +12,7 @@ from reconciler.config.desired import Config, gc_paused
 from reconciler.config.interpolate import VAR_ENV_PREFIX, Interpolator
 from reconciler.config.language import BLOCKS, VARIABLES, document_schema
 from reconciler.config.spec import INVALID, Check, Scalar
-from reconciler.config.suggest import did_you_mean, q
+from reconciler.config.suggest import Names, Suggester, bare, q
 from reconciler.config.yamlload import LMap, MergedMap, kind_of, read_yaml_file
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import FrozenMap
@@ -21,6 +21,7 @@ __all__ = ["config_json_schema", "load_config"]
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 EXTENSION_PREFIX = "x-"
+_BLOCK_NAMES = Names(BLOCKS)
 
 
 def config_json_schema() -> dict[str, Any]:
@@ -60,6 +61,7 @@ class _Loader:
         self.var_files = var_files
         self.environ = environ
         self.problems: list[Problem] = []
+        self.suggester = Suggester()
 
     def load(self) -> Config:
         files = self.discover()
@@ -69,15 +71,16 @@ class _Loader:
             ok, root = read_yaml_file(file, display, self.problems)
             if ok:
                 self.merge(root, display, tree)
-        ctx = Check(self.problems, Interpolator({}, self.environ))
+        ctx = Check(self.problems, Interpolator({}, self.environ, self.suggester),
+                    self.suggester)
         declared = self.variables(tree.get("variables"), ctx)
-        ctx.interpolator = Interpolator(declared, self.environ)
+        ctx.interpolator = Interpolator(declared, self.environ, self.suggester)
         cleaned: dict[str, Any] = {}
         for block, spec in BLOCKS.items():
             if block in tree and block != "variables":
                 raw = tree[block]
                 cleaned[block] = spec.check(raw, raw.file, raw.line, raw.col, block, ctx)
-        built = build(tree, cleaned, self.problems)
+        built = build(tree, cleaned, self.problems, self.suggester)
         if self.problems:
             raise ConfigError(self.problems)
         return Config(
@@ -102,9 +105,12 @@ class _Loader:
             raise ConfigError([Problem(f"config path {q(str(path))} does not exist")])
         if path.is_dir():
             try:
+                # Not only regular files: a config-named FIFO or device is reported
+                # when it is read, not silently left out.
                 files = sorted(
                     p for p in path.iterdir()
-                    if p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".") and p.is_file())
+                    if p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".")
+                    and not p.is_dir())
             except OSError as exc:
                 problem = Problem(f"cannot list {q(str(path))}: {exc.strerror or exc}")
                 raise ConfigError([problem]) from exc
@@ -127,7 +133,7 @@ class _Loader:
             if block.startswith(EXTENSION_PREFIX):
                 continue  # scratch space for anchors, as in docker-compose files
             if block not in BLOCKS:
-                hint = did_you_mean(block, BLOCKS)
+                hint = self.suggester.did_you_mean(block, _BLOCK_NAMES)
                 self.problems.append(Problem(
                     f'unknown block {q(block)}{hint or "; blocks are " + ", ".join(BLOCKS)}',
                     display, kline, kcol))
@@ -165,20 +171,22 @@ class _Loader:
             value = self.environ.get(VAR_ENV_PREFIX + name)
             if value is not None:
                 declared[name] = value
+        names = Names(declared)
         for var_file in self.var_files:
-            self.var_file(var_file, declared, ctx)
+            self.var_file(var_file, declared, names, ctx)
         for name, value in self.cli_variables.items():
             if name not in declared:
                 self.problems.append(Problem(
-                    f"--var {name}: no variable {q(name)} is declared"
-                    f"{did_you_mean(name, declared)}"))
+                    f"--var {bare(name)}: no variable {q(name)} is declared"
+                    f"{self.suggester.did_you_mean(name, names)}"))
                 continue
             declared[name] = value
         return declared
 
-    def var_file(self, path: Path, declared: dict[str, str | None], ctx: Check) -> None:
+    def var_file(self, path: Path, declared: dict[str, str | None], names: Names,
+                 ctx: Check) -> None:
         display = str(path)
-        if not path.is_file():
+        if not path.exists():
             self.problems.append(Problem(f"var file {q(display)} does not exist"))
             return
         ok, root = read_yaml_file(path, display, self.problems)
@@ -194,7 +202,7 @@ class _Loader:
             kline, kcol, vline, vcol = root.pos[name]
             if name not in declared:
                 self.problems.append(Problem(
-                    f"no variable {q(name)} is declared{did_you_mean(name, declared)}",
+                    f"no variable {q(name)} is declared{self.suggester.did_you_mean(name, names)}",
                     display, kline, kcol))
                 continue
             cleaned = scalar.check(value, display, vline, vcol, name, ctx)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.config.interpolate import Interpolator, env_reference
-from reconciler.config.suggest import close_match, did_you_mean, q
+from reconciler.config.suggest import Names, Suggester, bare, q
 from reconciler.config.types import Location, Secret
 from reconciler.config.yamlload import LList, LMap, kind_of
 from reconciler.errors import Problem
@@ -40,6 +40,7 @@ class Check:
 
     problems: list[Problem]
     interpolator: Interpolator
+    suggester: Suggester = field(default_factory=Suggester)
 
     def error(self, file: str, line: int, col: int, message: str) -> None:
         self.problems.append(Problem(message, file, line, col))
@@ -104,6 +105,7 @@ class Str(Spec):
         self.pattern = re.compile(pattern) if pattern else None
         self.shape = shape
         self.enum = tuple(enum) if enum is not None else None
+        self.enum_names = Names(self.enum or ())
         self.interpolate = interpolate and self.enum is None
         self.numbers = numbers
         self.mode = mode
@@ -142,7 +144,7 @@ class Str(Spec):
     def _checked(self, value: str, file: str, line: int, col: int, path: str,
                  ctx: Check) -> Any:
         if self.enum is not None and value not in self.enum:
-            hint = did_you_mean(value, self.enum)
+            hint = ctx.suggester.did_you_mean(value, self.enum_names)
             ctx.error(file, line, col,
                       f'{path}: {q(value)} is not one of {", ".join(self.enum)}{hint}')
             return INVALID
@@ -237,7 +239,7 @@ class ListOf(Spec):
 
     def check(self, value: Any, file: str, line: int, col: int, path: str, ctx: Check) -> Any:
         if not isinstance(value, LList):
-            hint = f" (write [{value}])" if isinstance(value, str) else ""
+            hint = f" (write [{bare(value)}])" if isinstance(value, str) else ""
             ctx.error(file, line, col, f"{path}: {_type_error('a list', value)}{hint}")
             return INVALID
         out: list[Any] = []
@@ -280,6 +282,7 @@ class Access(Spec):
                  what: str, description: str = "") -> None:
         self.words = words
         self.word_set = frozenset(words)
+        self.word_names = Names(words)
         self.make = make
         self.what = what
         self.description = description
@@ -298,7 +301,7 @@ class Access(Spec):
                               f"{path}[{index}]: {_type_error('a permission word', item)}")
                     ok = False
                 elif item not in self.word_set:
-                    hint = did_you_mean(item, self.words)
+                    hint = ctx.suggester.did_you_mean(item, self.word_names)
                     ctx.error(value.file, iline, icol,
                               f"{path}[{index}]: unknown {self.what} permission {q(item)}{hint} "
                               f'(use {", ".join(self.words)})')
@@ -436,6 +439,7 @@ class Obj(Spec):
                  hints: Mapping[str, str] | None = None, post: PostCheck | None = None,
                  schema_extra: Mapping[str, Any] | None = None) -> None:
         self.fields = dict(fields)
+        self.field_names = Names(self.fields)
         self.description = description
         self.hints = dict(hints or {})
         self.post = post
@@ -454,7 +458,7 @@ class Obj(Spec):
             efile = value.file_of(key)
             spec_field = self.fields.get(key)
             if spec_field is None:
-                ctx.error(efile, kline, kcol, f"{path}: {self.unknown_key(key)}")
+                ctx.error(efile, kline, kcol, f"{path}: {self.unknown_key(key, ctx.suggester)}")
                 ok = False
                 continue
             if item is None:
@@ -479,11 +483,11 @@ class Obj(Spec):
             return self.post(out, value, path, ctx)
         return out
 
-    def unknown_key(self, key: str) -> str:
+    def unknown_key(self, key: str, suggester: Suggester) -> str:
         """The message for an unknown key, with the closest known key or the list of them."""
         if key in self.hints:
             return f"unknown key {q(key)}; {self.hints[key]}"
-        match = close_match(key, self.fields)
+        match = suggester.close(key, self.field_names)
         if match is not None:
             return f"unknown key {q(key)}; did you mean {q(match)}?"
         return f'unknown key {q(key)}; valid keys are {", ".join(self.fields)}'

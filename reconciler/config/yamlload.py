@@ -7,7 +7,8 @@ available) is folded straight into light containers, :class:`LMap` and
 
 What this reader refuses, each with a located message instead of a traceback:
 
-- files over :data:`MAX_FILE_BYTES`, NUL bytes (binary or UTF-16 files), bytes
+- files over :data:`MAX_FILE_BYTES` or that are not regular files (``/dev/zero``, a
+  FIFO), NUL bytes (binary or UTF-16 files), bytes
   that are not UTF-8, YAML control characters, tabs where YAML forbids them;
 - more than one document in a file;
 - duplicate keys in one mapping (the first one is kept; YAML says it is an error,
@@ -16,7 +17,9 @@ What this reader refuses, each with a located message instead of a traceback:
 - alias expansion beyond :data:`MAX_ALIAS_NODES` nodes in a file: anchors and
   aliases (and ``<<`` merge keys) are allowed for sharing, but the "billion laughs"
   document is refused. Aliased values are shared, never copied;
-- explicit tags other than the core ones (``!!str``, ``!!int``, …).
+- explicit tags other than the core ones (``!!str``, ``!!int``, …);
+- integers of more than :data:`MAX_INT_CHARS` characters (Python refuses to convert
+  very long ones between text and numbers).
 
 Plain scalars resolve with the YAML 1.2 core schema: ``true``/``false`` are
 booleans but ``yes``/``no``/``on``/``off`` stay strings, as editors using the
@@ -25,6 +28,7 @@ YAML language server read them. Mapping keys are always their source text.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +38,7 @@ from typing import Any
 import yaml
 from yaml import events as ev
 
+from reconciler.config.readfile import read_limited
 from reconciler.config.suggest import q
 from reconciler.errors import Problem
 
@@ -41,6 +46,7 @@ __all__ = [
     "MAX_ALIAS_NODES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_INT_CHARS",
     "LList",
     "LMap",
     "MergedMap",
@@ -52,6 +58,9 @@ __all__ = [
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
+# Well under Python's int_max_str_digits (4,300), hexadecimal ones included, so any
+# integer read can be printed back.
+MAX_INT_CHARS = 1_000
 
 # (key line, key column, value line, value column), all 1-based.
 EntryPos = tuple[int, int, int, int]
@@ -133,20 +142,11 @@ def read_yaml_file(path: Path, display: str, problems: list[Problem]) -> tuple[b
     are appended to ``problems`` either way.
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            problems.append(Problem(
-                f"file is {size} bytes, more than the {MAX_FILE_BYTES // (1024 * 1024)} MiB "
-                "limit; split it into several files", display))
-            return False, None
-        data = path.read_bytes()
+        data = read_limited(path, MAX_FILE_BYTES)
     except OSError as exc:
-        problems.append(Problem(f"cannot read file: {exc.strerror or exc}", display))
-        return False, None
-    if len(data) > MAX_FILE_BYTES:  # the file grew since stat()
         problems.append(Problem(
-            f"file is more than the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit; "
-            "split it into several files", display))
+            f"file is {exc.strerror}; split it into several files" if exc.errno == errno.EFBIG
+            else f"cannot read file: {exc.strerror or exc}", display))
         return False, None
     text = _decode(data, display, problems)
     if text is None:
@@ -255,13 +255,19 @@ _CORE_TAGS = frozenset({_CORE + t for t in ("str", "int", "float", "bool", "null
 
 
 def _plain(text: str) -> Any:
-    """Resolve a plain scalar with the YAML 1.2 core schema."""
+    """Resolve a plain scalar with the YAML 1.2 core schema.
+
+    Raises :class:`ValueError` for an integer too long to convert.
+    """
     if not text or text[0] in _NUMBER_START or text[0] in "~nNtTfF":
         if text in _NULLS:
             return None
         if text in _BOOLS:
             return _BOOLS[text]
         if text and text[0] in _NUMBER_START:
+            if len(text) > MAX_INT_CHARS and (
+                    _INT.match(text) or _INT_OCT.match(text) or _INT_HEX.match(text)):
+                raise ValueError(f"{len(text)} characters")
             if _INT.match(text):
                 return int(text)
             if _INT_OCT.match(text):
@@ -289,7 +295,10 @@ def _tagged(tag: str, text: str) -> Any:
         return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
     if isinstance(value, bool) or not isinstance(value, int | float):
         return _BAD
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond the largest float
+        return _BAD
 
 
 _BAD = object()
@@ -358,10 +367,15 @@ class _Builder:
             cls = type(event)
             if cls is scalar_event:
                 raw = event.value
-                if event.tag is None and event.implicit[0]:
-                    value = plain(raw)
-                else:
-                    value = self.scalar(event, line, col)
+                try:
+                    if event.tag is None and event.implicit[0]:
+                        value = plain(raw)
+                    else:
+                        value = self.scalar(event, line, col)
+                except ValueError:
+                    self.error(f"an integer written with {len(raw):,} characters is too long "
+                               f"(at most {MAX_INT_CHARS:,}); quote it if it is text", line, col)
+                    value = raw
                 if event.anchor is not None:
                     self.anchors[event.anchor] = _Anchor(value, 1, raw)
                 if not stack:

@@ -37,7 +37,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
+import stat
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,21 +100,55 @@ OBJECT_WORDS = {"read": "PermissionsRead", "create": "PermissionsCreate",
 FIELD_WORDS = {"read": "PermissionsRead", "edit": "PermissionsEdit"}
 
 
+SEED_MAX_BYTES = 8 * 1024 * 1024
+CERTIFICATE_MAX_BYTES = 64 * 1024
+
+
 def load_seed_file(path: Path) -> dict[str, Any]:
-    """Read a seed YAML file; relative certificate paths resolve beside it."""
+    """Read a seed YAML file; relative certificate paths resolve beside it.
+
+    The seed and its certificates must be regular files within
+    :data:`SEED_MAX_BYTES` and :data:`CERTIFICATE_MAX_BYTES`: a seed naming
+    ``/dev/zero`` is refused, not read until memory runs out.
+    """
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        doc = yaml.safe_load(_read_text(path, SEED_MAX_BYTES))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EmulatorError(f"{path}: cannot read seed: {getattr(exc, 'strerror', None) or exc}"
+                            ) from None
+    except yaml.YAMLError as exc:
         raise EmulatorError(f"{path}: cannot read seed: {exc}") from None
+    except ValueError:  # PyYAML's int() of a number past Python's digit limit
+        raise EmulatorError(f"{path}: cannot read seed: a number is too long "
+                            f"(more than {sys.get_int_max_str_digits():,} digits)") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise EmulatorError(f"{path}: cannot read seed: nested too deeply") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
         raise EmulatorError(f"{path}: a seed must be a mapping")
     for app in doc.get("connected_apps") or []:
         if isinstance(app, dict) and app.get("certificate_file"):
-            cert = Path(str(app["certificate_file"]))
-            app["certificate"] = (path.parent / cert).read_text(encoding="utf-8")
+            cert = path.parent / str(app["certificate_file"])
+            try:
+                app["certificate"] = _read_text(cert, CERTIFICATE_MAX_BYTES)
+            except (OSError, UnicodeDecodeError) as exc:
+                raise EmulatorError(f"{cert}: cannot read certificate: "
+                                    f"{getattr(exc, 'strerror', None) or exc}") from None
     return doc
+
+
+def _read_text(path: Path, limit: int) -> str:
+    """A regular file of at most ``limit`` bytes, as UTF-8 (OSError says what is wrong)."""
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(0, f"more than {limit:,} bytes")
+    return data.decode("utf-8")
 
 
 def hash_password(password: str, salt: str | None = None) -> str:

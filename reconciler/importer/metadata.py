@@ -21,6 +21,8 @@ under ``permissionsets/`` and ``permissionsetgroups/``.
 from __future__ import annotations
 
 # Only ParseError comes from the standard parser; parsing itself goes through defusedxml.
+import errno
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ from xml.sax.saxutils import escape
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from reconciler.config.readfile import read_limited
+from reconciler.config.suggest import bare, q
 from reconciler.errors import ConfigError, Problem
 from reconciler.importer.imported import Imported
 from reconciler.model import (
@@ -49,6 +53,7 @@ GROUP_SUFFIX = ".permissionsetgroup-meta.xml"
 # Also accepted when a file is named explicitly (Metadata API format).
 _OTHER_SUFFIXES = (".permissionset", ".permissionsetgroup", ".xml")
 _MAX_BYTES = 20 * 1024 * 1024
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([^"'>]*)""")
 
 # objectPermissions child → permission word.
 OBJECT_ELEMENTS = {
@@ -109,7 +114,7 @@ def read_metadata(paths: Sequence[Path]) -> Imported:
             continue
         slot = (result.kind, result.name.casefold())
         if slot in seen:
-            problems.append(Problem(f"{result.kind_word()} {result.name} is also defined in "
+            problems.append(Problem(f"{result.kind_word()} {bare(result.name)} is also defined in "
                                     f"{seen[slot]}", file=str(result.path)))
         else:
             seen[slot] = result.path
@@ -139,14 +144,15 @@ def _collect(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
+            # Not only regular files: a metadata-named device or FIFO is reported.
             found = sorted(p for p in path.rglob("*")
-                           if p.is_file() and p.name.endswith((SET_SUFFIX, GROUP_SUFFIX)))
+                           if p.name.endswith((SET_SUFFIX, GROUP_SUFFIX)) and not p.is_dir())
             if not found:
                 problems.append(Problem(f"no *{SET_SUFFIX} or *{GROUP_SUFFIX} files in this "
                                         "directory", file=str(path)))
             files.extend(found)
-        elif path.is_file():
-            files.append(path)
+        elif path.exists():
+            files.append(path)  # a device or FIFO is refused when read, with its reason
         else:
             problems.append(Problem("no such file or directory", file=str(path)))
     unique = list(dict.fromkeys(files))
@@ -172,12 +178,12 @@ def _local(tag: Any) -> tuple[str | None, str]:
 
 def _parse(path: Path) -> Any:
     try:
-        data = path.read_bytes()
+        data = read_limited(path, _MAX_BYTES)
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise _Bad(Problem(f"{exc.strerror}: not a permission metadata file",
+                               file=str(path))) from None
         raise _Bad(Problem(f"cannot read: {exc.strerror or exc}", file=str(path))) from None
-    if len(data) > _MAX_BYTES:
-        raise _Bad(Problem(f"larger than {_MAX_BYTES // (1024 * 1024)} MiB: not a permission "
-                           "metadata file", file=str(path)))
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(b"<"):
         raise _Bad(Problem("not an XML file (SFDX permission metadata is XML)",
@@ -195,6 +201,14 @@ def _parse(path: Path) -> Any:
                     type(exc).__name__, "something unsafe")
         raise _Bad(Problem(f"refused: the file declares {kind} (SFDX files have none, and "
                            "entities are never expanded)", file=str(path))) from None
+    except (LookupError, ValueError) as exc:  # after DefusedXmlException, a ValueError
+        # expat hands an encoding it doesn't know to Python's codecs, whose errors
+        # (unknown, multi-byte or not a text codec) are not ParseErrors.
+        declared = _DECLARED_ENCODING.search(data[:1024])
+        what = (f"the encoding {q(declared.group(1).decode('latin-1'))} its XML declaration "
+                "names" if declared else f"its encoding ({q(str(exc))})")
+        raise _Bad(Problem(f"cannot read {what}; SFDX metadata files are UTF-8",
+                           file=str(path))) from None
 
 
 def _read_file(path: Path) -> _File:
@@ -212,12 +226,12 @@ def _read_file(path: Path) -> _File:
     kind = "set" if local == "PermissionSet" else "group"
     warnings: list[Problem] = []
     if "__" in name:
-        namespace, _, bare = name.partition("__")
+        namespace, _, local_name = name.partition("__")
         what = "permission set" if kind == "set" else "permission set group"
         warnings.append(Problem(
-            f"{what} {name} not imported: it belongs to the package namespace {namespace} "
-            f"(as {bare}); only the package can change it, and the config language has no "
-            "namespaced sets", file=str(path)))
+            f"{what} {bare(name)} not imported: it belongs to the package namespace "
+            f"{bare(namespace)} (as {bare(local_name)}); only the package can change it, and "
+            "the config language has no namespaced sets", file=str(path)))
         return _File(path, kind, name, None, warnings)
     if kind == "set":
         return _File(path, kind, name, _read_set(path, name, root, warnings), warnings)
@@ -314,7 +328,7 @@ def _read_set(path: Path, name: str, root: Any, warnings: list[Problem]) -> Perm
                 continue
             if _unpermissionable(fname):
                 warnings.append(Problem(
-                    f"<fieldPermissions> for {fname} left out: Salesforce keeps no field "
+                    f"<fieldPermissions> for {bare(fname)} left out: Salesforce keeps no field "
                     "permissions for it (always readable and writable)", file=str(path)))
                 continue
             if fname in fields:
@@ -359,9 +373,10 @@ def _read_group(path: Path, name: str, root: Any,
             member = (child.text or "").strip()
             if "__" in member:
                 warnings.append(Problem(
-                    f"<permissionSets> member {member} left out: it belongs to the package "
-                    f"namespace {member.partition('__')[0]}, and the config language has no "
-                    "namespaced sets; a plan would take it out of the group", file=str(path)))
+                    f"<permissionSets> member {bare(member)} left out: it belongs to the "
+                    f"package namespace {bare(member.partition('__')[0])}, and the config "
+                    "language has no namespaced sets; a plan would take it out of the group",
+                    file=str(path)))
             elif member:
                 members.append(member)
         elif tag in ("fullName", "status"):

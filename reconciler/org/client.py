@@ -56,6 +56,7 @@ from simple_salesforce.login import SalesforceLogin
 from simple_salesforce.util import exception_handler
 from urllib3.exceptions import NewConnectionError
 
+from reconciler.config.readfile import read_limited
 from reconciler.config.types import DEFAULT_API_VERSION
 from reconciler.errors import (
     ApiError,
@@ -643,7 +644,8 @@ class OrgClient:
         key = conn.private_key
         if key is None and conn.private_key_file is not None:
             try:
-                key = conn.private_key_file.read_text(encoding="utf-8")
+                # A PEM key is a few KiB: 64 KiB refuses /dev/zero or a misnamed file.
+                key = read_limited(conn.private_key_file, 64 * 1024).decode("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise AuthError(f"can't read the private key file {conn.private_key_file}: "
                                 f"{getattr(exc, 'strerror', None) or exc}") from None

@@ -1,12 +1,16 @@
 """Property: whatever the files hold, loading ends in a Config or a ConfigError.
 
 Random bytes, random text, mutated example files and random documents built
-from the language's own keys are fed to load_config and to `reconciler validate`.
-Nothing else may escape: no traceback, whatever the input.
+from the language's own keys are fed to load_config and to `reconciler validate`,
+and hostile values (huge integers, deep nesting, control characters, text of
+hundreds of kilobytes, misspellings by the thousand) to `reconciler validate`.
+Nothing else may escape: no traceback, no hang, no forged output line.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +159,83 @@ def test_validate_command_never_raises(workdir: Path, data: bytes) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     lines = result.output.splitlines()
     assert lines and all(lines)
+
+
+# --- hostile values in otherwise real configs, through `reconciler validate` ---------
+
+# Scalars that once crashed or stalled loading, or could forge output lines: integers
+# past Python's digit limit (decimal, hexadecimal, as a float), long and oversized
+# text, control characters, line separators, bidi overrides and terminal escapes in
+# double-quoted YAML, interpolation at scale.
+HOSTILE_SCALARS = st.one_of(
+    st.integers(900, 6000).map(lambda n: "9" * n),
+    st.integers(900, 6000).map(lambda n: "0x" + "f" * n),
+    st.integers(300, 1200).map(lambda n: "!!float " + "1" * n),
+    st.integers(100, 200_000).map(lambda n: "x" * n),
+    st.lists(st.sampled_from(["\\n", "\\r", "\\t", "\\0", "\\e", "\\x9b", "\\x85", "\\N",
+                              "\\L", "\\P", "\\u202e", "\\u2066", "\\ufeff", "\\x7f",
+                              "main.yaml:1:1: forged", "é", "😀", "${var.env}", '\\"']),
+             min_size=1, max_size=12).map(lambda parts: '"' + "".join(parts) + '"'),
+    st.integers(1, 3000).map(lambda n: '"' + "${var.nope}" * n + '"'),
+    st.text(st.characters(codec="utf-8"), max_size=40).map(
+        lambda text: '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+        + '"'),
+)
+# Whole documents: deep nesting (flow and block), many keys, many documents.
+HOSTILE_DOCUMENTS = st.one_of(
+    st.integers(1, 300).map(lambda n: "users: " + "[" * n + "]" * n + "\n"),
+    st.integers(1, 200).map(lambda n: "settings:\n" + "".join(
+        "  " * (i + 1) + f"k{i}:\n" for i in range(n))),
+    st.integers(1, 20_000).map(lambda n: "variables:\n" + "".join(
+        f"  v{i}: {{default: x}}\n" for i in range(n // 2)) + "users:\n" + "".join(
+        f"  u{i}: {{username: u{i}@a.co, last_name: ${{var.w{i}}}, email: a@a.co, "
+        f"profile: P}}\n" for i in range(n // 2))),
+    st.integers(1, 5000).map(lambda n: "settings:\n" + "".join(
+        f"  key{i}: {i}\n" for i in range(n))),
+    st.integers(2, 50).map(lambda n: "---\nsettings: {}\n" * n),
+)
+SCALAR_LINE = re.compile(rb"^( *[A-Za-z_][A-Za-z0-9_.-]*: ).+$", re.MULTILINE)
+
+
+@st.composite
+def hostile_configs(draw: st.DrawFn) -> bytes:
+    if draw(st.integers(0, 4)) == 0:
+        return draw(HOSTILE_DOCUMENTS).encode("utf-8")
+    data = draw(st.sampled_from(EXAMPLE_BYTES))
+    lines = list(SCALAR_LINE.finditer(data))
+    for _ in range(draw(st.integers(1, 3))):
+        line = draw(st.sampled_from(lines))
+        value = draw(HOSTILE_SCALARS).encode("utf-8")
+        data = data.replace(line.group(0), line.group(1) + value, 1)
+    return data
+
+
+# A case must end well inside this even on a loaded 2-core machine; the slowest
+# hostile inputs take well under a second.
+CASE_SECONDS = 10.0
+
+
+@settings(FUZZ, max_examples=700)
+@given(hostile_configs())
+def test_hostile_values_end_in_problem_lines_never_a_traceback_or_a_hang(
+        workdir: Path, data: bytes) -> None:
+    for old in workdir.iterdir():
+        old.unlink()
+    (workdir / "main.yaml").write_bytes(data)
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["-c", str(workdir), "validate"], env={"HOME": "/h"})
+    elapsed = time.monotonic() - started
+    assert elapsed < CASE_SECONDS, f"validate took {elapsed:.1f} s"
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    if result.exit_code == 0:
+        assert len(lines) == 1 and lines[0].startswith("The configuration is valid")
+        return
+    # Every line is a problem of this file or the count of those not listed: nothing
+    # a value holds can print as a line of its own.
+    assert 1 <= len(lines) <= 101
+    for line in lines:
+        assert line.startswith(f"{workdir}/main.yaml") or line.startswith("… and "), line
+        assert len(line) < 2000, line[:200]
