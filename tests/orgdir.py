@@ -25,6 +25,17 @@ INVOICE_SEED: dict[str, Any] = {"custom_objects": [{
     "name": "Invoice__c", "label": "Invoice", "fields": {"Amount__c": "currency"}}]}
 
 
+def jwt_seed(certificate_pem: str) -> dict[str, Any]:
+    """The Invoice org with a connected app for the JWT bearer flow (signed by
+    ``certificate_pem``'s key) and the System Administrator ``jwt@acme.example``."""
+    return {**INVOICE_SEED,
+            "connected_apps": [{"name": "Jwt", "client_id": "jwt-app",
+                                "certificate": certificate_pem,
+                                "admin_approved_users_only": False}],
+            "users": [{"username": "jwt@acme.example", "last_name": "Jwt",
+                       "profile": "System Administrator"}]}
+
+
 class Org:
     """An emulated org, a config directory pointing at it, and the CLI to run."""
 

@@ -26,7 +26,7 @@ from click.testing import CliRunner, Result
 from reconciler.cli import cli
 from reconciler.emulator import start_emulator
 from tests.config.helpers import write
-from tests.orgdir import INVOICE_SEED, WALKTHROUGH, Org
+from tests.orgdir import WALKTHROUGH, Org, jwt_seed
 
 DEV_ZERO = Path("/dev/zero")
 NOT_REGULAR = "not a regular file (a device, FIFO or socket)"
@@ -173,12 +173,7 @@ def test_a_jwt_private_key_file_that_is_a_device_is_refused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     leaf = trustme.CA().issue_cert("jwt@acme.example", key_type=trustme.KeyType.RSA)
-    seed = {**INVOICE_SEED,
-            "connected_apps": [{"name": "Jwt", "client_id": "jwt-app",
-                                "certificate": leaf.cert_chain_pems[0].bytes().decode(),
-                                "admin_approved_users_only": False}],
-            "users": [{"username": "jwt@acme.example", "last_name": "Jwt",
-                       "profile": "System Administrator"}]}
+    seed = jwt_seed(leaf.cert_chain_pems[0].bytes().decode())
     with start_emulator(tmp_path / "data", seed) as emu:
         org = Org(emu, tmp_path, auth={"flow": "jwt", "client_id": "jwt-app",
                                        "username": "jwt@acme.example",

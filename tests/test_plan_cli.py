@@ -11,7 +11,7 @@ import trustme
 
 from reconciler.emulator import start_emulator
 from tests.emulator.helpers import token
-from tests.orgdir import INVOICE_SEED, WALKTHROUGH, Org
+from tests.orgdir import INVOICE_SEED, WALKTHROUGH, Org, jwt_seed
 
 
 @pytest.fixture
@@ -130,12 +130,7 @@ def test_jwt_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     leaf = trustme.CA().issue_cert("jwt@acme.example", key_type=trustme.KeyType.RSA)
     (tmp_path / "jwt.key").write_bytes(leaf.private_key_pem.bytes())
-    seed = {**INVOICE_SEED,
-            "connected_apps": [{"name": "Jwt", "client_id": "jwt-app",
-                                "certificate": leaf.cert_chain_pems[0].bytes().decode(),
-                                "admin_approved_users_only": False}],
-            "users": [{"username": "jwt@acme.example", "last_name": "Jwt",
-                       "profile": "System Administrator"}]}
+    seed = jwt_seed(leaf.cert_chain_pems[0].bytes().decode())
     with start_emulator(tmp_path / "data", seed) as emu:
         org = Org(emu, tmp_path, auth={
             "flow": "jwt", "client_id": "${env.JWT_CLIENT}", "username": "${env.JWT_USER}",
