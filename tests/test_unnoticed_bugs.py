@@ -215,6 +215,7 @@ users:
     "psl-moves-between-users",
     "deactivation-frees-seat-for-profile-change",
     "mixed-case-absent-group-with-its-set",
+    "seats-change-hands",
 ])
 def test_an_ordered_golden_case_applies_and_converges(
         case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,7 +223,8 @@ def test_an_ordered_golden_case_applies_and_converges(
     emulator refuses a wrong order as Salesforce does): a PSL moving between users with
     one seat is given up before it is given (else LICENSE_LIMIT_EXCEEDED); a
     deactivation frees its seat before a profile change takes it; a group goes before
-    the sets it holds (else DELETE_FAILED half-way)."""
+    the sets it holds (else DELETE_FAILED half-way); a deactivation or a move to another
+    licence frees its seat before a reactivation or a new user takes it."""
     monkeypatch.chdir(tmp_path)
     folder = FIXTURES / "cases" / case
     with start_emulator(tmp_path / "data", load_seed_file(folder / "seed.yaml")) as emu:
