@@ -208,3 +208,20 @@ def test_order_respects_every_edge_and_ignores_input_order(acts, rnd):
     assert _ids(order(shuffled)[0]) == _ids(ordered)
     flat = [x.id for layer in layers(graph, ordered) for x in layer]
     assert sorted(flat) == sorted(pos)
+
+
+def test_select_by_an_address_below_a_resource():
+    # `--target permission_sets.S1.objects.Account` picks that one change (and what it
+    # needs), not the whole set; `--exclude` of it leaves the rest of the set.
+    acts = [
+        a.CreatePermissionSet(name="S1", label="S1"),
+        a.GrantObjectAccess(permission_set="S1", sobject="Account", after=("read",)),
+        a.GrantObjectAccess(permission_set="S1", sobject="Contact", after=("read",)),
+    ]
+    ordered, graph = order(acts)
+    picked = select(ordered, graph, targets=["permission_sets.S1.objects.Account"])
+    assert _ids(picked) == ["create_permission_set:permission_sets.S1",
+                            "grant_object_access:permission_sets.S1.objects.Account"]
+    left = select(ordered, graph, excludes=["permission_sets.S1.objects.Account"])
+    assert _ids(left) == ["create_permission_set:permission_sets.S1",
+                          "grant_object_access:permission_sets.S1.objects.Contact"]
