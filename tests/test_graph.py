@@ -212,7 +212,8 @@ def test_order_respects_every_edge_and_ignores_input_order(acts, rnd):
 
 def test_select_by_an_address_below_a_resource():
     # `--target permission_sets.S1.objects.Account` picks that one change (and what it
-    # needs), not the whole set; `--exclude` of it leaves the rest of the set.
+    # needs), not the whole set; `--exclude` of it leaves the rest of the set; a
+    # target between the resource and the change picks everything below it.
     acts = [
         a.CreatePermissionSet(name="S1", label="S1"),
         a.GrantObjectAccess(permission_set="S1", sobject="Account", after=("read",)),
@@ -225,3 +226,5 @@ def test_select_by_an_address_below_a_resource():
     left = select(ordered, graph, excludes=["permission_sets.S1.objects.Account"])
     assert _ids(left) == ["create_permission_set:permission_sets.S1",
                           "grant_object_access:permission_sets.S1.objects.Contact"]
+    objects = select(ordered, graph, targets=["permission_sets.S1.objects"])
+    assert _ids(objects) == _ids(ordered)
