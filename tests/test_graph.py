@@ -103,6 +103,16 @@ def test_a_cycle_is_an_error_naming_its_actions():
         order(acts, rules)
     assert "create_permission_set:permission_sets.S1" in str(err.value)
     assert "grant_object_access:permission_sets.S1.objects.Account" in str(err.value)
+    # the path reads as a loop: from an action round to the same action
+    path = str(err.value).split("in a cycle: ", 1)[1].split(" → ")
+    assert len(path) == 3 and path[0] == path[-1] and set(path) == {x.id for x in acts}
+
+
+def test_the_same_action_twice_is_refused_by_name():
+    twice = a.CreatePermissionSet(name="S1", label="S1")
+    with pytest.raises(ValueError, match=r"^duplicate actions: "
+                                         r"create_permission_set:permission_sets\.S1$"):
+        order([twice, a.CreatePermissionSet(name="S2", label="S2"), twice])
 
 
 def test_select_targets_keep_dependencies_and_excludes_drop_dependents():
