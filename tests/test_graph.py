@@ -109,10 +109,11 @@ def test_a_cycle_is_an_error_naming_its_actions():
 
 
 def test_the_same_action_twice_is_refused_by_name():
-    twice = a.CreatePermissionSet(name="S1", label="S1")
+    s1, s2 = (a.CreatePermissionSet(name=n, label=n) for n in ("S1", "S2"))
     with pytest.raises(ValueError, match=r"^duplicate actions: "
-                                         r"create_permission_set:permission_sets\.S1$"):
-        order([twice, a.CreatePermissionSet(name="S2", label="S2"), twice])
+                                         r"create_permission_set:permission_sets\.S1, "
+                                         r"create_permission_set:permission_sets\.S2$"):
+        order([s2, s1, a.CreatePermissionSet(name="S3", label="S3"), s1, s2])
 
 
 def test_select_targets_keep_dependencies_and_excludes_drop_dependents():
