@@ -363,7 +363,8 @@ class _Context:
                                           reason=f"permission set {name} is being deleted")
                     for username in self.holders("set", name)]
         for group, (_, members) in sorted(self.live.groups.items()):
-            declared_group = self.desired.permission_set_groups.get(group)
+            # live.groups is keyed by the casefolded name, the config by its spelling
+            declared_group = _folded(self.desired.permission_set_groups, group)
             if name in members and not (declared_group and declared_group.absent):
                 group_name = self.names.group(group, self.desired.permission_set_groups)
                 actions.append(RemoveGroupComponent(group=group_name, permission_set=name,

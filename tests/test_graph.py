@@ -103,6 +103,17 @@ def test_a_cycle_is_an_error_naming_its_actions():
         order(acts, rules)
     assert "create_permission_set:permission_sets.S1" in str(err.value)
     assert "grant_object_access:permission_sets.S1.objects.Account" in str(err.value)
+    # the path reads as a loop: from an action round to the same action
+    path = str(err.value).split("in a cycle: ", 1)[1].split(" → ")
+    assert len(path) == 3 and path[0] == path[-1] and set(path) == {x.id for x in acts}
+
+
+def test_the_same_action_twice_is_refused_by_name():
+    s1, s2 = (a.CreatePermissionSet(name=n, label=n) for n in ("S1", "S2"))
+    with pytest.raises(ValueError, match=r"^duplicate actions: "
+                                         r"create_permission_set:permission_sets\.S1, "
+                                         r"create_permission_set:permission_sets\.S2$"):
+        order([s2, s1, a.CreatePermissionSet(name="S3", label="S3"), s1, s2])
 
 
 def test_select_targets_keep_dependencies_and_excludes_drop_dependents():
@@ -208,3 +219,23 @@ def test_order_respects_every_edge_and_ignores_input_order(acts, rnd):
     assert _ids(order(shuffled)[0]) == _ids(ordered)
     flat = [x.id for layer in layers(graph, ordered) for x in layer]
     assert sorted(flat) == sorted(pos)
+
+
+def test_select_by_an_address_below_a_resource():
+    # `--target permission_sets.S1.objects.Account` picks that one change (and what it
+    # needs), not the whole set; `--exclude` of it leaves the rest of the set; a
+    # target between the resource and the change picks everything below it.
+    acts = [
+        a.CreatePermissionSet(name="S1", label="S1"),
+        a.GrantObjectAccess(permission_set="S1", sobject="Account", after=("read",)),
+        a.GrantObjectAccess(permission_set="S1", sobject="Contact", after=("read",)),
+    ]
+    ordered, graph = order(acts)
+    picked = select(ordered, graph, targets=["permission_sets.S1.objects.Account"])
+    assert _ids(picked) == ["create_permission_set:permission_sets.S1",
+                            "grant_object_access:permission_sets.S1.objects.Account"]
+    left = select(ordered, graph, excludes=["permission_sets.S1.objects.Account"])
+    assert _ids(left) == ["create_permission_set:permission_sets.S1",
+                          "grant_object_access:permission_sets.S1.objects.Contact"]
+    objects = select(ordered, graph, targets=["permission_sets.S1.objects"])
+    assert _ids(objects) == _ids(ordered)

@@ -1,0 +1,124 @@
+"""Mutation testing of the core: the share of planted bugs the tests kill, per module.
+
+Runs mutmut (installed with the ``test`` extra; configured under ``[tool.mutmut]`` in
+pyproject.toml: which modules, which fast tests) one module at a time, at the lowest
+CPU priority, each within a time budget, then prints per module the mutants killed
+out of those checked and the names of the survivors (``mutmut show NAME`` prints a
+survivor's diff). docs/testing.md says how to read them. Too slow for ``.ci/run``.
+
+    python benchmarks/mutation.py [MODULE ...] [--budget SECONDS] [--children N] [--retest]
+
+MODULE is a dotted name under ``reconciler`` (``graph``, ``org.writer``); the default
+is every module ``[tool.mutmut] only_mutate`` lists, smallest first. Results are kept
+in ``mutants/``: a second run goes on where the first stopped. mutmut tests a mutant
+again only when its function changes; ``--retest`` forgets the module's survivors
+first, to see which of them tests written since then kill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+from mutmut.stats import status_by_exit_code
+
+ROOT = Path(__file__).resolve().parent.parent
+# Statuses that count as the tests noticing the mutant.
+KILLED = {"killed", "timeout", "caught by type check"}
+# Statuses that say nothing about the tests.
+UNCHECKED = {"not checked", "skipped", "check was interrupted by user"}
+
+
+def configured_modules() -> list[str]:
+    """The mutated modules of pyproject's [tool.mutmut], smallest file first."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    files = sorted((ROOT / p for p in config["only_mutate"]), key=lambda p: p.stat().st_size)
+    return [".".join(p.relative_to(ROOT / "reconciler").with_suffix("").parts) for p in files]
+
+
+def run(module: str, budget: float, children: int) -> bool:
+    """mutmut on one module's mutants; False when the budget ran out first."""
+    mutmut = Path(sys.executable).with_name("mutmut")
+    command = ["nice", "-n", "19", str(mutmut), "run", "--max-children", str(children),
+               f"reconciler.{module}.*"]
+    log = ROOT / "mutants" / f"run-{module}.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            # mutmut forks workers: stop the whole session it leads, not just mutmut.
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            return False
+    return proc.returncode == 0
+
+
+def _meta(module: str) -> Path:
+    return ROOT / "mutants" / "reconciler" / (module.replace(".", "/") + ".py.meta")
+
+
+def statuses(module: str) -> dict[str, str]:
+    """Each mutant of the module → its status, from mutmut's result file."""
+    if not _meta(module).exists():
+        return {}
+    codes = json.loads(_meta(module).read_text())["exit_code_by_key"]
+    return {name: status_by_exit_code[code] for name, code in codes.items()}
+
+
+def forget_survivors(module: str) -> None:
+    """Mark the module's surviving mutants unchecked, so the next run tests them."""
+    if not _meta(module).exists():
+        return
+    data = json.loads(_meta(module).read_text())
+    codes = data["exit_code_by_key"]
+    for name, code in codes.items():
+        if status_by_exit_code[code] not in KILLED | UNCHECKED:
+            codes[name] = None
+    _meta(module).write_text(json.dumps(data, indent=4))
+
+
+def report(module: str, found: dict[str, str], seconds: float, finished: bool) -> None:
+    counts = Counter(found.values())
+    checked = sum(n for s, n in counts.items() if s not in UNCHECKED)
+    killed = sum(n for s, n in counts.items() if s in KILLED)
+    rate = f"{100 * killed / checked:5.1f} %" if checked else "    - "
+    print(f"{module:<18} {rate}  killed {killed}/{checked} checked of {len(found)}"
+          f"  ({', '.join(f'{s} {n}' for s, n in sorted(counts.items()))})"
+          f"  {seconds:.0f} s{'' if finished else ', budget ran out'}")
+    for name, status in sorted(found.items()):
+        if status not in KILLED | UNCHECKED:
+            print(f"    {status}: {name}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="dotted names under reconciler")
+    parser.add_argument("--budget", type=float, default=1800,
+                        help="seconds per module (default 1800)")
+    parser.add_argument("--children", type=int, default=1,
+                        help="mutants tested at once (default 1: the machine is shared)")
+    parser.add_argument("--retest", action="store_true",
+                        help="test the survivors of earlier runs again")
+    args = parser.parse_args()
+    for module in args.modules or configured_modules():
+        if args.retest:
+            forget_survivors(module)
+        start = time.monotonic()
+        finished = run(module, args.budget, args.children)
+        report(module, statuses(module), time.monotonic() - start, finished)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
