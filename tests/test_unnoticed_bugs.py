@@ -370,12 +370,6 @@ def test_a_row_about_another_user_does_not_explain_a_users_drift() -> None:
 # -- the emulator's rules ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with start_emulator(tmp_path / "org") as emulator:
-        yield emulator
-
-
 def test_the_emulator_refuses_delete_without_edit(emu: Emulator) -> None:
     """Pins Delete ⇒ Edit in the local org: without it, a plan granting Delete alone
     applied locally and then failed against Salesforce."""

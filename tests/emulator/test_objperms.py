@@ -179,8 +179,3 @@ def test_formula_and_auto_number_fields_take_read_only(sf: Salesforce) -> None:
         "ParentId": ps, "SobjectType": "Invoice_Line__c", "Field": "Invoice_Line__c.Invoice__c",
         "PermissionsRead": True})
     assert code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-
-
-@pytest.fixture
-def sf(emu: Emulator) -> Salesforce:
-    return client(emu)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,6 @@ class Sleeps(list[float]):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
-
-
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with start_emulator(tmp_path / "org") as emulator:
-        yield emulator
 
 
 def app_conn(emu: Emulator, **over: Any) -> Connection:

@@ -27,17 +27,6 @@ from tests.orgdir import Org
 TEMPLATE = "SELECT Id, {columns} FROM PermissionSet WHERE Id IN {in}"
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with start_emulator(tmp_path / "org") as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def sf(emu: Emulator) -> Salesforce:
-    return client(emu)
-
-
 def _system_permissions(sf: Salesforce) -> list[str]:
     return sorted(f["name"] for f in sf.PermissionSet.describe()["fields"]
                   if f["name"].startswith("Permissions") and f["type"] == "boolean"
