@@ -15,13 +15,13 @@ named in an ``IN`` list instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import INTEGRATION_PSL_DEVELOPER_NAME, INTEGRATION_USER_LICENSE
-from reconciler.org.reader import Querier
-from reconciler.org.soql import chunked_in, in_list, quote
+from reconciler.org.reader import Querier, query_in
+from reconciler.org.soql import in_list, quote
 
 __all__ = [
     "FULL_USER_LICENSE",
@@ -92,12 +92,6 @@ def integration_usernames(client: Querier) -> tuple[str, ...]:
     return tuple(sorted({str(r["Username"]).casefold() for r in rows}))
 
 
-def _in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for soql in chunked_in(template, sorted(set(values))):
-        rows.extend(client.query(soql))
-    return rows
-
 
 def integration_candidates(client: Querier) -> Candidates:
     """Active users on the full "Salesforce" license whose profile, permission sets or
@@ -116,8 +110,9 @@ def integration_candidates(client: Querier) -> Candidates:
             people[username] = (name, _name((user or {}).get("Profile"), "Name"))
 
     profiles = api_only_profiles(client)
-    for row in _in(client, "SELECT Username, FirstName, LastName, Profile.Name FROM User WHERE "
-                           f"IsActive = true AND {full} AND Profile.Name IN {{in}}", profiles):
+    for row in query_in(client, "SELECT Username, FirstName, LastName, Profile.Name FROM User "
+                                f"WHERE IsActive = true AND {full} AND Profile.Name IN {{in}}",
+                        profiles):
         note(row, f'profile "{_name(row.get("Profile"), "Name")}" is API-only')
 
     assignee = ("Assignee.Username, Assignee.FirstName, Assignee.LastName, "
@@ -138,10 +133,10 @@ def integration_candidates(client: Querier) -> Candidates:
         group = _name(row.get("PermissionSetGroup"), "DeveloperName")
         members.setdefault(group.casefold(), set()).add(_name(row.get("PermissionSet"), "Name"))
     groups = {_name(r.get("PermissionSetGroup"), "DeveloperName") for r in components}
-    for row in _in(client, f"SELECT {assignee}, PermissionSetGroup.DeveloperName FROM "
+    for row in query_in(client, f"SELECT {assignee}, PermissionSetGroup.DeveloperName FROM "
                            "PermissionSetAssignment WHERE Assignee.IsActive = true AND "
                            f"Assignee.{full} AND PermissionSetGroup.DeveloperName IN {{in}}",
-                   groups):
+                        groups):
         group = _name(row.get("PermissionSetGroup"), "DeveloperName")
         held = ", ".join(sorted(members.get(group.casefold(), ()), key=str.casefold))
         note(row.get("Assignee"), f"group {group} holds API-only {held}")

@@ -27,10 +27,11 @@ from reconciler.org.permissions import permission_fields
 from reconciler.org.reader import (
     SYSTEM_PREFIX,
     ObjectInfo,
-    _object_info,
-    _system_permissions,
+    object_info,
+    query_in,
+    system_permissions_of,
 )
-from reconciler.org.soql import chunked_in, quote
+from reconciler.org.soql import quote
 
 __all__ = ["Facts", "OrgUser", "read_facts"]
 
@@ -114,7 +115,7 @@ def read_facts(config: Config, org: OrgConfig, client: OrgClient) -> Facts:
         ["PermissionSet", *_objects(config)]))
     users = _attempt(errors, "users", lambda: _users(client, config))
 
-    objects = {name.casefold(): _object_info(d) for name, d in (described or {}).items()
+    objects = {name.casefold(): object_info(d) for name, d in (described or {}).items()
                if name != "PermissionSet"}
     return _with(
         facts,
@@ -125,7 +126,7 @@ def read_facts(config: Config, org: OrgConfig, client: OrgClient) -> Facts:
         profile_licenses=FrozenMap(users[0] if users else {}),
         users=FrozenMap(users[1] if users else {}),
         objects=FrozenMap(objects),
-        system_permissions=frozenset(_system_permissions((described or {}).get(
+        system_permissions=frozenset(system_permissions_of((described or {}).get(
             "PermissionSet"))),
         errors=FrozenMap(errors),
         api_calls=client.calls,
@@ -163,12 +164,6 @@ def _objects(config: Config) -> list[str]:
     return sorted(names, key=str.casefold)
 
 
-def _in(client: OrgClient, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for soql in chunked_in(template, sorted(set(values))):
-        rows.extend(client.query(soql))
-    return rows
-
 
 def _users(client: OrgClient, config: Config,
            ) -> tuple[dict[str, str], dict[str, OrgUser]]:
@@ -176,12 +171,12 @@ def _users(client: OrgClient, config: Config,
     the org has them (with the PSLs they hold): two queries, none without users."""
     if not config.users:
         return {}, {}
-    profiles = _in(client, "SELECT Name, UserLicense.Name FROM Profile WHERE Name IN {in}",
-                   {u.profile for u in config.users.values() if u.profile})
-    rows = _in(client, "SELECT Username, IsActive, Profile.UserLicense.Name, "
-                       "(SELECT PermissionSetLicense.DeveloperName, "
-                       "PermissionSetLicense.MasterLabel FROM PermissionSetLicenseAssignments) "
-                       "FROM User WHERE Username IN {in}", config.users)
+    profiles = query_in(client, "SELECT Name, UserLicense.Name FROM Profile WHERE Name IN {in}",
+                        {u.profile for u in config.users.values() if u.profile})
+    rows = query_in(client, "SELECT Username, IsActive, Profile.UserLicense.Name, "
+                            "(SELECT PermissionSetLicense.DeveloperName, "
+                            "PermissionSetLicense.MasterLabel FROM PermissionSetLicenseAssignments) "
+                            "FROM User WHERE Username IN {in}", config.users)
     licenses = {str(p["Name"]).casefold(): str((p.get("UserLicense") or {}).get("Name") or "")
                 for p in profiles}
     users = {}

@@ -174,8 +174,8 @@ def read(client: Querier, claims: Claims) -> Live:
     profile_rows = client.query("SELECT Id, Name, UserLicense.Name FROM Profile")
     described = client.describe(["PermissionSet", "PermissionSetAssignment",
                                  *sorted(set(claims.objects))])
-    system_perms = _system_permissions(described.get("PermissionSet"))
-    objects = {name.casefold(): _object_info(d) for name, d in described.items()
+    system_perms = system_permissions_of(described.get("PermissionSet"))
+    objects = {name.casefold(): object_info(d) for name, d in described.items()
                if name not in ("PermissionSet", "PermissionSetAssignment")}
     # IsRevoked exists only where user access policies are enabled.
     psa_select = ("SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
@@ -185,22 +185,23 @@ def read(client: Querier, claims: Claims) -> Live:
                                                  "IsRevoked") else "")
                   + " FROM PermissionSetAssignment WHERE ")
 
-    users_raw = _in(client, "SELECT Id, Username, FirstName, LastName, Email, Alias, IsActive, "
-                            "Profile.Name, Profile.UserLicense.Name, TimeZoneSidKey, "
-                            "LocaleSidKey, LanguageLocaleKey, EmailEncodingKey, SystemModstamp "
-                            "FROM User WHERE Username IN {in}", claims.usernames)
-    psas = _qualified(_in(client, psa_select + "PermissionSet.IsOwnedByProfile = false AND "
-                                               "Assignee.Username IN {in}", claims.usernames))
+    users_raw = query_in(
+        client, "SELECT Id, Username, FirstName, LastName, Email, Alias, IsActive, "
+                "Profile.Name, Profile.UserLicense.Name, TimeZoneSidKey, LocaleSidKey, "
+                "LanguageLocaleKey, EmailEncodingKey, SystemModstamp "
+                "FROM User WHERE Username IN {in}", claims.usernames)
+    psas = _qualified(query_in(client, psa_select + "PermissionSet.IsOwnedByProfile = false "
+                                    "AND Assignee.Username IN {in}", claims.usernames))
     revoked = [r for r in psas if r.get("IsRevoked")]
     psas = [r for r in psas if not r.get("IsRevoked")]
     others = _about_doomed_sets(client, claims, psa_select + "PermissionSetGroupId = null AND ")
     if claims.absent_groups:
-        others += _in(client, psa_select + "PermissionSetGroup.DeveloperName IN {in}",
-                      claims.absent_groups)
+        others += query_in(client, psa_select + "PermissionSetGroup.DeveloperName IN {in}",
+                           claims.absent_groups)
     others = _qualified(others)
-    pslas = _in(client, "SELECT Id, Assignee.Username, PermissionSetLicenseId, SystemModstamp "
-                        "FROM PermissionSetLicenseAssign WHERE Assignee.Username IN {in}",
-                claims.usernames)
+    pslas = query_in(client, "SELECT Id, Assignee.Username, PermissionSetLicenseId, "
+                             "SystemModstamp FROM PermissionSetLicenseAssign WHERE "
+                             "Assignee.Username IN {in}", claims.usernames)
 
     group_names = {*claims.groups, *claims.absent_groups, *claims.referenced_groups}
     group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
@@ -210,10 +211,10 @@ def read(client: Querier, claims: Claims) -> Live:
                                                  "FROM PermissionSetGroupComponent WHERE ")
     group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
                     for r in holders}
-    groups_raw = _in(client, "SELECT Id, DeveloperName, MasterLabel, Description, Status, "
-                             "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName IN {in}",
-                     sorted(group_names))
-    components = _qualified(_in(
+    groups_raw = query_in(client, "SELECT Id, DeveloperName, MasterLabel, Description, Status, "
+                                  "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName "
+                                  "IN {in}", sorted(group_names))
+    components = _qualified(query_in(
         client, "SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
                 "PermissionSet.NamespacePrefix, SystemModstamp FROM PermissionSetGroupComponent "
                 "WHERE PermissionSetGroup.DeveloperName IN {in}",
@@ -230,14 +231,16 @@ def read(client: Querier, claims: Claims) -> Live:
     # Sets only the org defines still matter to the plan's license checks: what
     # standard objects would a user get through them?
     inspected = [str(s["Name"]) for s in sets_raw if str(s["Name"]).casefold() not in managed]
-    obj_rows = _parented(_in(client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, "
-                             "SobjectType, " + ", ".join(OBJECT_FIELDS.values())
-                             + ", SystemModstamp FROM ObjectPermissions WHERE Parent.Name IN {in}",
-                             map(_bare, content_sets + inspected)), content_sets + inspected)
-    field_rows = _parented(_in(client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, Field, "
-                               + ", ".join(FIELD_FIELDS.values())
-                               + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN "
-                                 "{in}", map(_bare, content_sets)), content_sets)
+    obj_rows = _parented(query_in(
+        client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, SobjectType, "
+                + ", ".join(OBJECT_FIELDS.values())
+                + ", SystemModstamp FROM ObjectPermissions WHERE Parent.Name IN {in}",
+        map(_bare, content_sets + inspected)), content_sets + inspected)
+    field_rows = _parented(query_in(
+        client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, Field, "
+                + ", ".join(FIELD_FIELDS.values())
+                + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN {in}",
+        map(_bare, content_sets)), content_sets)
 
     license_by_id = {lic.id: lic for lic in (*user_licenses.values(), *psls.values())}
     sets = _parse_sets(sets_raw, license_by_id, system_perms, managed, claims.set_prefix,
@@ -367,7 +370,7 @@ def _read_sets(client: Querier, names: set[str], managed: set[str], prefix: str 
     rows = _named(_wide(client, "SELECT Id, {columns} " + _SET_WHERE + "Name IN {in}",
                         [*SET_COLUMNS, *perm_columns], sorted({_bare(n) for n in wide})),
                   wide)
-    rows += _named(_in(client, base + "Name IN {in}", map(_bare, narrow)), narrow)
+    rows += _named(query_in(client, base + "Name IN {in}", map(_bare, narrow)), narrow)
     if prefix:
         known = {str(r["Name"]).casefold() for r in rows}
         # The prefix scope deletes the org's own sets only, never a managed package's.
@@ -408,7 +411,7 @@ def _about_doomed_sets(client: Querier, claims: Claims,
     if not where:
         return []
     soql = select_where + "PermissionSet.NamespacePrefix = null AND (" + " OR ".join(where) + ")"
-    return _in(client, soql, claims.absent_sets) if claims.absent_sets else client.query(soql)
+    return query_in(client, soql, claims.absent_sets) if claims.absent_sets else client.query(soql)
 
 
 def like_prefix(prefix: str) -> str:
@@ -418,7 +421,9 @@ def like_prefix(prefix: str) -> str:
     return literal + "%'"
 
 
-def _in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
+def query_in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
+    """Every row of ``template`` with its ``{in}`` filled by ``values``, in as many
+    queries as fit (see :func:`~reconciler.org.soql.chunked_in`)."""
     rows: list[dict[str, Any]] = []
     for soql in chunked_in(template, sorted(set(values))):
         rows.extend(client.query(soql))
@@ -441,7 +446,7 @@ def _licenses(client: Querier) -> tuple[dict[str, License], dict[str, License]]:
     return users, psls
 
 
-def _system_permissions(describe: Mapping[str, Any] | None) -> set[str]:
+def system_permissions_of(describe: Mapping[str, Any] | None) -> set[str]:
     if not describe:
         return set()
     return {f["name"][len(SYSTEM_PREFIX):] for f in describe.get("fields", ())
@@ -449,7 +454,7 @@ def _system_permissions(describe: Mapping[str, Any] | None) -> set[str]:
             and f.get("updateable")}
 
 
-def _object_info(describe: Mapping[str, Any] | None) -> ObjectInfo | None:
+def object_info(describe: Mapping[str, Any] | None) -> ObjectInfo | None:
     if describe is None:
         return None
     fields = describe.get("fields", ())
