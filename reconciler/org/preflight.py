@@ -175,7 +175,8 @@ def _users(client: OrgClient, config: Config,
                         {u.profile for u in config.users.values() if u.profile})
     rows = query_in(client, "SELECT Username, IsActive, Profile.UserLicense.Name, "
                             "(SELECT PermissionSetLicense.DeveloperName, "
-                            "PermissionSetLicense.MasterLabel FROM PermissionSetLicenseAssignments) "
+                            "PermissionSetLicense.MasterLabel "
+                            "FROM PermissionSetLicenseAssignments) "
                             "FROM User WHERE Username IN {in}", config.users)
     licenses = {str(p["Name"]).casefold(): str((p.get("UserLicense") or {}).get("Name") or "")
                 for p in profiles}
