@@ -25,9 +25,9 @@ from reconciler.checks import self_harm
 from reconciler.config import Config
 from reconciler.errors import OrgError, PlanError, ReconcilerError, StalePlanError
 from reconciler.files import FileLock, write_private
+from reconciler.live import Live
 from reconciler.model import to_jsonable
 from reconciler.org.connect import data_dir_for
-from reconciler.org.reader import Live
 from reconciler.org.writer import Outcome, Writer
 from reconciler.plan import Plan, moved
 

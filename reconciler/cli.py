@@ -170,7 +170,7 @@ def plan(obj: Context, out: Path | None, as_json: bool, detailed_exitcode: bool,
          targets: tuple[str, ...], excludes: tuple[str, ...]) -> None:
     """Read the org, show what would change, and save the plan."""
     from reconciler.org.connect import open_org
-    from reconciler.plan import make_plan
+    from reconciler.workflow import make_plan
 
     try:
         config = _load(obj)
@@ -347,7 +347,8 @@ def graph(obj: Context, fmt: str, plan_file: Path | None) -> None:
     """Print the action graph of the current plan (or of a saved one)."""
     from reconciler import render
     from reconciler.org.connect import open_org
-    from reconciler.plan import load_plan, make_plan
+    from reconciler.plan import load_plan
+    from reconciler.workflow import make_plan
 
     try:
         if plan_file is not None:
