@@ -100,6 +100,7 @@ FIELD_PERMISSIONS = ("SELECT Id, Parent.Name, Parent.NamespacePrefix, Field, "
                      + ", ".join(FIELD_FIELDS.values())
                      + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN {in}")
 
+#: A record as the REST API returns it (with its ``attributes``).
 Row = dict[str, Any]
 
 
@@ -274,12 +275,12 @@ def _bare(name: str) -> str:
     return name.rpartition("__")[2]
 
 
-def _qualify(record: dict[str, Any]) -> None:
+def _qualify(record: Row) -> None:
     if record.get("Name") is not None:
         record["Name"] = qualified_name(str(record["Name"]), record.get("NamespacePrefix"))
 
 
-def _qualified(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _qualified(rows: list[Row]) -> list[Row]:
     """Rows whose ``PermissionSet`` names a managed set, named ``namespace__Name``."""
     for r in rows:
         if isinstance(r.get("PermissionSet"), dict):
@@ -287,7 +288,7 @@ def _qualified(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _named(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+def _named(rows: list[Row], names: Iterable[str]) -> list[Row]:
     """PermissionSet rows fetched by bare Name: those the (qualified) names mean."""
     wanted = {n.casefold() for n in names}
     for r in rows:
@@ -295,7 +296,7 @@ def _named(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, A
     return [r for r in rows if str(r["Name"]).casefold() in wanted]
 
 
-def _parented(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+def _parented(rows: list[Row], names: Iterable[str]) -> list[Row]:
     """Permission rows fetched by their set's bare Name: those of the sets meant."""
     wanted = {n.casefold() for n in names}
     for r in rows:
@@ -316,7 +317,7 @@ def _content_managed(name: str, managed: set[str], prefix: str | None) -> bool:
 
 
 def _read_sets(client: Querier, names: set[str], managed: set[str], prefix: str | None,
-               system_perms: set[str]) -> list[dict[str, Any]]:
+               system_perms: set[str]) -> list[Row]:
     """The permission sets named (``namespace__Name`` for a managed package's), and the
     org's own sets under the prefix scope.
 
@@ -347,7 +348,7 @@ def _read_sets(client: Querier, names: set[str], managed: set[str], prefix: str 
 
 
 def _wide(client: Querier, template: str, columns: Sequence[str],
-          values: Sequence[str]) -> list[dict[str, Any]]:
+          values: Sequence[str]) -> list[Row]:
     """Rows of ``template`` (see :func:`~reconciler.org.soql.split_select`) for every
     column and value, each row merged from the queries that read its columns."""
     if not columns:
@@ -361,7 +362,7 @@ def _wide(client: Querier, template: str, columns: Sequence[str],
 
 
 def _about_doomed_sets(client: Querier, claims: Claims,
-                       select_where: str) -> list[dict[str, Any]]:
+                       select_where: str) -> list[Row]:
     """Rows about the sets the plan may delete (declared absent, or undeclared under
     the prefix scope): ``select_where`` ends in ``WHERE`` (or ``AND``)."""
     # A managed package's sets are never the plan's to delete.
@@ -376,10 +377,10 @@ def _about_doomed_sets(client: Querier, claims: Claims,
     return query_in(client, soql, claims.absent_sets) if claims.absent_sets else client.query(soql)
 
 
-def query_in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
+def query_in(client: Querier, template: str, values: Iterable[str]) -> list[Row]:
     """Every row of ``template`` with its ``{in}`` filled by ``values``, in as many
     queries as fit (see :func:`~reconciler.org.soql.chunked_in`)."""
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     for soql in chunked_in(template, sorted(set(values))):
         rows.extend(client.query(soql))
     return rows
@@ -429,9 +430,9 @@ def _set_info(raw: Mapping[str, Any], licenses: Mapping[str, License],
                    label=str(raw.get("Label") or ""))
 
 
-def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
+def _parse_sets(raw: list[Row], licenses: Mapping[str, License],
                 system_perms: set[str], declared: set[str], prefix: str | None,
-                obj_rows: list[dict[str, Any]], field_rows: list[dict[str, Any]],
+                obj_rows: list[Row], field_rows: list[Row],
                 acc: _Acc) -> dict[str, PermissionSet]:
     objects: dict[str, dict[str, ObjectAccess]] = {}
     for row in obj_rows:
@@ -466,7 +467,7 @@ def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
     return out
 
 
-def _parse_groups(raw: list[dict[str, Any]], components: list[dict[str, Any]], acc: _Acc,
+def _parse_groups(raw: list[Row], components: list[Row], acc: _Acc,
                   ) -> tuple[dict[str, PermissionSetGroup], dict[str, tuple[str, tuple[str, ...]]]]:
     members: dict[str, list[str]] = {}
     for c in components:
@@ -497,8 +498,8 @@ def _assignment_seen(r: Mapping[str, Any], acc: _Acc) -> None:
                  r)
 
 
-def _parse_users(raw: list[dict[str, Any]], psas: list[dict[str, Any]],
-                 pslas: list[dict[str, Any]], licenses: Mapping[str, License],
+def _parse_users(raw: list[Row], psas: list[Row],
+                 pslas: list[Row], licenses: Mapping[str, License],
                  acc: _Acc) -> dict[str, User]:
     sets: dict[str, set[str]] = {}
     groups: dict[str, set[str]] = {}
