@@ -387,17 +387,21 @@ def query_in(client: Querier, template: str, values: Iterable[str]) -> list[Row]
 
 
 def _parse_user_license(r: Row) -> License:
+    """A UserLicense row."""
     return License(str(r["Id"]), str(r["Name"]), str(r.get("MasterLabel") or r["Name"]),
                    int(r.get("TotalLicenses") or 0), int(r.get("UsedLicenses") or 0),
                    "user_license")
 
 
 def _parse_psl(r: Row) -> License:
+    """A PermissionSetLicense row."""
     return License(str(r["Id"]), str(r["DeveloperName"]), str(r["MasterLabel"]),
                    int(r.get("TotalLicenses") or 0), int(r.get("UsedLicenses") or 0), "psl")
 
 
 def system_permissions_of(describe: Mapping[str, Any] | None) -> set[str]:
+    """The system permissions PermissionSet's describe offers (its updateable boolean
+    ``Permissions*`` fields), named without the prefix."""
     if not describe:
         return set()
     return {f["name"][len(SYSTEM_PREFIX):] for f in describe.get("fields", ())
@@ -406,6 +410,7 @@ def system_permissions_of(describe: Mapping[str, Any] | None) -> set[str]:
 
 
 def object_info(describe: Mapping[str, Any] | None) -> ObjectInfo | None:
+    """An sObject's describe as the plan checks against it; None for one the org lacks."""
     if describe is None:
         return None
     fields = describe.get("fields", ())
