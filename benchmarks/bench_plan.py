@@ -22,7 +22,7 @@ from reconciler.config import load_config
 from reconciler.emulator import start_emulator
 from reconciler.emulator.org import Org
 from reconciler.org.client import Connection, OrgClient
-from reconciler.plan import make_plan
+from reconciler.workflow import make_plan
 
 STANDARD = ("Account", "Contact", "Opportunity", "Case", "Lead")
 OBJECT_WORDS = (("read",), ("read", "create", "edit"), ("read", "edit", "delete"),

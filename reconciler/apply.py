@@ -9,6 +9,10 @@ before they are sent, and records their outcomes after, so a process killed at a
 moment leaves an account of what it may have done and the values to undo it; a rerun
 plans again and finishes the job. No journal, no writes: an apply whose journal can't
 be written stops. One apply per org at a time (:func:`apply_lock`).
+
+:func:`apply_config` is the whole workflow of ``reconciler apply``: read, check the
+plan (fresh, the proof, no self-harm), write, read again. What it shows and asks on the
+way it leaves to its caller (:class:`ApplyConsole`).
 """
 
 from __future__ import annotations
@@ -18,18 +22,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler import actions as a
 from reconciler.checks import self_harm
 from reconciler.config import Config
 from reconciler.errors import OrgError, PlanError, ReconcilerError, StalePlanError
 from reconciler.files import FileLock, write_private
+from reconciler.live import Live
 from reconciler.model import to_jsonable
-from reconciler.org.connect import data_dir_for
-from reconciler.org.reader import Live
-from reconciler.org.writer import Outcome, Writer
-from reconciler.plan import Plan, moved
+from reconciler.org.connect import data_dir_for, open_org
+from reconciler.org.reader import read
+from reconciler.org.writer import GROUP_WAIT_SECONDS, Outcome, Writer
+from reconciler.plan import Plan, claims_for, fingerprint, load_plan, moved, plan_from_live
+from reconciler.proof import check_proof
+from reconciler.workflow import org_ref
 
 JOURNAL_FORMAT = "reconciler-journal"
 JOURNAL_VERSION = 2  # 2: the journal is written before any write; the "writing" status
@@ -91,6 +98,72 @@ def apply_lock(config: Config, org_name: str | None) -> FileLock:
                     f"apply for org {org.name} is already running")
 
 
+class ApplyConsole(Protocol):
+    """Where the apply workflow shows and asks, at the moments it must."""
+
+    def planned(self, plan: Plan) -> None:
+        """Show a plan made now (no plan file), before anything else."""
+
+    def confirm(self, plan: Plan) -> None:
+        """Ask before applying a plan made now; raise to cancel."""
+
+    def progress(self, total: int) -> Progress:
+        """Where the apply of ``total`` actions reports its progress."""
+
+    def applied(self, plan: Plan, result: ApplyResult) -> None:
+        """Report what the apply did, before the org is read again."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The end of an apply: the plan carried out, what it did, and what is left."""
+
+    plan: Plan
+    result: ApplyResult
+    #: The plan the org, read again after the writes, gives: empty when it converged.
+    after: Plan
+
+
+def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
+                 plan_file: Path | None = None, group_wait: float | None = None,
+                 ) -> Applied | None:
+    """Apply the saved plan in ``plan_file`` (refused when stale or not the plan the
+    config and the org give now), or plan now and ask first; then read the org again.
+    None when there is nothing to apply.
+
+    Holds the org's apply lock throughout; the journal goes beside the plan file (else
+    under ``plans/``). ``group_wait``: seconds to wait for a changed group to be
+    recalculated (default :data:`~reconciler.org.writer.GROUP_WAIT_SECONDS`).
+    """
+    saved = load_plan(plan_file) if plan_file is not None else None
+    with apply_lock(config, org_name), open_org(config, org_name) as (org, client):
+        ref = org_ref(client, org.name)
+        live = read(client, claims_for(config))
+        if saved is not None:
+            check_fresh(saved, config_digest=config.digest, org_id=client.org_id,
+                        fingerprint_now=fingerprint(config, live))
+            check_proof(saved, config, live, ref)
+            todo = saved
+        else:
+            todo = plan_from_live(config, live, org=ref)
+            console.planned(todo)
+        if todo.empty:
+            return None
+        refuse_self_harm(todo, client.username)
+        if saved is None:
+            console.confirm(todo)
+        journal = journal_path_for(plan_file.parent if plan_file is not None else Path("plans"),
+                                   org.name)
+        writer = Writer(client, live, group_wait=GROUP_WAIT_SECONDS if group_wait is None
+                        else group_wait)
+        result = apply_plan(todo, writer, live, journal_path=journal,
+                            progress=console.progress(len(todo.actions)))
+        console.applied(todo, result)
+        after = plan_from_live(config, read(client, claims_for(config)), org=ref,
+                               targets=todo.targets, excludes=todo.excludes)
+    return Applied(todo, result, after)
+
+
 def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
                progress: Progress | None = None) -> ApplyResult:
     """Run ``plan`` with ``writer``, journaled at ``journal_path`` (raises
@@ -112,14 +185,7 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     done = 0
     total = len(plan.actions)
     for index, layer in enumerate(layers):
-        runnable = []
-        for action in layer:
-            waits = [d for d in plan.depends_on.get(action.id, ()) if d in blocked]
-            if waits:
-                result.skipped[action.id] = waits[0]
-                blocked[action.id] = waits[0]
-            else:
-                runnable.append(action)
+        runnable = _runnable(layer, plan, blocked, result)
         for phase, after_recalculation in _phases(runnable, live, recalculating):
             if result.stopped:
                 result.not_attempted += [x.id for x in phase]
@@ -158,6 +224,21 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     except JournalError as exc:
         result.stopped = result.stopped or str(exc)
     return result
+
+
+def _runnable(layer: list[a.Action], plan: Plan, blocked: dict[str, str],
+              result: ApplyResult) -> list[a.Action]:
+    """The actions of ``layer`` nothing they depend on failed for; the others are
+    skipped, and block what depends on them in turn."""
+    runnable = []
+    for action in layer:
+        waits = [d for d in plan.depends_on.get(action.id, ()) if d in blocked]
+        if waits:
+            result.skipped[action.id] = waits[0]
+            blocked[action.id] = waits[0]
+        else:
+            runnable.append(action)
+    return runnable
 
 
 # Writes after which Salesforce recalculates the groups holding the set they touch

@@ -34,6 +34,7 @@ from reconciler.actions import (
 )
 from reconciler.config import Config, Location
 from reconciler.errors import Problem
+from reconciler.live import Live
 from reconciler.model import (
     OBJECT_PERMISSIONS,
     State,
@@ -44,7 +45,6 @@ from reconciler.model import (
     object_prerequisites,
     same_name,
 )
-from reconciler.org.reader import Live
 
 
 def location_of(config: Config, address: str) -> Location | None:

@@ -169,14 +169,10 @@ def _echo_plan(plan: Plan, obj: Context, as_json: bool) -> None:
 def plan(obj: Context, out: Path | None, as_json: bool, detailed_exitcode: bool,
          targets: tuple[str, ...], excludes: tuple[str, ...]) -> None:
     """Read the org, show what would change, and save the plan."""
-    from reconciler.org.connect import open_org
-    from reconciler.plan import make_plan
+    from reconciler.workflow import plan_org
 
     try:
-        config = _load(obj)
-        with open_org(config, obj.org) as (org, client):
-            result = make_plan(config, client, org_name=org.name, targets=targets,
-                               excludes=excludes)
+        result = plan_org(_load(obj), obj.org, targets=targets, excludes=excludes)
         path = out or _default_plan_path(result.org.name)
         result.save(path)
     except ReconcilerError as exc:
@@ -203,59 +199,48 @@ def apply(obj: Context, plan_file: Path | None, auto_approve: bool,
     says which process holds the org and exits 1.
     """
     from reconciler import render
-    from reconciler.apply import (
-        apply_lock,
-        apply_plan,
-        check_fresh,
-        journal_path_for,
-        refuse_self_harm,
-    )
-    from reconciler.org.connect import open_org
-    from reconciler.org.reader import read
-    from reconciler.org.writer import GROUP_WAIT_SECONDS, Writer
-    from reconciler.plan import OrgRef, claims_for, fingerprint, load_plan, plan_from_live
-    from reconciler.proof import check_proof
+    from reconciler.apply import apply_config
 
     try:
         config = _load(obj)
-        saved = load_plan(plan_file) if plan_file is not None else None
-        with apply_lock(config, obj.org), open_org(config, obj.org) as (org, client):
-            ref = OrgRef(org.name, client.org_id, client.instance_url, client.username)
-            live = read(client, claims_for(config))
-            if saved is not None:
-                check_fresh(saved, config_digest=config.digest, org_id=client.org_id,
-                            fingerprint_now=fingerprint(config, live))
-                check_proof(saved, config, live, ref)
-                todo = saved
-            else:
-                todo = plan_from_live(config, live, org=ref)
-                _echo_plan(todo, obj, False)
-            if todo.empty:
-                click.echo("Nothing to apply.")
-                sys.exit(0)
-            refuse_self_harm(todo, client.username)
-            if saved is None and not auto_approve:
-                _confirm(todo)
-            plans_dir = plan_file.parent if plan_file is not None else Path("plans")
-            journal = journal_path_for(plans_dir, org.name)
-            writer = Writer(client, live, group_wait=GROUP_WAIT_SECONDS if group_wait is None
-                            else group_wait)
-            result = apply_plan(todo, writer, live, journal_path=journal,
-                                progress=_progress(len(todo.actions)))
-            _echo_result(config, todo, result)
-            after = plan_from_live(config, read(client, claims_for(config)), org=ref,
-                                   targets=todo.targets, excludes=todo.excludes)
+        done = apply_config(config, obj.org, _ApplyConsole(obj, config, auto_approve),
+                            plan_file=plan_file, group_wait=group_wait)
     except ReconcilerError as exc:
         fail(exc, obj)
-    if after.empty:
+    if done is None:
+        click.echo("Nothing to apply.")
+        sys.exit(0)
+    if done.after.empty:
         click.echo("Converged: no changes left.")
     else:
-        add, change, remove = after.counts()
+        add, change, remove = done.after.counts()
         click.echo(f"Not converged: {add} to add, {change} to change, {remove} to remove "
                    "remain:")
-        for action in after.actions:
+        for action in done.after.actions:
             click.echo(f"  {action.symbol} {action.address}: {render.detail(action)}")
-    sys.exit(0 if result.ok and after.empty else 1)
+    sys.exit(0 if done.result.ok and done.after.empty else 1)
+
+
+class _ApplyConsole:
+    """Where apply shows and asks: the plan made now, the yes, progress, the result."""
+
+    def __init__(self, obj: Context, config: Config, auto_approve: bool) -> None:
+        self.obj = obj
+        self.config = config
+        self.auto_approve = auto_approve
+
+    def planned(self, plan: Plan) -> None:
+        _echo_plan(plan, self.obj, False)
+
+    def confirm(self, plan: Plan) -> None:
+        if not self.auto_approve:
+            _confirm(plan)
+
+    def progress(self, total: int) -> Callable[[int, int, str], None]:
+        return _progress(total)
+
+    def applied(self, plan: Plan, result: ApplyResult) -> None:
+        _echo_result(self.config, plan, result)
 
 
 def _confirm(plan: Plan) -> None:
@@ -346,16 +331,11 @@ def show(obj: Context, plan_file: Path, as_json: bool) -> None:
 def graph(obj: Context, fmt: str, plan_file: Path | None) -> None:
     """Print the action graph of the current plan (or of a saved one)."""
     from reconciler import render
-    from reconciler.org.connect import open_org
-    from reconciler.plan import load_plan, make_plan
+    from reconciler.plan import load_plan
+    from reconciler.workflow import plan_org
 
     try:
-        if plan_file is not None:
-            drawn = load_plan(plan_file)
-        else:
-            config = _load(obj)
-            with open_org(config, obj.org) as (org, client):
-                drawn = make_plan(config, client, org_name=org.name)
+        drawn = load_plan(plan_file) if plan_file is not None else plan_org(_load(obj), obj.org)
     except ReconcilerError as exc:
         fail(exc, obj)
     click.echo(render.dot(drawn) if fmt == "dot" else render.mermaid(drawn))

@@ -54,6 +54,7 @@ from reconciler.actions import (
     values,
 )
 from reconciler.config import Config
+from reconciler.live import Live, license_label
 from reconciler.model import (
     INTEGRATION_PSL_LABEL,
     FrozenMap,
@@ -64,7 +65,6 @@ from reconciler.model import (
     field_key,
     is_integration_user_license,
 )
-from reconciler.org.reader import Live, license_label
 
 T = TypeVar("T")
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from reconciler.checks import Checker
 from reconciler.config import Config
 from reconciler.diff import Names, canonical
+from reconciler.live import Live
 from reconciler.model import (
     INTEGRATION_PSL_LABEL,
     INTEGRATION_USER_LICENSE,
@@ -41,7 +42,6 @@ from reconciler.model import (
 from reconciler.org.discover import Seats
 from reconciler.org.permissions import NEEDS, Need
 from reconciler.org.preflight import Facts
-from reconciler.org.reader import Live
 
 __all__ = ["FORMAT", "VERSION", "Check", "Report", "as_json", "examine", "grade",
            "is_my_domain", "login_fix", "text"]

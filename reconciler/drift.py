@@ -67,11 +67,13 @@ from reconciler.config.interpolate import env_reference
 from reconciler.diff import Names, canonical, diff
 from reconciler.errors import ApiError, PlanRejected, ReconcilerError, UsageError
 from reconciler.files import FileLock, private_dir, write_private
+from reconciler.live import Live
 from reconciler.org import audit
 from reconciler.org.audit import AuditEntry, Clue, iso
 from reconciler.org.connect import data_dir_for, open_org
-from reconciler.org.reader import Live, read
-from reconciler.plan import OrgReader, OrgRef, claims_for
+from reconciler.org.reader import read
+from reconciler.plan import OrgRef, claims_for
+from reconciler.workflow import OrgReader
 
 REPORT_FORMAT = "reconciler-drift"
 REPORT_VERSION = 1

@@ -1,6 +1,7 @@
 """A plan: ordered actions, manual steps, warnings, costs and a fingerprint of the org.
 
-:func:`make_plan` is the pipeline: claims → read → diff → checks → order. A plan is
+:func:`plan_from_live` is the pipeline: diff → checks → order, over a snapshot the
+shell read for :func:`claims_for` (:func:`reconciler.workflow.make_plan`). A plan is
 data: ``plan``, ``show`` and ``apply`` all read the same :class:`Plan`, and it saves as
 versioned JSON (no secrets) that :func:`load_plan` reads back exactly.
 
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from reconciler import graph
 from reconciler.actions import Action, action_from_json, shown
@@ -32,8 +33,8 @@ from reconciler.config import Config
 from reconciler.diff import Names, canonical, diff
 from reconciler.errors import PlanFileError, PlanRejected, ReconcilerError
 from reconciler.files import write_private
+from reconciler.live import Claims, Live
 from reconciler.model import FrozenMap
-from reconciler.org.reader import Claims, Live, Querier, read
 from reconciler.org.writes import estimate_calls, write_of
 
 PLAN_FORMAT = "reconciler-plan"
@@ -337,36 +338,9 @@ def claims_for(config: Config) -> Claims:
     )
 
 
-class OrgReader(Querier, Protocol):
-    """The client surface the plan needs: queries plus who and where it is."""
-
-    @property
-    def username(self) -> str: ...
-
-    @property
-    def org_id(self) -> str: ...
-
-    @property
-    def instance_url(self) -> str: ...
-
-
-def make_plan(config: Config, client: OrgReader, *, org_name: str,
-              targets: Sequence[str] = (), excludes: Sequence[str] = (),
-              now: datetime | None = None) -> Plan:
-    """Read the org and plan what makes it match the config.
-
-    Raises :class:`PlanRejected` with every problem found (each at its config line),
-    or :class:`~reconciler.errors.CycleError`.
-    """
-    live = read(client, claims_for(config))
-    return plan_from_live(config, live, org=OrgRef(org_name, client.org_id,
-                                                   client.instance_url, client.username),
-                          targets=targets, excludes=excludes, now=now)
-
-
 def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence[str] = (),
                    excludes: Sequence[str] = (), now: datetime | None = None) -> Plan:
-    """The pure half of :func:`make_plan`: a plan from a snapshot already read."""
+    """A plan from a snapshot already read (see :func:`reconciler.workflow.make_plan`)."""
     changes = diff(config, live)
     actions = [*changes.actions, *changes.kept]
     desired = canonical(config.state, Names(live))

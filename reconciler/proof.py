@@ -16,7 +16,7 @@ from typing import Any
 from reconciler.actions import shown
 from reconciler.config import Config
 from reconciler.errors import PlanError
-from reconciler.org.reader import Live
+from reconciler.live import Live
 from reconciler.plan import OrgRef, Plan, plan_from_live
 
 #: How many differences a refusal names.

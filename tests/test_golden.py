@@ -21,7 +21,7 @@ from reconciler.emulator import start_emulator
 from reconciler.emulator.seed import load_seed_file
 from reconciler.errors import ConfigError, PlanRejected
 from reconciler.org.client import Connection, OrgClient
-from reconciler.plan import make_plan
+from reconciler.workflow import make_plan
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 UPDATE = os.environ.get("RECONCILER_UPDATE_GOLDEN") == "1"

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 from reconciler.errors import UsageError
 from reconciler.importer.imported import Imported
+from reconciler.live import Claims, Querier, is_managed
 from reconciler.model import FrozenMap
 from reconciler.org.discover import integration_usernames
-from reconciler.org.reader import Claims, Querier, is_managed, read
+from reconciler.org.reader import read
 
 __all__ = ["import_from_org"]
 

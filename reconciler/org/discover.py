@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.live import Querier
 from reconciler.model import INTEGRATION_PSL_DEVELOPER_NAME, INTEGRATION_USER_LICENSE
-from reconciler.org.reader import Querier, query_in
+from reconciler.org.reader import query_in
 from reconciler.org.soql import in_list, quote
 
 __all__ = [

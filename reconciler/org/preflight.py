@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from reconciler.config import Config, OrgConfig
 from reconciler.errors import OrgError
+from reconciler.live import ObjectInfo
 from reconciler.model import FrozenMap, is_integration_psl
 from reconciler.org.audit import AUDIT_FIELDS
 from reconciler.org.client import OrgClient
@@ -26,7 +27,6 @@ from reconciler.org.discover import Seats, integration_seats
 from reconciler.org.permissions import permission_fields
 from reconciler.org.reader import (
     SYSTEM_PREFIX,
-    ObjectInfo,
     object_info,
     query_in,
     system_permissions_of,

@@ -1,4 +1,5 @@
-"""Reading the live org: a few batched SOQL queries → a :class:`Live` snapshot.
+"""Reading the live org: a few batched SOQL queries → a :class:`~reconciler.live.Live`
+snapshot.
 
 Only what the config claims is read: its users, its permission sets and groups,
 the sets and groups those users hold, the licences and profiles they name. Queries
@@ -8,7 +9,10 @@ columns are read only for the sets the plan manages, spread over as few queries 
 fit. The number of calls grows with the number of rows through paging, and with the
 number of managed sets only as far as their Ids must be split.
 
-Each read is a query plus a pure parse (``_parse_*``); raw records with their
+The module is facts, one group per sObject read: its SOQL (a constant, or a template
+whose ``{in}`` takes the names), its record key, and a pure parse (``_parse_*``).
+:func:`read` sends the queries in a fixed order and collects the raw records in
+:class:`_Rows`; :func:`_live` turns them into the snapshot. Raw records with their
 ``attributes`` never leave this module. Profile-owned and group-owned permission
 sets, and their assignments, are filtered out here. A managed package's set is named
 ``namespace__Name`` (its NamespacePrefix), so it is never the config's ``Name``. An
@@ -19,8 +23,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from reconciler.live import (
+    Claims,
+    License,
+    Live,
+    ObjectInfo,
+    Querier,
+    SetInfo,
+    license_label,
+    qualified_name,
+    record_key,
+)
 from reconciler.model import (
     FieldAccess,
     FrozenMap,
@@ -31,7 +46,7 @@ from reconciler.model import (
     User,
     is_standard_object,
 )
-from reconciler.org.soql import chunked_in, quote, split_select
+from reconciler.org.soql import chunked_in, like_prefix, split_select
 
 # Salesforce field ↔ permission word, for object and field permissions.
 OBJECT_FIELDS = {
@@ -41,105 +56,158 @@ OBJECT_FIELDS = {
 }
 FIELD_FIELDS = {"read": "PermissionsRead", "edit": "PermissionsEdit"}
 SYSTEM_PREFIX = "Permissions"
+
+# -- the queries, one per sObject (``{in}``: the names, split to fit) ------------------
+
+USER_LICENSES = "SELECT Id, Name, MasterLabel, TotalLicenses, UsedLicenses FROM UserLicense"
+PERMISSION_SET_LICENSES = ("SELECT Id, DeveloperName, MasterLabel, TotalLicenses, "
+                           "UsedLicenses FROM PermissionSetLicense")
+PROFILES = "SELECT Id, Name, UserLicense.Name FROM Profile"
+#: Described besides the sObjects the config names: the system permissions are
+#: PermissionSet's fields, and IsRevoked may or may not be PermissionSetAssignment's.
+DESCRIBED = ("PermissionSet", "PermissionSetAssignment")
+USERS = ("SELECT Id, Username, FirstName, LastName, Email, Alias, IsActive, Profile.Name, "
+         "Profile.UserLicense.Name, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, "
+         "EmailEncodingKey, SystemModstamp FROM User WHERE Username IN {in}")
+#: PermissionSetAssignment, read three ways: the one SELECT (see :func:`_assignments`),
+#: then the users' own, those of sets the plan may delete, those of absent groups.
+ASSIGNMENT_COLUMNS = ("Id", "AssigneeId", "Assignee.Username", "PermissionSetId",
+                      "PermissionSet.Name", "PermissionSet.NamespacePrefix",
+                      "PermissionSetGroupId", "PermissionSetGroup.DeveloperName",
+                      "SystemModstamp")
+USERS_ASSIGNMENTS = "PermissionSet.IsOwnedByProfile = false AND Assignee.Username IN {in}"
+UNGROUPED_ASSIGNMENTS = "PermissionSetGroupId = null AND "
+GROUP_ASSIGNMENTS = "PermissionSetGroup.DeveloperName IN {in}"
+PSL_ASSIGNMENTS = ("SELECT Id, Assignee.Username, PermissionSetLicenseId, SystemModstamp "
+                   "FROM PermissionSetLicenseAssign WHERE Assignee.Username IN {in}")
+GROUPS = ("SELECT Id, DeveloperName, MasterLabel, Description, Status, SystemModstamp "
+          "FROM PermissionSetGroup WHERE DeveloperName IN {in}")
+COMPONENTS = ("SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
+              "PermissionSet.NamespacePrefix, SystemModstamp FROM PermissionSetGroupComponent "
+              "WHERE PermissionSetGroup.DeveloperName IN {in}")
+#: Groups holding a set about to be deleted (it must leave them first).
+GROUPS_HOLDING = "SELECT PermissionSetGroup.DeveloperName FROM PermissionSetGroupComponent WHERE "
 # Columns every permission set is read with (besides Id); the system permissions only
 # for the sets whose content the plan manages.
 SET_COLUMNS = ("Name", "NamespacePrefix", "Label", "Description", "LicenseId",
                "SystemModstamp")
+_SET_WHERE = ("FROM PermissionSet WHERE IsOwnedByProfile = false AND "
+              "PermissionSetGroupId = null AND ")
+OBJECT_PERMISSIONS = ("SELECT Id, Parent.Name, Parent.NamespacePrefix, SobjectType, "
+                      + ", ".join(OBJECT_FIELDS.values())
+                      + ", SystemModstamp FROM ObjectPermissions WHERE Parent.Name IN {in}")
+FIELD_PERMISSIONS = ("SELECT Id, Parent.Name, Parent.NamespacePrefix, Field, "
+                     + ", ".join(FIELD_FIELDS.values())
+                     + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN {in}")
+
+#: A record as the REST API returns it (with its ``attributes``).
+Row = dict[str, Any]
 
 
-class Querier(Protocol):
-    """What the reader needs from the org client."""
+@dataclass
+class _Rows:
+    """The raw records of one read, by sObject: what :func:`_live` parses."""
 
-    @property
-    def calls(self) -> int: ...
-
-    def query(self, soql: str) -> list[dict[str, Any]]: ...
-
-    def describe(self, sobjects: Sequence[str]) -> Mapping[str, dict[str, Any] | None]: ...
-
-
-@dataclass(frozen=True)
-class License:
-    """A user license or a permission set licence, with its seats."""
-
-    id: str
-    name: str  # UserLicense.Name, or the PSL's DeveloperName
-    label: str  # MasterLabel
-    total: int
-    used: int
-    kind: str  # "user_license" | "psl"
-
-    @property
-    def free(self) -> int:
-        return max(self.total - self.used, 0)
+    user_licenses: list[Row] = field(default_factory=list)
+    psls: list[Row] = field(default_factory=list)
+    profiles: list[Row] = field(default_factory=list)
+    described: Mapping[str, Row | None] = field(default_factory=dict)
+    users: list[Row] = field(default_factory=list)
+    assignments: list[Row] = field(default_factory=list)  # the users', held
+    revoked: list[Row] = field(default_factory=list)  # the users', revoked by a policy
+    others: list[Row] = field(default_factory=list)  # of doomed sets and absent groups
+    psl_assignments: list[Row] = field(default_factory=list)
+    groups: list[Row] = field(default_factory=list)
+    components: list[Row] = field(default_factory=list)
+    sets: list[Row] = field(default_factory=list)
+    object_permissions: list[Row] = field(default_factory=list)
+    field_permissions: list[Row] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SetInfo:
-    """What the plan needs to know of any permission set it touches."""
+def read(client: Querier, claims: Claims) -> Live:
+    """One snapshot of the claimed part of the org.
 
-    id: str
-    name: str
-    license: str | None  # the licence's display name (user license Name or PSL label)
-    license_kind: str | None  # "user_license" | "psl" | None
-    #: Standard objects the set grants any access to (read for sets the config
-    #: doesn't declare, so license checks can see what a user would get).
-    standard_objects: tuple[str, ...] = ()
-    #: Its label, as Setup shows it (and names it in the audit trail).
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """An sObject as describe() tells it: its fields, and which are permissionable."""
-
-    name: str
-    fields: FrozenMap[str, bool]  # lower-case field name → permissionable
-    field_names: FrozenMap[str, str]  # lower-case → canonical
-    #: Fields field permissions can grant read on only: lower-case → "formula" or
-    #: "auto-number" (describe's ``calculated`` / ``autoNumber``).
-    read_only: FrozenMap[str, str] = field(default_factory=FrozenMap)
-    #: The objects this one is a detail of: targets of its master-detail fields (those
-    #: with a ``relationshipOrder``).
-    masters: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Live:
-    """The org as far as the config claims it, plus the catalogue the plan checks against."""
-
-    state: State
-    user_licenses: FrozenMap[str, License]  # casefolded name → License
-    psls: FrozenMap[str, License]  # casefolded developer name AND label → License
-    profiles: FrozenMap[str, tuple[str, str]]  # casefolded name → (name, user license name)
-    profile_ids: FrozenMap[str, str]  # casefolded name → Id
-    sets: FrozenMap[str, SetInfo]  # casefolded name → every set touched
-    groups: FrozenMap[str, tuple[str, tuple[str, ...]]]  # casefolded → (id, member names)
-    #: Ids of the records actions will write, by record key (see :func:`record_key`).
-    ids: FrozenMap[str, str]
-    #: SystemModstamp of every record the plan depends on, plus each user's assignments.
-    fingerprint: FrozenMap[str, str]
-    objects: FrozenMap[str, ObjectInfo | None]  # casefolded sObject → describe, None: unknown
-    system_permissions: frozenset[str]  # names the org's PermissionSet has (no prefix)
-    #: Assignments of absent sets and groups to users the config does not declare.
-    other_assignments: tuple[tuple[str, str, str], ...] = ()  # (kind, username, target)
-    #: Assignments of declared users whose rows a user access policy revoked: not held,
-    #: and not assignable again over the API while the row stays.
-    revoked: tuple[tuple[str, str, str], ...] = ()  # (kind, username, target)
-    api_calls: int = 0
-    #: Each group's recalculation Status (Updated, Outdated, Updating, Failed), by
-    #: casefolded DeveloperName.
-    group_status: FrozenMap[str, str] = field(default_factory=FrozenMap)
+    The queries go out in this order, each after the reads it takes names from (the
+    golden cases pin their number).
+    """
+    start = client.calls
+    rows = _Rows()
+    rows.user_licenses = client.query(USER_LICENSES)
+    rows.psls = client.query(PERMISSION_SET_LICENSES)
+    rows.profiles = client.query(PROFILES)
+    rows.described = client.describe([*DESCRIBED, *sorted(set(claims.objects))])
+    system_perms = system_permissions_of(rows.described.get("PermissionSet"))
+    assignments = _assignments(rows.described.get("PermissionSetAssignment"))
+    rows.users = query_in(client, USERS, claims.usernames)
+    held = _qualified(query_in(client, assignments + USERS_ASSIGNMENTS, claims.usernames))
+    rows.revoked = [r for r in held if r.get("IsRevoked")]
+    rows.assignments = [r for r in held if not r.get("IsRevoked")]
+    others = _about_doomed_sets(client, claims, assignments + UNGROUPED_ASSIGNMENTS)
+    if claims.absent_groups:
+        others += query_in(client, assignments + GROUP_ASSIGNMENTS, claims.absent_groups)
+    rows.others = _qualified(others)
+    rows.psl_assignments = query_in(client, PSL_ASSIGNMENTS, claims.usernames)
+    holders = _about_doomed_sets(client, claims, GROUPS_HOLDING)
+    rows.groups = query_in(client, GROUPS, _group_names(claims, rows.assignments, holders))
+    rows.components = _qualified(query_in(client, COMPONENTS,
+                                          sorted(str(g["DeveloperName"]) for g in rows.groups)))
+    declared, managed = _managed(claims)
+    rows.sets = _read_sets(client, _set_names(claims, rows.assignments, rows.components),
+                           managed, claims.set_prefix, system_perms)
+    content = [str(s["Name"]) for s in rows.sets if str(s["Name"]).casefold() in declared]
+    # Sets only the org defines still matter to the plan's license checks: what
+    # standard objects would a user get through them?
+    inspected = [str(s["Name"]) for s in rows.sets if str(s["Name"]).casefold() not in managed]
+    rows.object_permissions = _parented(query_in(
+        client, OBJECT_PERMISSIONS, map(_bare, content + inspected)), content + inspected)
+    rows.field_permissions = _parented(query_in(client, FIELD_PERMISSIONS, map(_bare, content)),
+                                       content)
+    return _live(rows, claims, system_perms, client.calls - start)
 
 
-def record_key(kind: str, *parts: str) -> str:
-    """The key of a record in :attr:`Live.ids` and :attr:`Live.fingerprint`."""
-    return kind + ":" + ":".join(p.casefold() for p in parts)
+def _live(rows: _Rows, claims: Claims, system_perms: set[str], api_calls: int) -> Live:
+    """The snapshot the records of one read make (pure)."""
+    acc = _Acc()
+    user_licenses = {str(r["Name"]): _parse_user_license(r) for r in rows.user_licenses}
+    psls = {str(r["DeveloperName"]): _parse_psl(r) for r in rows.psls}
+    license_by_id = {lic.id: lic for lic in (*user_licenses.values(), *psls.values())}
+    sets = _parse_sets(rows.sets, license_by_id, system_perms, _managed(claims)[1],
+                       claims.set_prefix, rows.object_permissions, rows.field_permissions, acc)
+    groups, group_info = _parse_groups(rows.groups, rows.components, acc)
+    users = _parse_users(rows.users, rows.assignments, rows.psl_assignments, license_by_id, acc)
+    for r in rows.others:
+        _assignment_seen(r, acc)
+    standard = _standard_objects(rows.object_permissions)
+    return Live(
+        state=State(users=FrozenMap(users), permission_sets=FrozenMap(sets),
+                    permission_set_groups=FrozenMap(groups)),
+        user_licenses=FrozenMap({k.casefold(): v for k, v in user_licenses.items()}),
+        psls=FrozenMap({**{k.casefold(): v for k, v in psls.items()},
+                        **{v.label.casefold(): v for v in psls.values()}}),
+        profiles=FrozenMap({str(r["Name"]).casefold(): (
+            str(r["Name"]), str((r.get("UserLicense") or {}).get("Name", "")))
+            for r in rows.profiles}),
+        profile_ids=FrozenMap({str(r["Name"]).casefold(): str(r["Id"]) for r in rows.profiles}),
+        sets=FrozenMap({str(s["Name"]).casefold(): _set_info(
+            s, license_by_id, standard.get(str(s["Name"]).casefold(), set()))
+            for s in rows.sets}),
+        groups=FrozenMap(group_info),
+        ids=FrozenMap(acc.ids),
+        fingerprint=FrozenMap(acc.stamps),
+        objects=FrozenMap({name.casefold(): object_info(d) for name, d in rows.described.items()
+                           if name not in DESCRIBED}),
+        system_permissions=frozenset(system_perms),
+        other_assignments=tuple(sorted(_assignment_of(r) for r in rows.others)),
+        revoked=tuple(sorted(_assignment_of(r) for r in rows.revoked)),
+        api_calls=api_calls,
+        group_status=FrozenMap({str(g["DeveloperName"]).casefold(): str(g.get("Status") or "")
+                                for g in rows.groups}),
+    )
 
 
 @dataclass
 class _Acc:
-    """What the reads collect before the snapshot is frozen."""
+    """What the parses collect, by record key, for :attr:`Live.ids` and the fingerprint."""
 
     ids: dict[str, str] = field(default_factory=dict)
     stamps: dict[str, str] = field(default_factory=dict)
@@ -151,137 +219,47 @@ class _Acc:
             self.stamps[key] = str(stamp)
 
 
-@dataclass(frozen=True)
-class Claims:
-    """What the config claims, by natural key, for the reader to fetch."""
-
-    usernames: tuple[str, ...]
-    permission_sets: tuple[str, ...]  # declared (present) sets: content is read
-    absent_sets: tuple[str, ...] = ()
-    referenced_sets: tuple[str, ...] = ()  # named by users or groups, not declared
-    groups: tuple[str, ...] = ()
-    absent_groups: tuple[str, ...] = ()
-    referenced_groups: tuple[str, ...] = ()
-    set_prefix: str | None = None
-    objects: tuple[str, ...] = ()  # sObjects named in object or field access
+def _assignments(describe: Mapping[str, Any] | None) -> str:
+    """The SELECT every PermissionSetAssignment read starts with, up to its ``WHERE``.
+    IsRevoked exists only where user access policies are enabled."""
+    revoked = ("IsRevoked",) if _has_field(describe, "IsRevoked") else ()
+    return ("SELECT " + ", ".join((*ASSIGNMENT_COLUMNS, *revoked))
+            + " FROM PermissionSetAssignment WHERE ")
 
 
-def read(client: Querier, claims: Claims) -> Live:
-    """One snapshot of the claimed part of the org."""
-    start = client.calls
-    acc = _Acc()
-    user_licenses, psls = _licenses(client)
-    profile_rows = client.query("SELECT Id, Name, UserLicense.Name FROM Profile")
-    described = client.describe(["PermissionSet", "PermissionSetAssignment",
-                                 *sorted(set(claims.objects))])
-    system_perms = system_permissions_of(described.get("PermissionSet"))
-    objects = {name.casefold(): object_info(d) for name, d in described.items()
-               if name not in ("PermissionSet", "PermissionSetAssignment")}
-    # IsRevoked exists only where user access policies are enabled.
-    psa_select = ("SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, "
-                  "PermissionSet.Name, PermissionSet.NamespacePrefix, PermissionSetGroupId, "
-                  "PermissionSetGroup.DeveloperName, SystemModstamp"
-                  + (", IsRevoked" if _has_field(described.get("PermissionSetAssignment"),
-                                                 "IsRevoked") else "")
-                  + " FROM PermissionSetAssignment WHERE ")
-
-    users_raw = query_in(
-        client, "SELECT Id, Username, FirstName, LastName, Email, Alias, IsActive, "
-                "Profile.Name, Profile.UserLicense.Name, TimeZoneSidKey, LocaleSidKey, "
-                "LanguageLocaleKey, EmailEncodingKey, SystemModstamp "
-                "FROM User WHERE Username IN {in}", claims.usernames)
-    psas = _qualified(query_in(client, psa_select + "PermissionSet.IsOwnedByProfile = false "
-                                    "AND Assignee.Username IN {in}", claims.usernames))
-    revoked = [r for r in psas if r.get("IsRevoked")]
-    psas = [r for r in psas if not r.get("IsRevoked")]
-    others = _about_doomed_sets(client, claims, psa_select + "PermissionSetGroupId = null AND ")
-    if claims.absent_groups:
-        others += query_in(client, psa_select + "PermissionSetGroup.DeveloperName IN {in}",
-                           claims.absent_groups)
-    others = _qualified(others)
-    pslas = query_in(client, "SELECT Id, Assignee.Username, PermissionSetLicenseId, "
-                             "SystemModstamp FROM PermissionSetLicenseAssign WHERE "
-                             "Assignee.Username IN {in}", claims.usernames)
-
-    group_names = {*claims.groups, *claims.absent_groups, *claims.referenced_groups}
-    group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
-                    for r in psas if r.get("PermissionSetGroupId")}
-    # Groups holding a set about to be deleted: it must leave them first.
-    holders = _about_doomed_sets(client, claims, "SELECT PermissionSetGroup.DeveloperName "
-                                                 "FROM PermissionSetGroupComponent WHERE ")
-    group_names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
-                    for r in holders}
-    groups_raw = query_in(client, "SELECT Id, DeveloperName, MasterLabel, Description, Status, "
-                                  "SystemModstamp FROM PermissionSetGroup WHERE DeveloperName "
-                                  "IN {in}", sorted(group_names))
-    components = _qualified(query_in(
-        client, "SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
-                "PermissionSet.NamespacePrefix, SystemModstamp FROM PermissionSetGroupComponent "
-                "WHERE PermissionSetGroup.DeveloperName IN {in}",
-        sorted(str(g["DeveloperName"]) for g in groups_raw)))
-
-    set_names = {*claims.permission_sets, *claims.absent_sets, *claims.referenced_sets}
-    set_names |= {str((r.get("PermissionSet") or {}).get("Name")) for r in psas
-                  if not r.get("PermissionSetGroupId")}
-    set_names |= {str((c.get("PermissionSet") or {}).get("Name")) for c in components}
+def _managed(claims: Claims) -> tuple[set[str], set[str]]:
+    """Casefolded names of the sets declared present, and of all the sets declared."""
     declared = {n.casefold() for n in claims.permission_sets}
-    managed = declared | {n.casefold() for n in claims.absent_sets}
-    sets_raw = _read_sets(client, set_names, managed, claims.set_prefix, system_perms)
-    content_sets = [str(s["Name"]) for s in sets_raw if str(s["Name"]).casefold() in declared]
-    # Sets only the org defines still matter to the plan's license checks: what
-    # standard objects would a user get through them?
-    inspected = [str(s["Name"]) for s in sets_raw if str(s["Name"]).casefold() not in managed]
-    obj_rows = _parented(query_in(
-        client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, SobjectType, "
-                + ", ".join(OBJECT_FIELDS.values())
-                + ", SystemModstamp FROM ObjectPermissions WHERE Parent.Name IN {in}",
-        map(_bare, content_sets + inspected)), content_sets + inspected)
-    field_rows = _parented(query_in(
-        client, "SELECT Id, Parent.Name, Parent.NamespacePrefix, Field, "
-                + ", ".join(FIELD_FIELDS.values())
-                + ", SystemModstamp FROM FieldPermissions WHERE Parent.Name IN {in}",
-        map(_bare, content_sets)), content_sets)
+    return declared, declared | {n.casefold() for n in claims.absent_sets}
 
-    license_by_id = {lic.id: lic for lic in (*user_licenses.values(), *psls.values())}
-    sets = _parse_sets(sets_raw, license_by_id, system_perms, managed, claims.set_prefix,
-                       obj_rows, field_rows, acc)
+
+def _group_names(claims: Claims, held: list[Row], holders: list[Row]) -> list[str]:
+    """The groups to read: claimed, held by the users, or holding a doomed set."""
+    names = {*claims.groups, *claims.absent_groups, *claims.referenced_groups}
+    names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName"))
+              for r in held if r.get("PermissionSetGroupId")}
+    names |= {str((r.get("PermissionSetGroup") or {}).get("DeveloperName")) for r in holders}
+    return sorted(names)
+
+
+def _set_names(claims: Claims, held: list[Row], components: list[Row]) -> set[str]:
+    """The sets to read: claimed, held by the users directly, or in a group read."""
+    names = {*claims.permission_sets, *claims.absent_sets, *claims.referenced_sets}
+    names |= {str((r.get("PermissionSet") or {}).get("Name")) for r in held
+              if not r.get("PermissionSetGroupId")}
+    names |= {str((c.get("PermissionSet") or {}).get("Name")) for c in components}
+    return names
+
+
+def _standard_objects(object_rows: list[Row]) -> dict[str, set[str]]:
+    """Casefolded set name → the standard objects it grants any access to."""
     standard: dict[str, set[str]] = {}
-    for row in obj_rows:
+    for row in object_rows:
         if any(row.get(f) for f in OBJECT_FIELDS.values()) and is_standard_object(
                 str(row["SobjectType"])):
             parent = str((row.get("Parent") or {}).get("Name", "")).casefold()
             standard.setdefault(parent, set()).add(str(row["SobjectType"]))
-    groups = _parse_groups(groups_raw, components, acc)
-    users = _parse_users(users_raw, psas, pslas, license_by_id, acc)
-    other = tuple(sorted(_assignment_of(r) for r in others))
-    for r in others:
-        _assignment_seen(r, acc)
-
-    set_info = {str(s["Name"]).casefold(): _set_info(
-        s, license_by_id, standard.get(str(s["Name"]).casefold(), set())) for s in sets_raw}
-    psl_index = {**{k.casefold(): v for k, v in psls.items()},
-                 **{v.label.casefold(): v for v in psls.values()}}
-    return Live(
-        state=State(users=FrozenMap(users), permission_sets=FrozenMap(sets),
-                    permission_set_groups=FrozenMap(groups[0])),
-        user_licenses=FrozenMap({k.casefold(): v for k, v in user_licenses.items()}),
-        psls=FrozenMap(psl_index),
-        profiles=FrozenMap({str(r["Name"]).casefold(): (
-            str(r["Name"]), str((r.get("UserLicense") or {}).get("Name", "")))
-            for r in profile_rows}),
-        profile_ids=FrozenMap({str(r["Name"]).casefold(): str(r["Id"]) for r in profile_rows}),
-        sets=FrozenMap(set_info),
-        groups=FrozenMap(groups[1]),
-        ids=FrozenMap(acc.ids),
-        fingerprint=FrozenMap(acc.stamps),
-        objects=FrozenMap(objects),
-        system_permissions=frozenset(system_perms),
-        other_assignments=other,
-        revoked=tuple(sorted(_assignment_of(r) for r in revoked)),
-        api_calls=client.calls - start,
-        group_status=FrozenMap({str(g["DeveloperName"]).casefold(): str(g.get("Status") or "")
-                                for g in groups_raw}),
-    )
+    return standard
 
 
 def _assignment_of(r: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -292,28 +270,17 @@ def _assignment_of(r: Mapping[str, Any]) -> tuple[str, str, str]:
                 if r.get("PermissionSetGroupId") else (r.get("PermissionSet") or {}).get("Name")))
 
 
-def qualified_name(name: str, namespace: str | None) -> str:
-    """A set's name as config and plans write it: ``namespace__Name`` for a managed
-    package's set (a set's own name never holds a double underscore)."""
-    return f"{namespace}__{name}" if namespace else name
-
-
-def is_managed(name: str) -> bool:
-    """Whether a set name (as :func:`qualified_name` writes it) is a managed package's."""
-    return "__" in name
-
-
 def _bare(name: str) -> str:
     """The Name field of a set written ``namespace__Name`` (or of a plain one)."""
     return name.rpartition("__")[2]
 
 
-def _qualify(record: dict[str, Any]) -> None:
+def _qualify(record: Row) -> None:
     if record.get("Name") is not None:
         record["Name"] = qualified_name(str(record["Name"]), record.get("NamespacePrefix"))
 
 
-def _qualified(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _qualified(rows: list[Row]) -> list[Row]:
     """Rows whose ``PermissionSet`` names a managed set, named ``namespace__Name``."""
     for r in rows:
         if isinstance(r.get("PermissionSet"), dict):
@@ -321,7 +288,7 @@ def _qualified(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _named(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+def _named(rows: list[Row], names: Iterable[str]) -> list[Row]:
     """PermissionSet rows fetched by bare Name: those the (qualified) names mean."""
     wanted = {n.casefold() for n in names}
     for r in rows:
@@ -329,7 +296,7 @@ def _named(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, A
     return [r for r in rows if str(r["Name"]).casefold() in wanted]
 
 
-def _parented(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+def _parented(rows: list[Row], names: Iterable[str]) -> list[Row]:
     """Permission rows fetched by their set's bare Name: those of the sets meant."""
     wanted = {n.casefold() for n in names}
     for r in rows:
@@ -349,12 +316,8 @@ def _content_managed(name: str, managed: set[str], prefix: str | None) -> bool:
     return name.casefold() in managed or (prefix is not None and name.startswith(prefix))
 
 
-_SET_WHERE = ("FROM PermissionSet WHERE IsOwnedByProfile = false AND "
-              "PermissionSetGroupId = null AND ")
-
-
 def _read_sets(client: Querier, names: set[str], managed: set[str], prefix: str | None,
-               system_perms: set[str]) -> list[dict[str, Any]]:
+               system_perms: set[str]) -> list[Row]:
     """The permission sets named (``namespace__Name`` for a managed package's), and the
     org's own sets under the prefix scope.
 
@@ -385,7 +348,7 @@ def _read_sets(client: Querier, names: set[str], managed: set[str], prefix: str 
 
 
 def _wide(client: Querier, template: str, columns: Sequence[str],
-          values: Sequence[str]) -> list[dict[str, Any]]:
+          values: Sequence[str]) -> list[Row]:
     """Rows of ``template`` (see :func:`~reconciler.org.soql.split_select`) for every
     column and value, each row merged from the queries that read its columns."""
     if not columns:
@@ -399,7 +362,7 @@ def _wide(client: Querier, template: str, columns: Sequence[str],
 
 
 def _about_doomed_sets(client: Querier, claims: Claims,
-                       select_where: str) -> list[dict[str, Any]]:
+                       select_where: str) -> list[Row]:
     """Rows about the sets the plan may delete (declared absent, or undeclared under
     the prefix scope): ``select_where`` ends in ``WHERE`` (or ``AND``)."""
     # A managed package's sets are never the plan's to delete.
@@ -414,39 +377,31 @@ def _about_doomed_sets(client: Querier, claims: Claims,
     return query_in(client, soql, claims.absent_sets) if claims.absent_sets else client.query(soql)
 
 
-def like_prefix(prefix: str) -> str:
-    """A LIKE pattern literal matching names that start with ``prefix`` (its own ``%``
-    and ``_`` matched literally)."""
-    literal = quote(prefix)[:-1].replace("%", "\\%").replace("_", "\\_")
-    return literal + "%'"
-
-
-def query_in(client: Querier, template: str, values: Iterable[str]) -> list[dict[str, Any]]:
+def query_in(client: Querier, template: str, values: Iterable[str]) -> list[Row]:
     """Every row of ``template`` with its ``{in}`` filled by ``values``, in as many
     queries as fit (see :func:`~reconciler.org.soql.chunked_in`)."""
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     for soql in chunked_in(template, sorted(set(values))):
         rows.extend(client.query(soql))
     return rows
 
 
-def _licenses(client: Querier) -> tuple[dict[str, License], dict[str, License]]:
-    users = {str(r["Name"]): License(str(r["Id"]), str(r["Name"]),
-                                     str(r.get("MasterLabel") or r["Name"]),
-                                     int(r.get("TotalLicenses") or 0),
-                                     int(r.get("UsedLicenses") or 0), "user_license")
-             for r in client.query("SELECT Id, Name, MasterLabel, TotalLicenses, UsedLicenses "
-                                   "FROM UserLicense")}
-    psls = {str(r["DeveloperName"]): License(str(r["Id"]), str(r["DeveloperName"]),
-                                             str(r["MasterLabel"]),
-                                             int(r.get("TotalLicenses") or 0),
-                                             int(r.get("UsedLicenses") or 0), "psl")
-            for r in client.query("SELECT Id, DeveloperName, MasterLabel, TotalLicenses, "
-                                  "UsedLicenses FROM PermissionSetLicense")}
-    return users, psls
+def _parse_user_license(r: Row) -> License:
+    """A UserLicense row."""
+    return License(str(r["Id"]), str(r["Name"]), str(r.get("MasterLabel") or r["Name"]),
+                   int(r.get("TotalLicenses") or 0), int(r.get("UsedLicenses") or 0),
+                   "user_license")
+
+
+def _parse_psl(r: Row) -> License:
+    """A PermissionSetLicense row."""
+    return License(str(r["Id"]), str(r["DeveloperName"]), str(r["MasterLabel"]),
+                   int(r.get("TotalLicenses") or 0), int(r.get("UsedLicenses") or 0), "psl")
 
 
 def system_permissions_of(describe: Mapping[str, Any] | None) -> set[str]:
+    """The system permissions PermissionSet's describe offers (its updateable boolean
+    ``Permissions*`` fields), named without the prefix."""
     if not describe:
         return set()
     return {f["name"][len(SYSTEM_PREFIX):] for f in describe.get("fields", ())
@@ -455,6 +410,7 @@ def system_permissions_of(describe: Mapping[str, Any] | None) -> set[str]:
 
 
 def object_info(describe: Mapping[str, Any] | None) -> ObjectInfo | None:
+    """An sObject's describe as the plan checks against it; None for one the org lacks."""
     if describe is None:
         return None
     fields = describe.get("fields", ())
@@ -471,13 +427,6 @@ def object_info(describe: Mapping[str, Any] | None) -> ObjectInfo | None:
     )
 
 
-def license_label(lic: License | None) -> str | None:
-    """How a licence is named in config and plans: a user license's Name, a PSL's label."""
-    if lic is None:
-        return None
-    return lic.name if lic.kind == "user_license" else lic.label
-
-
 def _set_info(raw: Mapping[str, Any], licenses: Mapping[str, License],
               standard: set[str]) -> SetInfo:
     lic = licenses.get(str(raw.get("LicenseId") or ""))
@@ -486,9 +435,9 @@ def _set_info(raw: Mapping[str, Any], licenses: Mapping[str, License],
                    label=str(raw.get("Label") or ""))
 
 
-def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
+def _parse_sets(raw: list[Row], licenses: Mapping[str, License],
                 system_perms: set[str], declared: set[str], prefix: str | None,
-                obj_rows: list[dict[str, Any]], field_rows: list[dict[str, Any]],
+                obj_rows: list[Row], field_rows: list[Row],
                 acc: _Acc) -> dict[str, PermissionSet]:
     objects: dict[str, dict[str, ObjectAccess]] = {}
     for row in obj_rows:
@@ -523,7 +472,7 @@ def _parse_sets(raw: list[dict[str, Any]], licenses: Mapping[str, License],
     return out
 
 
-def _parse_groups(raw: list[dict[str, Any]], components: list[dict[str, Any]], acc: _Acc,
+def _parse_groups(raw: list[Row], components: list[Row], acc: _Acc,
                   ) -> tuple[dict[str, PermissionSetGroup], dict[str, tuple[str, tuple[str, ...]]]]:
     members: dict[str, list[str]] = {}
     for c in components:
@@ -554,8 +503,8 @@ def _assignment_seen(r: Mapping[str, Any], acc: _Acc) -> None:
                  r)
 
 
-def _parse_users(raw: list[dict[str, Any]], psas: list[dict[str, Any]],
-                 pslas: list[dict[str, Any]], licenses: Mapping[str, License],
+def _parse_users(raw: list[Row], psas: list[Row],
+                 pslas: list[Row], licenses: Mapping[str, License],
                  acc: _Acc) -> dict[str, User]:
     sets: dict[str, set[str]] = {}
     groups: dict[str, set[str]] = {}

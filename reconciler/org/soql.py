@@ -18,8 +18,8 @@ from functools import lru_cache
 from urllib.parse import quote as percent_encode
 
 __all__ = ["COLUMNS_PLACEHOLDER", "IN_PLACEHOLDER", "MAX_QUERY_URI", "MAX_REQUEST_BYTES",
-           "MAX_SOQL_LENGTH", "chunked_in", "in_list", "query_uri_length", "quote",
-           "split_select"]
+           "MAX_SOQL_LENGTH", "chunked_in", "in_list", "like_prefix", "query_uri_length",
+           "quote", "split_select"]
 
 #: Salesforce refuses a SOQL statement longer than this many characters.
 MAX_SOQL_LENGTH = 100_000
@@ -62,6 +62,13 @@ def quote(value: str) -> str:
     form feed are escaped; nothing else is altered.
     """
     return "'" + value.translate(_ESCAPES) + "'"
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern literal matching names that start with ``prefix`` (its own ``%``
+    and ``_`` matched literally)."""
+    literal = quote(prefix)[:-1].replace("%", "\\%").replace("_", "\\_")
+    return literal + "%'"
 
 
 def in_list(values: Iterable[str]) -> str:

@@ -27,8 +27,9 @@ from typing import Any
 
 from reconciler import actions as a
 from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
+from reconciler.live import Live, record_key
 from reconciler.org.client import OrgClient
-from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX, Live, record_key
+from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX
 from reconciler.org.soql import chunked_in
 from reconciler.org.writes import COLLECTION_SIZE, record_of, write_of
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from reconciler import actions as a
-from reconciler.org.reader import record_key
+from reconciler.live import record_key
 
 COLLECTION_SIZE = 200
 

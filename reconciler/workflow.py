@@ -1,0 +1,59 @@
+"""Read the org the config claims, then plan: how ``plan``, ``graph``, ``apply`` and
+``drift`` all begin.
+
+This is the shell, not the core: reading needs the org client (:mod:`reconciler.org`),
+which the core (:mod:`reconciler.plan` and below) never imports. It is a module of its
+own rather than part of :mod:`reconciler.apply` because planning without applying
+(``plan``, ``graph``, ``drift``) starts the same way and has nothing to do with writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from reconciler.config import Config
+from reconciler.live import Querier
+from reconciler.org.connect import open_org
+from reconciler.org.reader import read
+from reconciler.plan import OrgRef, Plan, claims_for, plan_from_live
+
+
+class OrgReader(Querier, Protocol):
+    """The client surface the plan needs: queries plus who and where it is."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def org_id(self) -> str: ...
+
+    @property
+    def instance_url(self) -> str: ...
+
+
+def org_ref(client: OrgReader, org_name: str) -> OrgRef:
+    """Which org ``client`` is logged in to, as a plan names it."""
+    return OrgRef(org_name, client.org_id, client.instance_url, client.username)
+
+
+def make_plan(config: Config, client: OrgReader, *, org_name: str,
+              targets: Sequence[str] = (), excludes: Sequence[str] = (),
+              now: datetime | None = None) -> Plan:
+    """Read the org and plan what makes it match the config.
+
+    Raises :class:`~reconciler.errors.PlanRejected` with every problem found (each at its
+    config line), or :class:`~reconciler.errors.CycleError`.
+    """
+    live = read(client, claims_for(config))
+    return plan_from_live(config, live, org=org_ref(client, org_name),
+                          targets=targets, excludes=excludes, now=now)
+
+
+def plan_org(config: Config, org_name: str | None, *, targets: Sequence[str] = (),
+             excludes: Sequence[str] = ()) -> Plan:
+    """Log in to the org named (default: the config's default org) and plan against it."""
+    with open_org(config, org_name) as (org, client):
+        return make_plan(config, client, org_name=org.name, targets=targets,
+                         excludes=excludes)

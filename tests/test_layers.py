@@ -1,0 +1,67 @@
+"""The layers hold (docs/adr/0006-layers.md): every import-linter contract in
+pyproject.toml is kept by the tree, and each one breaks when an import that crosses
+its line is added (to a copy of the package, first on the path)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = "The core never touches the org"
+EMULATOR = "The emulator shares nothing with the reconciler"
+ACYCLIC = "No import cycles between the reconciler's modules"
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` over the package under ``tree``, with the project's contracts."""
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), os.environ.get(
+        "PYTHONPATH", "")])}
+    return subprocess.run([Path(sys.executable).parent / "lint-imports", "--no-cache",
+                           "--no-logo"], cwd=tree, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def verdicts(output: str) -> dict[str, str]:
+    """Contract name → KEPT or BROKEN, from the summary lint-imports prints."""
+    out = {}
+    for line in output.splitlines():
+        for name in (CORE, EMULATOR, ACYCLIC):
+            if line.startswith(name + " "):
+                out[name] = line[len(name) + 1:].split()[0]
+    return out
+
+
+def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "reconciler", tmp_path / "reconciler",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    run = lint_imports(tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert verdicts(run.stdout) == {CORE: "KEPT", EMULATOR: "KEPT", ACYCLIC: "KEPT"}
+
+
+@pytest.mark.parametrize(("module", "line", "contract"), [
+    ("diff.py", "import reconciler.org.reader", CORE),
+    ("render.py", "from reconciler.org.client import OrgClient", CORE),
+    ("checks.py", "import simple_salesforce", CORE),
+    ("live.py", "import requests", CORE),
+    ("emulator/soql.py", "from reconciler.model import FrozenMap", EMULATOR),
+    ("model.py", "from reconciler import diff", ACYCLIC),
+])
+def test_a_crossing_import_breaks_its_contract(tmp_path: Path, module: str, line: str,
+                                               contract: str) -> None:
+    shutil.copytree(ROOT / "reconciler", tmp_path / "reconciler",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with (tmp_path / "reconciler" / module).open("a", encoding="utf-8") as file:
+        file.write(f"\n{line}\n")
+    run = lint_imports(tmp_path)
+    assert run.returncode != 0
+    found = verdicts(run.stdout)
+    assert found.pop(contract) == "BROKEN", run.stdout
+    assert set(found.values()) == {"KEPT"}, run.stdout
