@@ -670,6 +670,12 @@ def test_notifications_are_due_once_per_drift() -> None:
     assert notification_due(_report(), sent(_report())) is None
     assert notification_due(_report(item), sent(_report())) == "drift"
     assert (_report(item).exit_code, _report(other).exit_code, _report().exit_code) == (3, 2, 0)
+    # notified.json as the previous release wrote it: a digest, no findings
+    legacy = Notified(org_id="00D", digest=_report(item).digest, event="drift", at="t")
+    assert legacy.findings is None
+    assert notification_due(_report(item), legacy) is None
+    assert notification_due(_report(item, other), legacy) == "changed"
+    assert notification_due(_report(), legacy) == "resolved"
 
 
 def test_the_notifier_tells_new_changed_and_resolved_items_apart() -> None:
