@@ -461,9 +461,9 @@ def test_one_scheduler_per_org_and_a_signal_stops_it_cleanly(org: Org) -> None:
 
 def test_every_action_kind_is_graded() -> None:
     from reconciler import actions as a
-    from reconciler import drift
+    from reconciler.drift.rules import RULES
 
-    assert set(drift.RULES) == set(a.KIND_ORDER)
+    assert set(RULES) == set(a.KIND_ORDER)
 
 
 def _grades() -> list[tuple[Any, str]]:
@@ -516,25 +516,25 @@ def _grades() -> list[tuple[Any, str]]:
 @pytest.mark.parametrize(("action", "severity"), _grades(),
                          ids=lambda v: getattr(v, "kind", v))
 def test_the_grading_table(action: Any, severity: str) -> None:
-    from reconciler import drift
+    from reconciler.drift.rules import RULES
 
-    assert drift.RULES[type(action)].severity(action) == severity
+    assert RULES[type(action)].severity(action) == severity
 
 
 def _entry(display: str, by: str = OPS) -> Any:
     from datetime import UTC, datetime
 
-    from reconciler.org.audit import AuditEntry
+    from reconciler.trail import AuditEntry
 
     return AuditEntry(at=datetime(2026, 1, 31, 12, tzinfo=UTC), by=by, action="X",
                       section="Y", display=display)
 
 
 def test_a_row_explains_a_change_only_when_it_names_every_party() -> None:
-    from reconciler.org import audit
+    from reconciler import trail
 
     user = ("m@x.com", "Mary Major")
-    clue = audit.set_assignment(("Manual_Extra", "Manual extra"), user, added=True)
+    clue = trail.set_assignment(("Manual_Extra", "Manual extra"), user, added=True)
     # Real orgs' wording (shared/real-salesforce/setupaudittrail.txt), and the same with
     # other case, spacing and punctuation, or an older row naming the username.
     for display in (
@@ -557,20 +557,20 @@ def test_a_row_explains_a_change_only_when_it_names_every_party() -> None:
         "Created permission set Manual extra: with no license",
     ):
         assert not clue.explains(_entry(display)), display
-    active = audit.user_activity(user, activated=True)
+    active = trail.user_activity(user, activated=True)
     assert active.explains(_entry("Activated user Mary Major"))
     assert not active.explains(_entry("Deactivated user Mary Major"))
-    profile = audit.user_profile(user, ("Standard User",))
+    profile = trail.user_profile(user, ("Standard User",))
     assert profile.explains(_entry("Changed profile for user Mary Major from Minimum Access "
                                    "- Salesforce to Standard User"))
     assert not profile.explains(_entry("Changed profile for user Mary Major from Standard "
                                        "User to Minimum Access - Salesforce"))
     assert not profile.explains(_entry("Changed profile for user Maria Major from Minimum "
                                        "Access - Salesforce to Standard User"))
-    created = audit.set_created(("S", "Set S"))
+    created = trail.set_created(("S", "Set S"))
     assert created.explains(_entry("Created permission set Set S: with no license"))
     assert not created.explains(_entry("Created permission set Set S2: with no license"))
-    perms = audit.system_permissions(("S", "Set S"), ("ModifyAllData",), enabled=True)
+    perms = trail.system_permissions(("S", "Set S"), ("ModifyAllData",), enabled=True)
     assert perms.explains(_entry("Permission set Set S: enabled system permission "
                                  "ModifyAllData"))
     assert perms.explains(_entry("Permission set Set S: enabled system permission "
@@ -580,82 +580,171 @@ def test_a_row_explains_a_change_only_when_it_names_every_party() -> None:
 
 
 def test_attribution_stops_at_the_reconcilers_own_change_and_carries_over() -> None:
-    from reconciler import drift
-    from reconciler.org import audit
+    from reconciler import trail
+    from reconciler.drift.attribute import attribute
+    from reconciler.drift.report import DriftItem
 
-    item = drift.DriftItem(kind="change_object_access", address="permission_sets.S.objects.A",
-                           resource="permission_sets.S", severity="widening", summary="s",
-                           clue=audit.object_access(("S",), "Account"))
+    item = DriftItem(kind="change_object_access", address="permission_sets.S.objects.A",
+                     resource="permission_sets.S", severity="widening", summary="s",
+                     clue=trail.object_access(("S",), "Account"))
     rows = [_entry("Changed Account object permissions for permission set S: from [Read] to "
                    "[Read, Edit]"),
             _entry("Changed Account object permissions for permission set S: from [] to "
                    "[Read]", by="admin@reconciler.local"),
             _entry("Changed Account object permissions for permission set S: from [Read] to "
                    "[]", by="someone@else.com")]
-    (found,) = drift.attribute([item], rows, running_user="Admin@reconciler.local")
+    (found,) = attribute([item], rows, running_user="Admin@reconciler.local")
     assert [e.by for e in found.attribution] == [OPS]
-    (own,) = drift.attribute([item], rows[1:], running_user="admin@reconciler.local")
+    (own,) = attribute([item], rows[1:], running_user="admin@reconciler.local")
     assert [(e.by, e.by_reconciler) for e in own.attribution] == [
         ("admin@reconciler.local", True)]
     earlier = {item.key: found.attribution}
-    (kept,) = drift.attribute([item], [], running_user="x", earlier=earlier)
+    (kept,) = attribute([item], [], running_user="x", earlier=earlier)
     assert kept.attribution == found.attribution
-    (none,) = drift.attribute([item], [], running_user="x")
-    assert none.attribution == () and none.to_json()["attribution"]["status"] == "unknown"
+    (none,) = attribute([item], [], running_user="x")
+    assert none.attribution == ()
+    assert none.model_dump(mode="json")["attribution"]["status"] == "unknown"
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
     ("30s", 30), ("15m", 900), ("1h", 3600), ("1h30m", 5400), ("0.2s", 0.2), ("7d", 604800),
     ("250ms", 0.25)])
 def test_durations(text: str, seconds: float) -> None:
-    from reconciler import drift
+    from reconciler.drift.schedule import parse_duration
 
-    assert drift.parse_duration(text, "--every") == pytest.approx(seconds)
+    assert parse_duration(text, "--every") == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("text", ["", "15", "m", "-1s", "0s", "15 minutes", "1h-"])
 def test_bad_durations(text: str) -> None:
-    from reconciler import drift
+    from reconciler.drift.schedule import parse_duration
     from reconciler.errors import UsageError
 
     with pytest.raises(UsageError):
-        drift.parse_duration(text, "--every")
+        parse_duration(text, "--every")
 
 
 def test_a_webhook_url_is_never_shown_in_full() -> None:
-    from reconciler import drift
+    from reconciler.drift.webhook import mask_url, webhook
 
-    assert drift.mask_url("https://hooks.slack.com/services/T0/B0/XXXX") == \
+    assert mask_url("https://hooks.slack.com/services/T0/B0/XXXX") == \
         "https://hooks.slack.com/…"
-    assert drift.mask_url("https://user:pw@example.com:8443/x?token=abc") == \
+    assert mask_url("https://user:pw@example.com:8443/x?token=abc") == \
         "https://example.com:8443/…"
-    assert drift.mask_url("https://example.com") == "https://example.com"
-    hook = drift.webhook("https://hooks.slack.com/services/T0/B0/XXXX")
+    assert mask_url("https://example.com") == "https://example.com"
+    hook = webhook("https://hooks.slack.com/services/T0/B0/XXXX")
     assert "XXXX" not in repr(hook)
 
 
-def test_notifications_are_due_once_per_drift() -> None:
-    from reconciler import drift
+def _report(*items: Any) -> Any:
+    from reconciler.drift.report import ConfigRef, Report
     from reconciler.plan import OrgRef
 
-    ref = OrgRef("o", "00D", "https://x", "me")
-    item = drift.DriftItem(kind="k", address="a", resource="r", severity="widening",
-                           summary="s")
-    other = drift.DriftItem(kind="k", address="b", resource="r", severity="narrowing",
-                            summary="s")
+    return Report(org=OrgRef("o", "00D", "https://x", "me"),
+                  config=ConfigRef(path="c", digest="d"), checked_at="t", items=items)
 
-    def report(*items: drift.DriftItem) -> drift.Report:
-        return drift.Report(org=ref, config_path="c", config_digest="d", checked_at="t",
-                            items=items)
 
-    def sent(r: drift.Report) -> drift.Notified:
-        return drift.Notified("00D", r.digest, "x", "t")
+def _item(address: str, severity: str, summary: str = "s") -> Any:
+    from reconciler.drift.report import DriftItem
 
-    assert drift.notification_due(report(), None) is None
-    assert drift.notification_due(report(item), None) == "drift"
-    assert drift.notification_due(report(item), sent(report(item))) is None
-    assert drift.notification_due(report(item, other), sent(report(item))) == "changed"
-    assert drift.notification_due(report(), sent(report(item))) == "resolved"
-    assert drift.notification_due(report(), sent(report())) is None
-    assert drift.notification_due(report(item), sent(report())) == "drift"
-    assert (report(item).exit_code, report(other).exit_code, report().exit_code) == (3, 2, 0)
+    return DriftItem(kind="k", address=address, resource="r", severity=severity,
+                     summary=summary)
+
+
+def test_notifications_are_due_once_per_drift() -> None:
+    from reconciler.drift.notify import Notified, notification_due
+
+    item, other = _item("a", "widening"), _item("b", "narrowing")
+
+    def sent(r: Any) -> Notified:
+        return Notified.sent(r, "drift")
+
+    assert notification_due(_report(), None) is None
+    assert notification_due(_report(item), None) == "drift"
+    assert notification_due(_report(item), sent(_report(item))) is None
+    assert notification_due(_report(item, other), sent(_report(item))) == "changed"
+    assert notification_due(_report(other), sent(_report(item))) == "changed"
+    assert notification_due(_report(_item("a", "widening", "other words")),
+                            sent(_report(item))) == "changed"
+    assert notification_due(_report(), sent(_report(item))) == "resolved"
+    assert notification_due(_report(), sent(_report())) is None
+    assert notification_due(_report(item), sent(_report())) == "drift"
+    assert (_report(item).exit_code, _report(other).exit_code, _report().exit_code) == (3, 2, 0)
+    # notified.json as the previous release wrote it: a digest, no findings
+    legacy = Notified(org_id="00D", digest=_report(item).digest, event="drift", at="t")
+    assert legacy.findings is None
+    assert notification_due(_report(item), legacy) is None
+    assert notification_due(_report(item, other), legacy) == "changed"
+    assert notification_due(_report(), legacy) == "resolved"
+
+
+def test_the_notifier_tells_new_changed_and_resolved_items_apart() -> None:
+    from reconciler.drift.notify import Changes, compare, findings
+
+    before = findings(_report(_item("a", "widening"), _item("b", "narrowing"),
+                              _item("c", "metadata")))
+    after = findings(_report(_item("a", "widening"), _item("b", "widening"),
+                             _item("d", "narrowing")))
+    assert compare(before, after) == Changes(new=("k:d",), changed=("k:b",),
+                                             resolved=("k:c",))
+    assert compare({}, after) == Changes(new=("k:a", "k:b", "k:d"))
+    assert compare(after, {}) == Changes(resolved=("k:a", "k:b", "k:d"))
+    assert not compare(after, dict(reversed(after.items())))
+
+
+STATE_V1 = Path(__file__).resolve().parent.parent / "fixtures" / "drift-state"
+
+
+def test_the_report_document_reads_back_as_written() -> None:
+    """A report saved by an earlier version (fixtures/drift-state) loads, and writes back
+    the same JSON, key for key and in the same order."""
+    from reconciler.drift.render import as_json
+    from reconciler.drift.report import load_report
+
+    text = (STATE_V1 / "last-report.json").read_text()
+    report = load_report(json.loads(text))
+    assert report is not None
+    assert as_json(report) + "\n" == text
+    assert report.items[1].fix is not None and report.items[1].fix.kind == (
+        "unassign_permission_set")
+    assert [e.by for e in report.items[0].attribution] == [OPS]
+    for damaged in (None, [], {"format": "reconciler-drift", "version": 2},
+                    {**json.loads(text), "items": 5},
+                    {**json.loads(text), "items": [{"kind": "x", "fix": {"kind": "nope"}}]}):
+        assert load_report(damaged) is None
+
+
+def _org_id(org: Org) -> str:
+    return str(client(org.emu).query("SELECT Id FROM Organization")["records"][0]["Id"])
+
+
+def test_state_written_by_an_earlier_version_still_counts(org: Org, hook: Hook) -> None:
+    """The state files of fixtures/drift-state were written by the previous release for
+    this very drift: the same drift is not notified again, and the audit window starts
+    at that report's run."""
+    org.widen_out_of_band()
+    org.state.mkdir(parents=True, exist_ok=True)
+    org_id = _org_id(org)
+    for name in ("last-report.json", "notified.json"):
+        data = json.loads((STATE_V1 / name).read_text())
+        if name == "notified.json":
+            data["org_id"] = org_id
+        else:
+            data["org"]["org_id"] = org_id
+        (org.state / name).write_text(json.dumps(data))
+
+    result = org.run("drift", "--format", "json", "--notify", hook.url)
+    assert result.exit_code == 3, result.output
+    assert hook.bodies == []
+    assert "Not notifying http://127.0.0.1" in result.output
+    report = json.loads(result.stdout)
+    assert report["audit_trail"]["since"] == "2026-11-29T11:59:21Z"  # its run, less 5 min
+
+    # a damaged state is as if there were none: a first run, notified afresh
+    (org.state / "notified.json").write_text("{not json")
+    (org.state / "last-report.json").write_text('{"format": "reconciler-drift", "items": 3}')
+    again = org.run("drift", "--notify", hook.url)
+    assert again.exit_code == 3, again.output
+    assert [b["event"] for b in hook.bodies] == ["drift"]
+    saved = json.loads((org.state / "notified.json").read_text())
+    assert sorted(saved["findings"]) == sorted(i["id"] for i in report["items"])

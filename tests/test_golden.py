@@ -3,7 +3,8 @@
 Each folder of ``fixtures/cases/`` holds ``config/`` (the YAML), ``seed.yaml`` (the org,
 optional) and ``expected.json``: the plan's actions, layers, manual steps, warnings,
 summary and API calls, or the located problems of a rejected plan. A mismatch prints
-what was wanted and what came. ``RECONCILER_UPDATE_GOLDEN=1`` rewrites the files (then
+what differs and where (actions named by id, moves by position), then what was wanted
+and what came. ``RECONCILER_UPDATE_GOLDEN=1`` rewrites the files (then
 read the diff before committing it).
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deepdiff import DeepDiff
 
 from reconciler.config import load_config
 from reconciler.emulator import start_emulator
@@ -60,6 +62,40 @@ def _relative(result: dict[str, Any], case: Path) -> dict[str, Any]:
     return result
 
 
+def _keyed(value: Any) -> Any:
+    """Lists of things with an id become maps by id, so a difference names the action."""
+    if isinstance(value, list) and value and all(
+            isinstance(v, dict) and "id" in v for v in value):
+        return {v["id"]: _keyed(v) for v in value}
+    if isinstance(value, dict):
+        return {k: _keyed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_keyed(v) for v in value]
+    return value
+
+
+def _moves(wanted: Any, got: Any, where: str = "root") -> list[str]:
+    """Items (by id) both lists hold, at another place among them."""
+    if isinstance(wanted, dict) and isinstance(got, dict):
+        return [line for k in wanted.keys() & got.keys()
+                for line in _moves(wanted[k], got[k], f"{where}[{k!r}]")]
+    if not (isinstance(wanted, list) and isinstance(got, list)):
+        return []
+    ids = [[v["id"] for v in side if isinstance(v, dict) and "id" in v]
+           for side in (wanted, got)]
+    both = set(ids[0]) & set(ids[1])
+    order = [[i for i in side if i in both] for side in ids]
+    return [f"{where}: {i} moved from position {order[0].index(i)} to {order[1].index(i)}"
+            for i in order[0] if order[0].index(i) != order[1].index(i)]
+
+
+def readable_diff(wanted: Any, got: Any) -> str:
+    """What differs between two results, where: deepdiff's words, actions keyed by id."""
+    # threshold 0: item by item, never "the whole list changed" when few keys match.
+    diff = DeepDiff(_keyed(wanted), _keyed(got), threshold_to_diff_deeper=0)
+    return "\n".join([diff.pretty(), *_moves(wanted, got)]).strip()
+
+
 @pytest.mark.parametrize("case", sorted(p for p in CASES.iterdir() if p.is_dir()),
                          ids=lambda p: p.name)
 def test_golden_case(case: Path) -> None:
@@ -72,9 +108,24 @@ def test_golden_case(case: Path) -> None:
     wanted = json.loads(expected_file.read_text())
     if got != wanted:
         pytest.fail(f"{case.name}: the plan differs from {expected_file.name}\n"
+                    f"{readable_diff(wanted, got)}\n"
                     f"--- wanted\n{json.dumps(wanted, indent=2)}\n"
                     f"+++ got\n{json.dumps(got, indent=2)}")
 
 
 def test_there_are_enough_cases() -> None:
     assert len([p for p in CASES.iterdir() if p.is_dir()]) >= 20
+
+
+def test_a_mismatch_says_what_moved_where() -> None:
+    wanted = json.loads((CASES / "activity-field-mirrored" / "expected.json").read_text())
+    got = json.loads(json.dumps(wanted))
+    got["actions"].reverse()
+    got["actions"][0]["after"].append("create")
+    first, second = (a["id"] for a in wanted["actions"])
+    assert readable_diff(wanted, got).splitlines() == [
+        f"Item root['actions']['{second}']['after'][2] added to iterable.",
+        f"root['actions']: {first} moved from position 0 to 1",
+        f"root['actions']: {second} moved from position 1 to 0",
+    ]
+    assert readable_diff(wanted, wanted) == ""

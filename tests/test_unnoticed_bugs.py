@@ -19,12 +19,13 @@ import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from reconciler import drift
+from reconciler import trail
 from reconciler.apply import apply_plan
 from reconciler.config import load_config
+from reconciler.drift.attribute import attribute
+from reconciler.drift.report import DriftItem
 from reconciler.emulator import Emulator, start_emulator
 from reconciler.emulator.seed import ADMIN_USERNAME, load_seed_file
-from reconciler.org import audit
 from reconciler.org.client import Connection, OrgClient
 from reconciler.org.reader import read
 from reconciler.org.writer import Writer
@@ -345,8 +346,8 @@ def test_a_write_another_writer_already_made_counts_as_done(org: Org, tmp_path: 
 # -- drift ------------------------------------------------------------------------------------
 
 
-def _row(display: str) -> audit.AuditEntry:
-    return audit.AuditEntry(at=datetime(2026, 1, 31, 12, tzinfo=UTC), by="ops@acme.example",
+def _row(display: str) -> trail.AuditEntry:
+    return trail.AuditEntry(at=datetime(2026, 1, 31, 12, tzinfo=UTC), by="ops@acme.example",
                             action="activateduser", section="Manage Users", display=display)
 
 
@@ -354,16 +355,16 @@ def test_a_row_about_another_user_does_not_explain_a_users_drift() -> None:
     """Pins attribution naming the user: "Activated user b@…" was taken as who
     re-activated user a, blaming the wrong person in the drift report."""
     for activated in (True, False):
-        item = drift.DriftItem(
+        item = DriftItem(
             kind="deactivate_user" if activated else "reactivate_user",
             address="users.a.active", resource="users.a", severity="widening", summary="s",
-            clue=audit.user_activity(("a@acme.example", "Ann Able"), activated=activated))
+            clue=trail.user_activity(("a@acme.example", "Ann Able"), activated=activated))
         verb = "Activated" if activated else "Deactivated"
         rows = [_row(f"{verb} user b@acme.example"), _row(f"{verb} user Bob Baker")]
-        (found,) = drift.attribute([item], rows, running_user=ADMIN_USERNAME)
+        (found,) = attribute([item], rows, running_user=ADMIN_USERNAME)
         assert found.attribution == ()
-        (found,) = drift.attribute([item], [_row(f"{verb} user Ann Able"), *rows],
-                                   running_user=ADMIN_USERNAME)
+        (found,) = attribute([item], [_row(f"{verb} user Ann Able"), *rows],
+                             running_user=ADMIN_USERNAME)
         assert [e.display for e in found.attribution] == [f"{verb} user Ann Able"]
 
 

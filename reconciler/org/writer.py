@@ -32,11 +32,8 @@ from reconciler.org.client import OrgClient
 from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX
 from reconciler.org.soql import chunked_in
 from reconciler.org.writes import COLLECTION_SIZE, record_of, write_of
+from reconciler.trail import USER_FIELDS
 
-# User attributes (model names) → User fields.
-USER_FIELDS = {"first_name": "FirstName", "last_name": "LastName", "email": "Email",
-               "alias": "Alias", "time_zone": "TimeZoneSidKey", "locale": "LocaleSidKey",
-               "language": "LanguageLocaleKey", "email_encoding": "EmailEncodingKey"}
 # Per-record answers that mean "already as wanted".
 _ALREADY_THERE = frozenset({"DUPLICATE_VALUE"})
 _ALREADY_GONE = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"})
