@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator import rules
 from reconciler.emulator.apierror import ApiFault, bad_request, not_found
 from reconciler.emulator.catalog import (
     ADDRESS,
@@ -40,6 +39,11 @@ from reconciler.emulator.catalog import (
     standard_catalog,
 )
 from reconciler.emulator.ids import is_id, to18
+from reconciler.emulator.rules import dispatch
+from reconciler.emulator.rules.access import check_query_access, check_write_access
+from reconciler.emulator.rules.groups import settle_groups
+from reconciler.emulator.rules.lookups import sharing_custom_fields
+from reconciler.emulator.rules.permsets import vanishes
 from reconciler.emulator.soql import (
     QUERY_TIMEOUT_SECONDS,
     RecordSource,
@@ -99,8 +103,6 @@ class Org:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        from reconciler.emulator import seed as seeding
-
         self._clock = clock or (lambda: datetime.now(UTC))
         self.data_dir = data_dir
         path = None
@@ -112,13 +114,12 @@ class Org:
         self.lock = self.store.lock
         self._cursors: dict[str, Cursor] = {}
         self.stats = Stats()
-        self._seed_doc = seed
+        #: The seed this org was made from, for :func:`~reconciler.emulator.seed.reset_org`.
+        self.seed = seed
         #: Permission set assignments the current request removes together (see
         #: :meth:`removing_together`).
         self.assignments_removed_together = 1
-        if self.store.is_empty():
-            seeding.apply_seed(self, seed)
-        else:
+        if not self.store.is_empty():  # a new org is built by seed.open_org
             self._load_custom_objects()
         self.stats.used = int(self.store.meta("api_used") or 0)
         self.stats.day = str(self.store.meta("api_day") or "")
@@ -150,18 +151,14 @@ class Org:
         """The org's clock in seconds since the epoch (timers such as recalculations)."""
         return self._clock().timestamp()
 
-    def reset(self) -> None:
-        """Back to the seed this org was made from (data, tokens, counters)."""
-        from reconciler.emulator import seed as seeding
-
-        with self.lock:
-            org_id = self.org_id
-            self.store.purge()
-            self._cursors.clear()
-            self.stats = Stats()
-            self.catalog = standard_catalog()
-            self.store.catalog = self.catalog
-            seeding.apply_seed(self, self._seed_doc, org_id=org_id)
+    def clear(self) -> None:
+        """Forget every record, cursor, counter and custom object (the caller holds
+        :attr:`lock` and seeds the org again)."""
+        self.store.purge()
+        self._cursors.clear()
+        self.stats = Stats()
+        self.catalog = standard_catalog()
+        self.store.catalog = self.catalog
 
     # -- custom objects -------------------------------------------------------
 
@@ -189,7 +186,7 @@ class Org:
         self.store.set_meta("custom_fields", extra)
 
     def _add_fields(self, sobject_name: str, fields: Mapping[str, Any]) -> None:
-        for name in rules.sharing_custom_fields(sobject_name):
+        for name in sharing_custom_fields(sobject_name):
             sobject = self.catalog.get(name)
             assert sobject is not None
             for fname, spec in fields.items():
@@ -255,7 +252,7 @@ class Org:
         if not is_id(record_id):
             raise not_found()
         with self.lock:
-            rules.settle_groups(self)
+            settle_groups(self)
             got = self.store.get(record_id)
         if got is None or got[0] != s.name:
             raise not_found()
@@ -281,9 +278,9 @@ class Org:
         except SoqlError as exc:
             raise _query_fault(exc) from None
         with self.lock:
-            rules.settle_groups(self)
+            settle_groups(self)
             if actor_id is not None:
-                rules.check_query_access(self, [parsed.sobject], actor_id)
+                check_query_access(self, [parsed.sobject], actor_id)
         # The query runs without holding the org: each read of the store takes the lock
         # on its own (and sees committed records only), so one long query never holds up
         # other requests.
@@ -307,7 +304,7 @@ class Org:
         except SoqlError as exc:
             raise bad_request(exc.error_code, exc.message) from None
         with self.lock:
-            rules.check_query_access(self, [parsed.sobject], actor_id)
+            check_query_access(self, [parsed.sobject], actor_id)
         return columns(parsed)
 
     def query_more(self, locator_and_offset: str, *, api_version: str,
@@ -356,17 +353,17 @@ class Org:
             if missing:
                 raise bad_request("REQUIRED_FIELD_MISSING",
                                   f"Required fields are missing: [{', '.join(missing)}]", missing)
-            rules.check_write_access(self, s, actor_id, "create")
-            rules.before_create(self, s, rec, actor_id)
+            check_write_access(self, s, actor_id, "create")
+            dispatch.before_create(self, s, rec, actor_id)
             now = self.now()
             rec.update(CreatedDate=now, CreatedById=actor_id, LastModifiedDate=now,
                        LastModifiedById=actor_id, SystemModstamp=now)
-            if rules.vanishes(s, rec):
+            if vanishes(s, rec):
                 # Salesforce answers success for an all-false permission row and keeps nothing.
                 rec["Id"] = self.store.new_id(s.name)
                 return rec
             stored = self.store.insert(s.name, rec)
-            rules.after_create(self, s, stored, actor_id)
+            dispatch.after_create(self, s, stored, actor_id)
             return stored
 
     def update(self, sobject_name: str | None, record_id: str, values: Mapping[str, Any],
@@ -384,17 +381,17 @@ class Org:
             if cleared:
                 raise bad_request("REQUIRED_FIELD_MISSING",
                                   f"Required fields are missing: [{', '.join(cleared)}]", cleared)
-            rules.check_write_access(self, s, actor_id, "edit")
-            rules.before_update(self, s, old, changes, actor_id)
+            check_write_access(self, s, actor_id, "edit")
+            dispatch.before_update(self, s, old, changes, actor_id)
             merged = {**old, **changes}
-            if rules.vanishes(s, merged):
+            if vanishes(s, merged):
                 self.store.delete(old["Id"])
-                rules.after_delete(self, s, old, actor_id, vanished=True)
+                dispatch.after_delete(self, s, old, actor_id, vanished=True)
                 return None
             now = self.now()
             changes.update(LastModifiedDate=now, LastModifiedById=actor_id, SystemModstamp=now)
             new = self.store.update(old["Id"], changes)
-            rules.after_update(self, s, old, new, actor_id)
+            dispatch.after_update(self, s, old, new, actor_id)
             return new
 
     def delete(self, sobject_name: str | None, record_id: str, actor_id: str) -> None:
@@ -404,10 +401,10 @@ class Org:
                            f"HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD,PATCH,POST "
                            f"(entity type cannot be deleted: {s.name})")
         with self.store.transaction():
-            rules.check_write_access(self, s, actor_id, "delete")
-            rules.before_delete(self, s, old, actor_id)
+            check_write_access(self, s, actor_id, "delete")
+            dispatch.before_delete(self, s, old, actor_id)
             self.store.delete(old["Id"])
-            rules.after_delete(self, s, old, actor_id, vanished=False)
+            dispatch.after_delete(self, s, old, actor_id, vanished=False)
 
     @contextmanager
     def removing_together(self, record_ids: Iterable[str]) -> Iterator[None]:

@@ -43,23 +43,19 @@ import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from reconciler.emulator.apierror import ApiFault
 from reconciler.emulator.catalog import SYSTEM_PERMISSIONS
+from reconciler.emulator.errors import LocalOrgError
 from reconciler.emulator.ids import ORG_PREFIX, is_id, new_org_id, to18
-from reconciler.emulator.rules import (
-    assign_profile_set,
-    fail_seeded_groups,
-    recount_licenses,
-    set_group_recalculation,
-)
-from reconciler.errors import EmulatorError
-
-if TYPE_CHECKING:
-    from reconciler.emulator.org import Org
+from reconciler.emulator.org import Org
+from reconciler.emulator.rules.groups import fail_seeded_groups, set_group_recalculation
+from reconciler.emulator.rules.lookups import recount_licenses
+from reconciler.emulator.rules.permsets import OBJECT_IMPLIES
+from reconciler.emulator.rules.users import assign_profile_set
 
 ADMIN_USERNAME = "admin@reconciler.local"
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
@@ -114,26 +110,26 @@ def load_seed_file(path: Path) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(_read_text(path, SEED_MAX_BYTES))
     except (OSError, UnicodeDecodeError) as exc:
-        raise EmulatorError(f"{path}: cannot read seed: {getattr(exc, 'strerror', None) or exc}"
+        raise LocalOrgError(f"{path}: cannot read seed: {getattr(exc, 'strerror', None) or exc}"
                             ) from None
     except yaml.YAMLError as exc:
-        raise EmulatorError(f"{path}: cannot read seed: {exc}") from None
+        raise LocalOrgError(f"{path}: cannot read seed: {exc}") from None
     except ValueError:  # PyYAML's int() of a number past Python's digit limit
-        raise EmulatorError(f"{path}: cannot read seed: a number is too long "
+        raise LocalOrgError(f"{path}: cannot read seed: a number is too long "
                             f"(more than {sys.get_int_max_str_digits():,} digits)") from None
     except RecursionError:  # PyYAML composes nested collections recursively
-        raise EmulatorError(f"{path}: cannot read seed: nested too deeply") from None
+        raise LocalOrgError(f"{path}: cannot read seed: nested too deeply") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
-        raise EmulatorError(f"{path}: a seed must be a mapping")
+        raise LocalOrgError(f"{path}: a seed must be a mapping")
     for app in doc.get("connected_apps") or []:
         if isinstance(app, dict) and app.get("certificate_file"):
             cert = path.parent / str(app["certificate_file"])
             try:
                 app["certificate"] = _read_text(cert, CERTIFICATE_MAX_BYTES)
             except (OSError, UnicodeDecodeError) as exc:
-                raise EmulatorError(f"{cert}: cannot read certificate: "
+                raise LocalOrgError(f"{cert}: cannot read certificate: "
                                     f"{getattr(exc, 'strerror', None) or exc}") from None
     return doc
 
@@ -162,6 +158,22 @@ def check_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(stored, hash_password(password, salt))
 
 
+def open_org(data_dir: Path | None, seed: Mapping[str, Any] | None) -> Org:
+    """The org kept in ``data_dir`` (in memory without one), built from ``seed`` when new."""
+    org = Org(data_dir, seed)
+    if org.store.is_empty():
+        apply_seed(org, seed)
+    return org
+
+
+def reset_org(org: Org) -> None:
+    """Back to the seed the org was made from (data, tokens, counters); same org Id."""
+    with org.lock:
+        org_id = org.org_id
+        org.clear()
+        apply_seed(org, org.seed, org_id=org_id)
+
+
 def apply_seed(org: Org, seed: Mapping[str, Any] | None, *, org_id: str | None = None) -> None:
     """Build a new org: the defaults, then the seed, in one transaction.
 
@@ -171,14 +183,14 @@ def apply_seed(org: Org, seed: Mapping[str, Any] | None, *, org_id: str | None =
     seed = dict(seed or {})
     unknown = set(seed) - _TOP_KEYS
     if unknown:
-        raise EmulatorError(f"seed: unknown keys {sorted(unknown)}; expected {sorted(_TOP_KEYS)}")
+        raise LocalOrgError(f"seed: unknown keys {sorted(unknown)}; expected {sorted(_TOP_KEYS)}")
     try:
         with org.store.transaction():
             _build(org, seed, org_id)
     except ApiFault as exc:
-        raise EmulatorError(f"seed rejected: {exc.error_code}: {exc.message}") from None
+        raise LocalOrgError(f"seed rejected: {exc.error_code}: {exc.message}") from None
     except (KeyError, TypeError, ValueError) as exc:
-        raise EmulatorError(f"seed is malformed: {exc}") from None
+        raise LocalOrgError(f"seed is malformed: {exc}") from None
 
 
 def _by_name(items: Iterable[Mapping[str, Any]], key: str) -> dict[str, dict[str, Any]]:
@@ -381,8 +393,6 @@ def _seed_permission_set(org: Org, spec: Mapping[str, Any], admin_id: str) -> st
 
 
 def _implied(row: dict[str, bool]) -> dict[str, bool]:
-    from reconciler.emulator.rules import OBJECT_IMPLIES
-
     out = dict(row)
     changed = True
     while changed:

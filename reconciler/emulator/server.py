@@ -29,15 +29,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from reconciler.emulator import rules
 from reconciler.emulator.apierror import ApiFault, bad_request, not_found, row_locked
 from reconciler.emulator.auth import Auth, OAuthError, SoapFault
+from reconciler.emulator.errors import LocalOrgError
 from reconciler.emulator.faults import Fault, Faults
 from reconciler.emulator.org import Org
-from reconciler.emulator.seed import LOGIN_SETTINGS, load_seed_file, set_password
+from reconciler.emulator.rules.groups import set_group_recalculation
+from reconciler.emulator.seed import (
+    LOGIN_SETTINGS,
+    load_seed_file,
+    open_org,
+    reset_org,
+    set_password,
+)
 from reconciler.emulator.tls import load_or_create_ca, server_context
-from reconciler.errors import EmulatorError
-from reconciler.files import write_private
+from reconciler.private_files import write_private
 
 # The versions a real org serves on 2026-11-29: 31.0 (Summer '14) to 68.0 (Winter '27).
 # 7.0-30.0 are retired: REST answers 410 for them; a version not released yet is 404.
@@ -79,7 +85,7 @@ class Emulator:
                  cert_dir: Path, allow_remote: bool = False,
                  idle_timeout: float = IDLE_TIMEOUT) -> None:
         if not allow_remote and not _is_loopback(host):
-            raise EmulatorError(
+            raise LocalOrgError(
                 f"refusing to listen on {host}: the local org serves loopback only "
                 "(pass --allow-remote to override)")
         self.org = org
@@ -591,7 +597,7 @@ class Emulator:
         self.auth.expire_all()
         token = self.admin_token
         apps = self.org.store.meta("connected_apps")
-        self.org.reset()
+        reset_org(self.org)
         # Keep the credentials clients already hold.
         self.org.store.set_meta("admin_token", token)
         self.org.store.set_meta("connected_apps", apps)
@@ -601,7 +607,7 @@ class Emulator:
         """How long permission set groups recalculate, and which end Failed; what is
         set now (nothing given: only read it)."""
         with self.org.lock:
-            return rules.set_group_recalculation(self.org, seconds=seconds, failing=failing)
+            return set_group_recalculation(self.org, seconds=seconds, failing=failing)
 
     def set_daily_limit(self, daily_max: int) -> None:
         with self.org.lock:
@@ -957,9 +963,9 @@ def open_emulator(data_dir: Path | None, seed: Path | Mapping[str, Any] | None =
     seed_doc = load_seed_file(seed) if isinstance(seed, Path) else seed
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
-    org = Org(data_dir, seed_doc)
+    org = open_org(data_dir, seed_doc)
     if cert_dir is None and data_dir is None:
-        raise EmulatorError("an in-memory org needs a cert_dir for its CA")
+        raise LocalOrgError("an in-memory org needs a cert_dir for its CA")
     try:
         return Emulator(org, host=host, port=port, cert_dir=cert_dir or data_dir,  # type: ignore[arg-type]
                         allow_remote=allow_remote, idle_timeout=idle_timeout)
