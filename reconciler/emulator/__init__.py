@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator.server import IDLE_TIMEOUT, Emulator, open_emulator
+from reconciler.emulator.listener import IDLE_TIMEOUT
+from reconciler.emulator.server import Emulator, open_emulator
 
 
 @contextmanager
