@@ -210,10 +210,8 @@ class Composite:
             return Reply(exc.status, exc.body())
 
 
-
 class _Rollback(Exception):
     """Undo an allOrNone request's writes."""
-
 
 
 def _attempt(op: Callable[[], tuple[str | None, None]]) -> dict[str, Any]:
@@ -225,13 +223,11 @@ def _attempt(op: Callable[[], tuple[str | None, None]]) -> dict[str, Any]:
     return {"id": rid, "success": True, "errors": []}
 
 
-
 def _item_type(item: Mapping[str, Any]) -> str | None:
     """The sObject type a collections item names in ``attributes.type``, if it names one."""
     attributes = item.get("attributes")
     type_ = attributes.get("type") if isinstance(attributes, dict) else None
     return type_ if isinstance(type_, str) else None
-
 
 
 def _item_id(item: Any) -> str | None:
@@ -242,13 +238,11 @@ def _item_id(item: Any) -> str | None:
     return str(rid) if rid else None
 
 
-
 def _halted(ref: str) -> dict[str, Any]:
     return {"body": [{"errorCode": "PROCESSING_HALTED",
                       "message": "The transaction was rolled back since another operation in "
                                  "the same transaction failed."}],
             "httpHeaders": {}, "httpStatusCode": 400, "referenceId": ref}
-
 
 
 def _resolve_refs(value: Any, results: Mapping[str, Any]) -> Any:

@@ -36,7 +36,6 @@ class DropConnection(Exception):
     """Close the connection without answering (an injected fault)."""
 
 
-
 class Reply:
     """An HTTP answer: status, JSON body (or none, or bytes sent as they are) and extra
     headers."""
@@ -45,7 +44,6 @@ class Reply:
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
-
 
 
 class App(Protocol):
@@ -209,7 +207,6 @@ def _body_length(header: str | None) -> int | None:
     return int(digits or "0") if len(digits) <= 12 else MAX_REQUEST_BODY + 1
 
 
-
 def json_body(body: bytes) -> Any:
     """A request's JSON body, or JSON_PARSER_ERROR."""
     try:
@@ -221,7 +218,6 @@ def json_body(body: bytes) -> Any:
             from None
 
 
-
 def form_body(body: bytes) -> dict[str, str]:
     """A form-encoded body (OAuth); empty when it is not UTF-8."""
     try:
@@ -229,7 +225,6 @@ def form_body(body: bytes) -> dict[str, str]:
     except UnicodeDecodeError:
         return {}
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
-
 
 
 def _oversized(target: str, request_line: str,
@@ -243,7 +238,6 @@ def _oversized(target: str, request_line: str,
     if size > MAX_REQUEST_HEAD:
         return 431, "Request Header Fields Too Large"
     return None
-
 
 
 def is_loopback(host: str) -> bool:

@@ -1,13 +1,13 @@
 """One emulated org: records, the generic write pipeline, queries, audit and limits.
 
-The REST layer (``server.py``) turns HTTP into calls on :class:`Org`; the
-Salesforce-specific rules live in ``rules.py`` and are called from the pipeline
-here, so every way in (REST, collections, composite, the Python API) obeys them.
+The REST layer (``rest.py``, ``composite.py``) turns HTTP into calls on :class:`Org`;
+the Salesforce-specific rules live in the ``rules`` package and are called from the
+pipeline here, so every way in (REST, collections, composite, the Python API) obeys
+them. A new org is built from its seed by :func:`reconciler.emulator.seed.open_org`.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -21,29 +21,20 @@ from reconciler.emulator.apierror import ApiFault, bad_request, not_found
 from reconciler.emulator.catalog import (
     ADDRESS,
     BOOLEAN,
-    CURRENCY,
-    DATE,
-    DATETIME,
-    DOUBLE,
-    EMAIL,
-    INT,
-    NUMBER_TYPES,
-    PERCENT,
-    PICKLIST,
-    REFERENCE,
-    Catalog,
-    Field,
+    CURRENT_USER,
     SObject,
-    custom_field,
-    custom_object,
-    standard_catalog,
 )
-from reconciler.emulator.ids import is_id, to18
+from reconciler.emulator.ids import is_id
 from reconciler.emulator.rules import dispatch
 from reconciler.emulator.rules.access import check_query_access, check_write_access
 from reconciler.emulator.rules.groups import settle_groups
 from reconciler.emulator.rules.lookups import sharing_custom_fields
 from reconciler.emulator.rules.permsets import vanishes
+from reconciler.emulator.sobjects import (
+    custom_field_from_spec,
+    custom_object_from_spec,
+    standard_catalog,
+)
 from reconciler.emulator.soql import (
     QUERY_TIMEOUT_SECONDS,
     RecordSource,
@@ -54,10 +45,8 @@ from reconciler.emulator.soql import (
     parse,
 )
 from reconciler.emulator.store import Record, Store
+from reconciler.emulator.values import check_value
 
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 # Autonumber fields: (sObject, field) → display format.
 _AUTONUMBER = {
     ("Case", "CaseNumber"): "{:08d}",
@@ -164,7 +153,7 @@ class Org:
 
     def add_custom_object(self, spec: Mapping[str, Any]) -> SObject:
         """Add a custom object from a seed spec and remember it across restarts."""
-        sobject = _custom_object_from_spec(spec, self.catalog)
+        sobject = custom_object_from_spec(spec, self.catalog)
         self.catalog.add(sobject)
         self.catalog.link_children()
         specs = list(self.store.meta("custom_objects") or [])
@@ -190,11 +179,11 @@ class Org:
             sobject = self.catalog.get(name)
             assert sobject is not None
             for fname, spec in fields.items():
-                sobject.add(_custom_field_from_spec(fname, spec))
+                sobject.add(custom_field_from_spec(fname, spec))
 
     def _load_custom_objects(self) -> None:
         for spec in self.store.meta("custom_objects") or []:
-            self.catalog.add(_custom_object_from_spec(spec, self.catalog))
+            self.catalog.add(custom_object_from_spec(spec, self.catalog))
         for name, fields in (self.store.meta("custom_fields") or {}).items():
             if self.catalog.get(name) is not None:
                 self._add_fields(name, fields)
@@ -458,7 +447,7 @@ class Org:
         for f in s:
             if f.name in rec:
                 continue
-            if f.default == "$CURRENT_USER":
+            if f.default == CURRENT_USER:
                 rec[f.name] = actor_id
             elif f.default is not None:
                 rec[f.name] = f.default
@@ -487,7 +476,7 @@ class Org:
             if (creating and not f.createable) or (not creating and not f.updateable):
                 locked.append(f.name)
                 continue
-            out[f.name] = _check_value(f, value, self)
+            out[f.name] = check_value(f, value, self.store)
         if locked:
             verb = "create" if creating else "update"
             raise bad_request(
@@ -498,62 +487,6 @@ class Org:
                 locked,
             )
         return out
-
-
-def _check_value(f: Field, value: Any, org: Org) -> Any:
-    """``value`` converted for field ``f``, or the error Salesforce gives for it."""
-    if value is None or value == "":
-        if f.type == BOOLEAN:
-            raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                              f"{f.name}: value not of required type: null", [f.name])
-        return None
-    if f.type == BOOLEAN:
-        if not isinstance(value, bool):
-            raise bad_request("JSON_PARSER_ERROR",
-                              f"Cannot deserialize instance of boolean from value {value!r} "
-                              f"(field {f.name})", [f.name])
-        return value
-    if f.type in NUMBER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                value = float(value) if f.type != INT else int(value)
-            except (TypeError, ValueError):
-                raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                                  f"{f.name}: value not of required type: {value}",
-                                  [f.name]) from None
-        return int(value) if f.type == INT else float(value) if f.type in (
-            DOUBLE, CURRENCY, PERCENT) else value
-    if not isinstance(value, str):
-        raise bad_request("JSON_PARSER_ERROR",
-                          f"Cannot deserialize instance of string from value {value!r} "
-                          f"(field {f.name})", [f.name])
-    if f.type == REFERENCE:
-        if not is_id(value):
-            raise bad_request("MALFORMED_ID", f"{f.name}: id value of incorrect type: {value}",
-                              [f.name])
-        got = org.store.get(value)
-        if got is None or (f.reference_to and got[0] not in f.reference_to):
-            raise bad_request("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-                              [f.name])
-        return to18(value)
-    if f.type == DATE and not _DATE_RE.match(value):
-        raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                          f"{f.name}: value not of required type: {value}", [f.name])
-    if f.type == DATETIME and not _DATETIME_RE.match(value):
-        raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                          f"{f.name}: value not of required type: {value}", [f.name])
-    if f.type == EMAIL and not _EMAIL_RE.match(value):
-        raise bad_request("INVALID_EMAIL_ADDRESS", f"{f.name}: invalid email address: {value}",
-                          [f.name])
-    if f.type == PICKLIST and f.restricted_picklist and value not in f.picklist:
-        raise bad_request("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                          f"{f.label or f.name}: bad value for restricted picklist field: {value}",
-                          [f.name])
-    if f.length and len(value) > f.length:
-        raise bad_request("STRING_TOO_LONG",
-                          f"{f.label or f.name}: data value too large: {value[:40]} "
-                          f"(max length={f.length})", [f.name])
-    return value
 
 
 def _query_fault(exc: SoqlError) -> ApiFault:
@@ -579,40 +512,3 @@ class _Source(RecordSource):
     def find(self, sobject: str, field: str, values: Any) -> Iterable[Record] | None:
         with self._store.lock:
             return self._store.find(sobject, field, values)
-
-
-def _custom_field_from_spec(name: str, spec: Any, relationship_order: int = 0) -> Field:
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"field {name}: expected a type name or a mapping")
-    return custom_field(
-        name, str(spec.get("type", "text")), label=spec.get("label"),
-        required=bool(spec.get("required", False)), reference_to=spec.get("reference_to"),
-        picklist=tuple(spec.get("values", ()) or ()), returns=spec.get("returns"),
-        relationship_order=relationship_order,
-    )
-
-
-def _custom_object_from_spec(spec: Mapping[str, Any], catalog: Catalog) -> SObject:
-    name = str(spec["name"])
-    if not name.endswith("__c"):
-        raise ValueError(f"custom object {name} must end in __c")
-    taken = {s.key_prefix for s in catalog}
-    prefix = str(spec.get("key_prefix") or "")
-    if not prefix:
-        n = 0
-        while True:
-            prefix = "a0" + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 36]
-            n += 1
-            if prefix not in taken:
-                break
-    fields: list[Field] = []
-    for fname, fspec in (spec.get("fields") or {}).items():
-        # A junction object's second master-detail field has relationship order 1.
-        masters = sum(f.relationship_order is not None for f in fields)
-        fields.append(_custom_field_from_spec(fname, fspec, masters))
-    return custom_object(name, prefix, str(spec.get("label") or name[:-3].replace("_", " ")),
-                         fields)
-
-

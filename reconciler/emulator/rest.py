@@ -128,7 +128,6 @@ class RestApi:
                 "sobjects": [_describe_summary(s, version) for s in self.org.catalog]}
 
 
-
 def _batch_size(header: str) -> int:
     m = re.search(r"batchSize\s*=\s*(\d+)", header)
     if not m:
@@ -136,12 +135,10 @@ def _batch_size(header: str) -> int:
     return max(200, min(2000, int(m.group(1))))
 
 
-
 def _record_body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("JSON_PARSER_ERROR", "The request body must be a JSON object")
     return body
-
 
 
 def _describe_summary(s: Any, version: str) -> dict[str, Any]:
@@ -152,7 +149,6 @@ def _describe_summary(s: Any, version: str) -> dict[str, Any]:
             "retrieveable": True, "searchable": not s.setup, "layoutable": not s.setup,
             "urls": {"sobject": base, "describe": base + "/describe",
                      "rowTemplate": base + "/{ID}"}}
-
 
 
 def _describe(s: Any, version: str) -> dict[str, Any]:

@@ -13,11 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler.emulator.apierror import bad_request
-from reconciler.emulator.catalog import (
-    OBJECT_PERMISSION_FIELDS,
-    Catalog,
-    is_standard_data_object,
-)
+from reconciler.emulator.catalog import Catalog
+from reconciler.emulator.sobjects import OBJECT_PERMISSION_FIELDS, is_standard_data_object
 from reconciler.emulator.store import Record, Store
 
 

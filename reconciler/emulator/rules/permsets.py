@@ -7,12 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.emulator.apierror import bad_request
-from reconciler.emulator.catalog import (
-    FIELD_PERMISSION_FIELDS,
-    OBJECT_PERMISSION_FIELDS,
-    SObject,
-    is_standard_data_object,
-)
+from reconciler.emulator.catalog import SObject
 from reconciler.emulator.rules.lookups import (
     ACTIVITY_PERMISSIONS,
     WORDS,
@@ -29,6 +24,11 @@ from reconciler.emulator.rules.lookups import (
     not_platform_owned,
     set_name,
     sharing_custom_fields,
+)
+from reconciler.emulator.sobjects import (
+    FIELD_PERMISSION_FIELDS,
+    OBJECT_PERMISSION_FIELDS,
+    is_standard_data_object,
 )
 from reconciler.emulator.store import Record
 
