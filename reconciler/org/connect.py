@@ -18,7 +18,8 @@ from reconciler.emulator import start_emulator
 from reconciler.emulator.errors import LocalOrgError
 from reconciler.emulator.seed import load_seed_file
 from reconciler.errors import EmulatorError
-from reconciler.org.client import Connection, OrgClient
+from reconciler.org.client import OrgClient
+from reconciler.org.login import Connection
 
 
 def data_dir_for(config: Config, org: OrgConfig) -> Path:
