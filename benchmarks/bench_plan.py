@@ -21,7 +21,8 @@ from typing import Any
 from reconciler.config import load_config
 from reconciler.emulator import start_emulator
 from reconciler.emulator.org import Org
-from reconciler.org.client import Connection, OrgClient
+from reconciler.org.client import OrgClient
+from reconciler.org.login import Connection
 from reconciler.workflow import make_plan
 
 STANDARD = ("Account", "Contact", "Opportunity", "Case", "Lead")

@@ -539,10 +539,12 @@ def emulator_serve(obj: Context, host: str, port: int, data: Path, seed: Path | 
                    allow_remote: bool) -> None:
     """Run the local org until SIGTERM or Ctrl-C; prints one JSON line when ready."""
     from reconciler.emulator.server import serve_forever
+    from reconciler.org.connect import emulator_errors
 
     try:
-        serve_forever(host=host, port=port, data_dir=data, seed=seed,
-                      allow_remote=allow_remote)
+        with emulator_errors():
+            serve_forever(host=host, port=port, data_dir=data, seed=seed,
+                          allow_remote=allow_remote)
     except ReconcilerError as exc:
         fail(exc, obj)
 

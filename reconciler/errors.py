@@ -136,4 +136,5 @@ class StalePlanError(PlanError):
 
 
 class EmulatorError(ReconcilerError):
-    """The embedded org could not start or was used wrongly."""
+    """The embedded org could not start or was used wrongly: the emulator's own
+    ``LocalOrgError``, as ``reconciler.org.connect.emulator_errors`` reports it."""

@@ -22,7 +22,8 @@ from reconciler.config import load_config
 from reconciler.emulator import start_emulator
 from reconciler.emulator.seed import load_seed_file
 from reconciler.errors import ConfigError, PlanRejected
-from reconciler.org.client import Connection, OrgClient
+from reconciler.org.client import OrgClient
+from reconciler.org.login import Connection
 from reconciler.workflow import make_plan
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"

@@ -26,7 +26,8 @@ from reconciler.drift.attribute import attribute
 from reconciler.drift.report import DriftItem
 from reconciler.emulator import Emulator, start_emulator
 from reconciler.emulator.seed import ADMIN_USERNAME, load_seed_file
-from reconciler.org.client import Connection, OrgClient
+from reconciler.org.client import OrgClient
+from reconciler.org.login import Connection
 from reconciler.org.reader import read
 from reconciler.org.writer import Writer
 from reconciler.plan import OrgRef, claims_for, plan_from_live

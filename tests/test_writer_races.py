@@ -13,7 +13,8 @@ from pathlib import Path
 from reconciler.apply import apply_plan
 from reconciler.config import load_config
 from reconciler.emulator import start_emulator
-from reconciler.org.client import Connection, OrgClient
+from reconciler.org.client import OrgClient
+from reconciler.org.login import Connection
 from reconciler.org.reader import read
 from reconciler.org.writer import Writer
 from reconciler.plan import OrgRef, claims_for, plan_from_live

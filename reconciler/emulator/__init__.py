@@ -6,7 +6,7 @@ Python API (what the tests and the ``--org local`` mode use)::
         emu.url, emu.ca_file, emu.credentials      # where and how to connect
         emu.faults.add(kind="error", path="composite", status=503, times=2)
         emu.stats()                                # API calls counted
-        emu.reset(); emu.expire_sessions(); emu.set_daily_limit(100)
+        emu.reset(); emu.auth.expire_all(); emu.set_daily_limit(100)
         emu.set_group_recalculation(seconds=2, failing=["G"])  # groups stay Updating 2 s
 """
 
@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator.server import IDLE_TIMEOUT, Emulator, open_emulator
+from reconciler.emulator.listener import IDLE_TIMEOUT
+from reconciler.emulator.server import Emulator, open_emulator
 
 
 @contextmanager

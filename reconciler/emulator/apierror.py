@@ -58,3 +58,8 @@ def row_locked(record_id: str | None, message: str = "") -> ApiFault:
         if record_id:
             message += f" or 1 records: {record_id}"
     return ApiFault(400, "UNABLE_TO_LOCK_ROW", message)
+
+
+def method_not_allowed(method: str, allowed: str) -> ApiFault:
+    return ApiFault(405, "METHOD_NOT_ALLOWED",
+                    f"HTTP Method '{method}' not allowed. Allowed are {allowed}")

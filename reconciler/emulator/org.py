@@ -1,13 +1,13 @@
 """One emulated org: records, the generic write pipeline, queries, audit and limits.
 
-The REST layer (``server.py``) turns HTTP into calls on :class:`Org`; the
-Salesforce-specific rules live in ``rules.py`` and are called from the pipeline
-here, so every way in (REST, collections, composite, the Python API) obeys them.
+The REST layer (``rest.py``, ``composite.py``) turns HTTP into calls on :class:`Org`;
+the Salesforce-specific rules live in the ``rules`` package and are called from the
+pipeline here, so every way in (REST, collections, composite, the Python API) obeys
+them. A new org is built from its seed by :func:`reconciler.emulator.seed.open_org`.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,29 +17,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator import rules
 from reconciler.emulator.apierror import ApiFault, bad_request, not_found
 from reconciler.emulator.catalog import (
     ADDRESS,
     BOOLEAN,
-    CURRENCY,
-    DATE,
-    DATETIME,
-    DOUBLE,
-    EMAIL,
-    INT,
-    NUMBER_TYPES,
-    PERCENT,
-    PICKLIST,
-    REFERENCE,
-    Catalog,
-    Field,
+    CURRENT_USER,
     SObject,
-    custom_field,
-    custom_object,
+)
+from reconciler.emulator.ids import is_id
+from reconciler.emulator.rules import dispatch
+from reconciler.emulator.rules.access import check_query_access, check_write_access
+from reconciler.emulator.rules.groups import settle_groups
+from reconciler.emulator.rules.lookups import sharing_custom_fields
+from reconciler.emulator.rules.permsets import vanishes
+from reconciler.emulator.sobjects import (
+    custom_field_from_spec,
+    custom_object_from_spec,
     standard_catalog,
 )
-from reconciler.emulator.ids import is_id, to18
 from reconciler.emulator.soql import (
     QUERY_TIMEOUT_SECONDS,
     RecordSource,
@@ -50,10 +45,8 @@ from reconciler.emulator.soql import (
     parse,
 )
 from reconciler.emulator.store import Record, Store
+from reconciler.emulator.values import check_value
 
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 # Autonumber fields: (sObject, field) → display format.
 _AUTONUMBER = {
     ("Case", "CaseNumber"): "{:08d}",
@@ -99,8 +92,6 @@ class Org:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        from reconciler.emulator import seed as seeding
-
         self._clock = clock or (lambda: datetime.now(UTC))
         self.data_dir = data_dir
         path = None
@@ -112,13 +103,12 @@ class Org:
         self.lock = self.store.lock
         self._cursors: dict[str, Cursor] = {}
         self.stats = Stats()
-        self._seed_doc = seed
+        #: The seed this org was made from, for :func:`~reconciler.emulator.seed.reset_org`.
+        self.seed = seed
         #: Permission set assignments the current request removes together (see
         #: :meth:`removing_together`).
         self.assignments_removed_together = 1
-        if self.store.is_empty():
-            seeding.apply_seed(self, seed)
-        else:
+        if not self.store.is_empty():  # a new org is built by seed.open_org
             self._load_custom_objects()
         self.stats.used = int(self.store.meta("api_used") or 0)
         self.stats.day = str(self.store.meta("api_day") or "")
@@ -150,24 +140,20 @@ class Org:
         """The org's clock in seconds since the epoch (timers such as recalculations)."""
         return self._clock().timestamp()
 
-    def reset(self) -> None:
-        """Back to the seed this org was made from (data, tokens, counters)."""
-        from reconciler.emulator import seed as seeding
-
-        with self.lock:
-            org_id = self.org_id
-            self.store.purge()
-            self._cursors.clear()
-            self.stats = Stats()
-            self.catalog = standard_catalog()
-            self.store.catalog = self.catalog
-            seeding.apply_seed(self, self._seed_doc, org_id=org_id)
+    def clear(self) -> None:
+        """Forget every record, cursor, counter and custom object (the caller holds
+        :attr:`lock` and seeds the org again)."""
+        self.store.purge()
+        self._cursors.clear()
+        self.stats = Stats()
+        self.catalog = standard_catalog()
+        self.store.catalog = self.catalog
 
     # -- custom objects -------------------------------------------------------
 
     def add_custom_object(self, spec: Mapping[str, Any]) -> SObject:
         """Add a custom object from a seed spec and remember it across restarts."""
-        sobject = _custom_object_from_spec(spec, self.catalog)
+        sobject = custom_object_from_spec(spec, self.catalog)
         self.catalog.add(sobject)
         self.catalog.link_children()
         specs = list(self.store.meta("custom_objects") or [])
@@ -189,15 +175,15 @@ class Org:
         self.store.set_meta("custom_fields", extra)
 
     def _add_fields(self, sobject_name: str, fields: Mapping[str, Any]) -> None:
-        for name in rules.sharing_custom_fields(sobject_name):
+        for name in sharing_custom_fields(sobject_name):
             sobject = self.catalog.get(name)
             assert sobject is not None
             for fname, spec in fields.items():
-                sobject.add(_custom_field_from_spec(fname, spec))
+                sobject.add(custom_field_from_spec(fname, spec))
 
     def _load_custom_objects(self) -> None:
         for spec in self.store.meta("custom_objects") or []:
-            self.catalog.add(_custom_object_from_spec(spec, self.catalog))
+            self.catalog.add(custom_object_from_spec(spec, self.catalog))
         for name, fields in (self.store.meta("custom_fields") or {}).items():
             if self.catalog.get(name) is not None:
                 self._add_fields(name, fields)
@@ -255,7 +241,7 @@ class Org:
         if not is_id(record_id):
             raise not_found()
         with self.lock:
-            rules.settle_groups(self)
+            settle_groups(self)
             got = self.store.get(record_id)
         if got is None or got[0] != s.name:
             raise not_found()
@@ -281,9 +267,9 @@ class Org:
         except SoqlError as exc:
             raise _query_fault(exc) from None
         with self.lock:
-            rules.settle_groups(self)
+            settle_groups(self)
             if actor_id is not None:
-                rules.check_query_access(self, [parsed.sobject], actor_id)
+                check_query_access(self, [parsed.sobject], actor_id)
         # The query runs without holding the org: each read of the store takes the lock
         # on its own (and sees committed records only), so one long query never holds up
         # other requests.
@@ -307,7 +293,7 @@ class Org:
         except SoqlError as exc:
             raise bad_request(exc.error_code, exc.message) from None
         with self.lock:
-            rules.check_query_access(self, [parsed.sobject], actor_id)
+            check_query_access(self, [parsed.sobject], actor_id)
         return columns(parsed)
 
     def query_more(self, locator_and_offset: str, *, api_version: str,
@@ -356,17 +342,17 @@ class Org:
             if missing:
                 raise bad_request("REQUIRED_FIELD_MISSING",
                                   f"Required fields are missing: [{', '.join(missing)}]", missing)
-            rules.check_write_access(self, s, actor_id, "create")
-            rules.before_create(self, s, rec, actor_id)
+            check_write_access(self, s, actor_id, "create")
+            dispatch.before_create(self, s, rec, actor_id)
             now = self.now()
             rec.update(CreatedDate=now, CreatedById=actor_id, LastModifiedDate=now,
                        LastModifiedById=actor_id, SystemModstamp=now)
-            if rules.vanishes(s, rec):
+            if vanishes(s, rec):
                 # Salesforce answers success for an all-false permission row and keeps nothing.
                 rec["Id"] = self.store.new_id(s.name)
                 return rec
             stored = self.store.insert(s.name, rec)
-            rules.after_create(self, s, stored, actor_id)
+            dispatch.after_create(self, s, stored, actor_id)
             return stored
 
     def update(self, sobject_name: str | None, record_id: str, values: Mapping[str, Any],
@@ -384,17 +370,17 @@ class Org:
             if cleared:
                 raise bad_request("REQUIRED_FIELD_MISSING",
                                   f"Required fields are missing: [{', '.join(cleared)}]", cleared)
-            rules.check_write_access(self, s, actor_id, "edit")
-            rules.before_update(self, s, old, changes, actor_id)
+            check_write_access(self, s, actor_id, "edit")
+            dispatch.before_update(self, s, old, changes, actor_id)
             merged = {**old, **changes}
-            if rules.vanishes(s, merged):
+            if vanishes(s, merged):
                 self.store.delete(old["Id"])
-                rules.after_delete(self, s, old, actor_id, vanished=True)
+                dispatch.after_delete(self, s, old, actor_id, vanished=True)
                 return None
             now = self.now()
             changes.update(LastModifiedDate=now, LastModifiedById=actor_id, SystemModstamp=now)
             new = self.store.update(old["Id"], changes)
-            rules.after_update(self, s, old, new, actor_id)
+            dispatch.after_update(self, s, old, new, actor_id)
             return new
 
     def delete(self, sobject_name: str | None, record_id: str, actor_id: str) -> None:
@@ -404,10 +390,10 @@ class Org:
                            f"HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD,PATCH,POST "
                            f"(entity type cannot be deleted: {s.name})")
         with self.store.transaction():
-            rules.check_write_access(self, s, actor_id, "delete")
-            rules.before_delete(self, s, old, actor_id)
+            check_write_access(self, s, actor_id, "delete")
+            dispatch.before_delete(self, s, old, actor_id)
             self.store.delete(old["Id"])
-            rules.after_delete(self, s, old, actor_id, vanished=False)
+            dispatch.after_delete(self, s, old, actor_id, vanished=False)
 
     @contextmanager
     def removing_together(self, record_ids: Iterable[str]) -> Iterator[None]:
@@ -461,7 +447,7 @@ class Org:
         for f in s:
             if f.name in rec:
                 continue
-            if f.default == "$CURRENT_USER":
+            if f.default == CURRENT_USER:
                 rec[f.name] = actor_id
             elif f.default is not None:
                 rec[f.name] = f.default
@@ -490,7 +476,7 @@ class Org:
             if (creating and not f.createable) or (not creating and not f.updateable):
                 locked.append(f.name)
                 continue
-            out[f.name] = _check_value(f, value, self)
+            out[f.name] = check_value(f, value, self.store)
         if locked:
             verb = "create" if creating else "update"
             raise bad_request(
@@ -501,62 +487,6 @@ class Org:
                 locked,
             )
         return out
-
-
-def _check_value(f: Field, value: Any, org: Org) -> Any:
-    """``value`` converted for field ``f``, or the error Salesforce gives for it."""
-    if value is None or value == "":
-        if f.type == BOOLEAN:
-            raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                              f"{f.name}: value not of required type: null", [f.name])
-        return None
-    if f.type == BOOLEAN:
-        if not isinstance(value, bool):
-            raise bad_request("JSON_PARSER_ERROR",
-                              f"Cannot deserialize instance of boolean from value {value!r} "
-                              f"(field {f.name})", [f.name])
-        return value
-    if f.type in NUMBER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                value = float(value) if f.type != INT else int(value)
-            except (TypeError, ValueError):
-                raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                                  f"{f.name}: value not of required type: {value}",
-                                  [f.name]) from None
-        return int(value) if f.type == INT else float(value) if f.type in (
-            DOUBLE, CURRENCY, PERCENT) else value
-    if not isinstance(value, str):
-        raise bad_request("JSON_PARSER_ERROR",
-                          f"Cannot deserialize instance of string from value {value!r} "
-                          f"(field {f.name})", [f.name])
-    if f.type == REFERENCE:
-        if not is_id(value):
-            raise bad_request("MALFORMED_ID", f"{f.name}: id value of incorrect type: {value}",
-                              [f.name])
-        got = org.store.get(value)
-        if got is None or (f.reference_to and got[0] not in f.reference_to):
-            raise bad_request("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-                              [f.name])
-        return to18(value)
-    if f.type == DATE and not _DATE_RE.match(value):
-        raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                          f"{f.name}: value not of required type: {value}", [f.name])
-    if f.type == DATETIME and not _DATETIME_RE.match(value):
-        raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                          f"{f.name}: value not of required type: {value}", [f.name])
-    if f.type == EMAIL and not _EMAIL_RE.match(value):
-        raise bad_request("INVALID_EMAIL_ADDRESS", f"{f.name}: invalid email address: {value}",
-                          [f.name])
-    if f.type == PICKLIST and f.restricted_picklist and value not in f.picklist:
-        raise bad_request("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                          f"{f.label or f.name}: bad value for restricted picklist field: {value}",
-                          [f.name])
-    if f.length and len(value) > f.length:
-        raise bad_request("STRING_TOO_LONG",
-                          f"{f.label or f.name}: data value too large: {value[:40]} "
-                          f"(max length={f.length})", [f.name])
-    return value
 
 
 def _query_fault(exc: SoqlError) -> ApiFault:
@@ -582,40 +512,3 @@ class _Source(RecordSource):
     def find(self, sobject: str, field: str, values: Any) -> Iterable[Record] | None:
         with self._store.lock:
             return self._store.find(sobject, field, values)
-
-
-def _custom_field_from_spec(name: str, spec: Any, relationship_order: int = 0) -> Field:
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"field {name}: expected a type name or a mapping")
-    return custom_field(
-        name, str(spec.get("type", "text")), label=spec.get("label"),
-        required=bool(spec.get("required", False)), reference_to=spec.get("reference_to"),
-        picklist=tuple(spec.get("values", ()) or ()), returns=spec.get("returns"),
-        relationship_order=relationship_order,
-    )
-
-
-def _custom_object_from_spec(spec: Mapping[str, Any], catalog: Catalog) -> SObject:
-    name = str(spec["name"])
-    if not name.endswith("__c"):
-        raise ValueError(f"custom object {name} must end in __c")
-    taken = {s.key_prefix for s in catalog}
-    prefix = str(spec.get("key_prefix") or "")
-    if not prefix:
-        n = 0
-        while True:
-            prefix = "a0" + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 36]
-            n += 1
-            if prefix not in taken:
-                break
-    fields: list[Field] = []
-    for fname, fspec in (spec.get("fields") or {}).items():
-        # A junction object's second master-detail field has relationship order 1.
-        masters = sum(f.relationship_order is not None for f in fields)
-        fields.append(_custom_field_from_spec(fname, fspec, masters))
-    return custom_object(name, prefix, str(spec.get("label") or name[:-3].replace("_", " ")),
-                         fields)
-
-

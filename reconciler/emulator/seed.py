@@ -43,23 +43,19 @@ import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from reconciler.emulator.apierror import ApiFault
-from reconciler.emulator.catalog import SYSTEM_PERMISSIONS
+from reconciler.emulator.errors import LocalOrgError
 from reconciler.emulator.ids import ORG_PREFIX, is_id, new_org_id, to18
-from reconciler.emulator.rules import (
-    assign_profile_set,
-    fail_seeded_groups,
-    recount_licenses,
-    set_group_recalculation,
-)
-from reconciler.errors import EmulatorError
-
-if TYPE_CHECKING:
-    from reconciler.emulator.org import Org
+from reconciler.emulator.org import Org
+from reconciler.emulator.rules.groups import fail_seeded_groups, set_group_recalculation
+from reconciler.emulator.rules.lookups import recount_licenses
+from reconciler.emulator.rules.permsets import OBJECT_IMPLIES
+from reconciler.emulator.rules.users import assign_profile_set
+from reconciler.emulator.sobjects import SYSTEM_PERMISSIONS
 
 ADMIN_USERNAME = "admin@reconciler.local"
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
@@ -114,26 +110,26 @@ def load_seed_file(path: Path) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(_read_text(path, SEED_MAX_BYTES))
     except (OSError, UnicodeDecodeError) as exc:
-        raise EmulatorError(f"{path}: cannot read seed: {getattr(exc, 'strerror', None) or exc}"
+        raise LocalOrgError(f"{path}: cannot read seed: {getattr(exc, 'strerror', None) or exc}"
                             ) from None
     except yaml.YAMLError as exc:
-        raise EmulatorError(f"{path}: cannot read seed: {exc}") from None
+        raise LocalOrgError(f"{path}: cannot read seed: {exc}") from None
     except ValueError:  # PyYAML's int() of a number past Python's digit limit
-        raise EmulatorError(f"{path}: cannot read seed: a number is too long "
+        raise LocalOrgError(f"{path}: cannot read seed: a number is too long "
                             f"(more than {sys.get_int_max_str_digits():,} digits)") from None
     except RecursionError:  # PyYAML composes nested collections recursively
-        raise EmulatorError(f"{path}: cannot read seed: nested too deeply") from None
+        raise LocalOrgError(f"{path}: cannot read seed: nested too deeply") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
-        raise EmulatorError(f"{path}: a seed must be a mapping")
+        raise LocalOrgError(f"{path}: a seed must be a mapping")
     for app in doc.get("connected_apps") or []:
         if isinstance(app, dict) and app.get("certificate_file"):
             cert = path.parent / str(app["certificate_file"])
             try:
                 app["certificate"] = _read_text(cert, CERTIFICATE_MAX_BYTES)
             except (OSError, UnicodeDecodeError) as exc:
-                raise EmulatorError(f"{cert}: cannot read certificate: "
+                raise LocalOrgError(f"{cert}: cannot read certificate: "
                                     f"{getattr(exc, 'strerror', None) or exc}") from None
     return doc
 
@@ -162,6 +158,22 @@ def check_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(stored, hash_password(password, salt))
 
 
+def open_org(data_dir: Path | None, seed: Mapping[str, Any] | None) -> Org:
+    """The org kept in ``data_dir`` (in memory without one), built from ``seed`` when new."""
+    org = Org(data_dir, seed)
+    if org.store.is_empty():
+        apply_seed(org, seed)
+    return org
+
+
+def reset_org(org: Org) -> None:
+    """Back to the seed the org was made from (data, tokens, counters); same org Id."""
+    with org.lock:
+        org_id = org.org_id
+        org.clear()
+        apply_seed(org, org.seed, org_id=org_id)
+
+
 def apply_seed(org: Org, seed: Mapping[str, Any] | None, *, org_id: str | None = None) -> None:
     """Build a new org: the defaults, then the seed, in one transaction.
 
@@ -171,14 +183,14 @@ def apply_seed(org: Org, seed: Mapping[str, Any] | None, *, org_id: str | None =
     seed = dict(seed or {})
     unknown = set(seed) - _TOP_KEYS
     if unknown:
-        raise EmulatorError(f"seed: unknown keys {sorted(unknown)}; expected {sorted(_TOP_KEYS)}")
+        raise LocalOrgError(f"seed: unknown keys {sorted(unknown)}; expected {sorted(_TOP_KEYS)}")
     try:
         with org.store.transaction():
             _build(org, seed, org_id)
     except ApiFault as exc:
-        raise EmulatorError(f"seed rejected: {exc.error_code}: {exc.message}") from None
+        raise LocalOrgError(f"seed rejected: {exc.error_code}: {exc.message}") from None
     except (KeyError, TypeError, ValueError) as exc:
-        raise EmulatorError(f"seed is malformed: {exc}") from None
+        raise LocalOrgError(f"seed is malformed: {exc}") from None
 
 
 def _by_name(items: Iterable[Mapping[str, Any]], key: str) -> dict[str, dict[str, Any]]:
@@ -189,8 +201,32 @@ def _by_name(items: Iterable[Mapping[str, Any]], key: str) -> dict[str, dict[str
 
 
 def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
-    store = org.store
+    """The new org's records, in the order a real org has them made."""
     meta = dict(seed.get("org") or {})
+    _seed_organization(org, meta, org_id)
+    lic_ids = _seed_licenses(org, seed)
+    _seed_profiles(org, seed, lic_ids)
+    admin_id = _seed_admin(org)
+    for spec in seed.get("custom_objects") or []:
+        org.add_custom_object(spec)
+    for obj, fields in (seed.get("custom_fields") or {}).items():
+        org.add_custom_fields(obj, fields)
+    _seed_connected_apps(org, seed, admin_id)
+    names: dict[str, str] = {}
+    for spec in seed.get("permission_sets") or []:
+        # A managed set is named namespace__Name here, as Salesforce qualifies it.
+        key = f"{spec['namespace']}__{spec['name']}" if spec.get("namespace") else spec["name"]
+        names[str(key).lower()] = _seed_permission_set(org, spec, admin_id)
+    groups = _seed_groups(org, seed, names, admin_id)
+    for spec in seed.get("users") or []:
+        _seed_user(org, spec, names, groups, admin_id)
+    # Last, so the seed's own groups are ready for its users' assignments.
+    _seed_recalculation(org, meta)
+
+
+def _seed_organization(org: Org, meta: Mapping[str, Any], org_id: str | None) -> None:
+    """The Organization record and the org's settings (API allowance, token life, logins)."""
+    store = org.store
     org_id = org_id or meta.get("id") or new_org_id()
     if not is_id(org_id) or not str(org_id).startswith(ORG_PREFIX):
         raise ValueError(f"org id {org_id!r} is not an Organization Id (00D…, 15 or 18 "
@@ -208,6 +244,10 @@ def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
     }, "")
     store.set_meta("org_id", organization["Id"])
 
+
+def _seed_licenses(org: Org, seed: Mapping[str, Any]) -> dict[str, str]:
+    """User licences and permission set licences: the defaults, then the seed's; the user
+    licences' Ids by lower-case name."""
     licenses = _by_name(DEFAULT_USER_LICENSES, "name")
     licenses.update(_by_name(seed.get("user_licenses") or [], "name"))
     lic_ids: dict[str, str] = {}
@@ -228,7 +268,11 @@ def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
             "PermissionSetLicenseKey": spec["developer_name"], "Status": "Active",
             "TotalLicenses": int(spec["seats"]), "UsedLicenses": 0, "ExpirationDate": None,
         }, "")
+    return lic_ids
 
+
+def _seed_profiles(org: Org, seed: Mapping[str, Any], lic_ids: Mapping[str, str]) -> None:
+    """Profiles, each with the permission set it owns."""
     profiles = _by_name(DEFAULT_PROFILES, "name")
     profiles.update(_by_name(seed.get("profiles") or [], "name"))
     for spec in profiles.values():
@@ -246,6 +290,9 @@ def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
             "LicenseId": lic_id, "PermissionSetGroupId": None, **perms,
         }, "")
 
+
+def _seed_admin(org: Org) -> str:
+    """The org's administrator, credited with everything made so far; their Id."""
     admin_profile = org.where("Profile", Name="System Administrator")[0]
     admin = org.insert_raw("User", {
         "Username": ADMIN_USERNAME, "FirstName": "Org", "LastName": "Admin",
@@ -259,15 +306,17 @@ def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
     for sobject in ("Organization", "UserLicense", "PermissionSetLicense", "Profile",
                     "PermissionSet", "User"):
         for rec in org.records(sobject):
-            store.update(rec["Id"], {"CreatedById": admin_id, "LastModifiedById": admin_id})
+            org.store.update(rec["Id"], {"CreatedById": admin_id,
+                                         "LastModifiedById": admin_id})
     assign_profile_set(org, admin, admin_id)
     recount_licenses(org)
+    return str(admin_id)
 
-    for spec in seed.get("custom_objects") or []:
-        org.add_custom_object(spec)
-    for obj, fields in (seed.get("custom_fields") or {}).items():
-        org.add_custom_fields(obj, fields)
 
+def _seed_connected_apps(org: Org, seed: Mapping[str, Any], admin_id: str) -> None:
+    """The connected apps and their credentials ("Reconciler Local" first), and the
+    admin token."""
+    store = org.store
     apps = list(seed.get("connected_apps") or [])
     if not any(str(a.get("name")) == "Reconciler Local" for a in apps):
         apps.insert(0, {"name": "Reconciler Local"})
@@ -288,11 +337,10 @@ def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
     store.set_meta("connected_apps", registered)
     store.set_meta("admin_token", secrets.token_urlsafe(32))
 
-    names: dict[str, str] = {}
-    for spec in seed.get("permission_sets") or []:
-        # A managed set is named namespace__Name here, as Salesforce qualifies it.
-        key = f"{spec['namespace']}__{spec['name']}" if spec.get("namespace") else spec["name"]
-        names[str(key).lower()] = _seed_permission_set(org, spec, admin_id)
+
+def _seed_groups(org: Org, seed: Mapping[str, Any], names: Mapping[str, str],
+                 admin_id: str) -> dict[str, str]:
+    """Permission set groups and their components; their Ids by lower-case name."""
     groups: dict[str, str] = {}
     for spec in seed.get("permission_set_groups") or []:
         group = org.create("PermissionSetGroup", {
@@ -305,9 +353,11 @@ def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
                 "PermissionSetGroupId": group["Id"],
                 "PermissionSetId": _lookup_set(org, names, member),
             }, admin_id)
-    for spec in seed.get("users") or []:
-        _seed_user(org, spec, names, groups, admin_id)
-    # Last, so the seed's own groups are ready for its users' assignments.
+    return groups
+
+
+def _seed_recalculation(org: Org, meta: Mapping[str, Any]) -> None:
+    """How long group recalculations take, and the seeded groups set to fail."""
     recalculation = meta.get("group_recalculation")
     if recalculation is not None:
         if not isinstance(recalculation, Mapping):
@@ -381,8 +431,6 @@ def _seed_permission_set(org: Org, spec: Mapping[str, Any], admin_id: str) -> st
 
 
 def _implied(row: dict[str, bool]) -> dict[str, bool]:
-    from reconciler.emulator.rules import OBJECT_IMPLIES
-
     out = dict(row)
     changed = True
     while changed:

@@ -665,28 +665,7 @@ class _Parser:
         # The SELECT list can only be resolved once FROM names the object, so read
         # FROM first, then come back to the list.
         self.i = from_at + 1
-        name_tok = self.next()
-        # Reserved words are refused, except real objects such as Order.
-        if name_tok.kind != _NAME or (
-            name_tok.text.upper() in _RESERVED and name_tok.text not in self.catalog
-        ):
-            raise self.unexpected(name_tok)
-        relationship: tuple[str, str] | None = None
-        if mode == "child":
-            assert parent is not None
-            rel = parent.child(name_tok.text)
-            child = self.catalog.get(rel.child_sobject) if rel is not None else None
-            if rel is None or child is None:
-                raise SoqlError("INVALID_TYPE", _BAD_RELATIONSHIP.format(
-                    name=name_tok.text, where="FROM part of query call"))
-            sobj = child
-            relationship = (rel.name, rel.field)
-        else:
-            found = self.catalog.get(name_tok.text)
-            if found is None or not found.queryable:
-                raise SoqlError("INVALID_TYPE", _pointed(
-                    self.soql, name_tok.pos, _BAD_TYPE.format(name=name_tok.text)))
-            sobj = found
+        name_tok, sobj, relationship = self._from(mode, parent)
         after_from = self.i
         self.i = select_at
         items = self._select_list(sobj, mode)
@@ -699,16 +678,53 @@ class _Parser:
             self.next()
             where = self._expr(sobj)
             self._check_semijoins(where)
-        order_by: tuple[OrderItem, ...] = ()
-        if self.at("ORDER"):
-            order_tok = self.next()
-            self.expect_keyword("BY")
-            order_by = self._order_by(sobj)
-            if mode == "semi":
-                raise self.error(order_tok, "ORDER BY is not allowed in a semi-join sub-select")
-            if any(isinstance(i, CountItem) and i.path is not None for i in items):
-                raise self.error(order_tok, "ORDER BY is not supported by the emulator in an "
-                                 "aggregate query without GROUP BY")
+        order_by = self._order_by_clause(sobj, items, mode)
+        limit, offset = self._limit_offset(mode)
+        count_only = any(isinstance(i, CountItem) and i.path is None for i in items)
+        q = Query(sobj.name, items, where, order_by, limit, offset, count_only, self.catalog)
+        if mode == "semi":
+            self._check_semi_select(q, name_tok)
+        return q, relationship
+
+    def _from(self, mode: str, parent: SObject | None
+              ) -> tuple[_Token, SObject, tuple[str, str] | None]:
+        """The object FROM names (a child relationship in a subquery): its token, the
+        object and, for a child subquery, (relationship name, child field)."""
+        name_tok = self.next()
+        # Reserved words are refused, except real objects such as Order.
+        if name_tok.kind != _NAME or (
+            name_tok.text.upper() in _RESERVED and name_tok.text not in self.catalog
+        ):
+            raise self.unexpected(name_tok)
+        if mode == "child":
+            assert parent is not None
+            rel = parent.child(name_tok.text)
+            child = self.catalog.get(rel.child_sobject) if rel is not None else None
+            if rel is None or child is None:
+                raise SoqlError("INVALID_TYPE", _BAD_RELATIONSHIP.format(
+                    name=name_tok.text, where="FROM part of query call"))
+            return name_tok, child, (rel.name, rel.field)
+        found = self.catalog.get(name_tok.text)
+        if found is None or not found.queryable:
+            raise SoqlError("INVALID_TYPE", _pointed(
+                self.soql, name_tok.pos, _BAD_TYPE.format(name=name_tok.text)))
+        return name_tok, found, None
+
+    def _order_by_clause(self, sobj: SObject, items: tuple[SelectItem, ...],
+                         mode: str) -> tuple[OrderItem, ...]:
+        if not self.at("ORDER"):
+            return ()
+        order_tok = self.next()
+        self.expect_keyword("BY")
+        order_by = self._order_by(sobj)
+        if mode == "semi":
+            raise self.error(order_tok, "ORDER BY is not allowed in a semi-join sub-select")
+        if any(isinstance(i, CountItem) and i.path is not None for i in items):
+            raise self.error(order_tok, "ORDER BY is not supported by the emulator in an "
+                             "aggregate query without GROUP BY")
+        return order_by
+
+    def _limit_offset(self, mode: str) -> tuple[int | None, int | None]:
         limit = offset = None
         if self.at("LIMIT"):
             limit_tok = self.next()
@@ -723,12 +739,7 @@ class _Parser:
             if offset > MAX_OFFSET:
                 raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE",
                                 f"Maximum SOQL offset allowed is {MAX_OFFSET}")
-
-        count_only = any(isinstance(i, CountItem) and i.path is None for i in items)
-        q = Query(sobj.name, items, where, order_by, limit, offset, count_only, self.catalog)
-        if mode == "semi":
-            self._check_semi_select(q, name_tok)
-        return q, relationship
+        return limit, offset
 
     def _find_from(self) -> int:
         depth = 0
@@ -980,27 +991,7 @@ class _Parser:
         """The literal after an operator, type-checked against ``path`` and normalised to
         the comparison key execute() uses for that field type."""
         tok = self.next()
-        raw: Any
-        if tok.kind == _NAME:
-            word = tok.text.upper()
-            if word == "NULL":
-                raw = None
-            elif word in ("TRUE", "FALSE"):
-                raw = word == "TRUE"
-            elif word in _DAY_FUNCTIONS | _N_DAY_FUNCTIONS | _N_HOUR_FUNCTIONS:
-                raw = self._date_function(tok, word)
-            elif word in _OTHER_DATE_FUNCTIONS:
-                raise self.error(tok, f"date literal {word} is not supported by the emulator")
-            else:
-                raise self.error(tok, f"unexpected token: '{tok.text}' (a value must be a "
-                                 "literal; SOQL can't compare two fields)")
-        elif tok.kind in (_STRING, _NUMBER, _DATE, _DATETIME):
-            raw = tok.value
-        elif tok.kind == _COLON:
-            raise self.error(tok, "bind variables (:name) are only available in Apex")
-        else:
-            raise self.unexpected(tok)
-
+        raw = self._literal(tok)
         if raw is None:
             if op not in ("=", "!="):
                 raise self.error(tok, f"null can only be compared with = or !=, not {op}")
@@ -1038,6 +1029,27 @@ class _Parser:
         if path.type in (ID, REFERENCE):
             return self._id_literal(tok, raw)
         return _text_key(raw)
+
+    def _literal(self, tok: _Token) -> Any:
+        """What a value token says: None, a bool, a date function, a string, number,
+        date or datetime; or the error for what can't be a value."""
+        if tok.kind == _NAME:
+            word = tok.text.upper()
+            if word == "NULL":
+                return None
+            if word in ("TRUE", "FALSE"):
+                return word == "TRUE"
+            if word in _DAY_FUNCTIONS | _N_DAY_FUNCTIONS | _N_HOUR_FUNCTIONS:
+                return self._date_function(tok, word)
+            if word in _OTHER_DATE_FUNCTIONS:
+                raise self.error(tok, f"date literal {word} is not supported by the emulator")
+            raise self.error(tok, f"unexpected token: '{tok.text}' (a value must be a "
+                             "literal; SOQL can't compare two fields)")
+        if tok.kind in (_STRING, _NUMBER, _DATE, _DATETIME):
+            return tok.value
+        if tok.kind == _COLON:
+            raise self.error(tok, "bind variables (:name) are only available in Apex")
+        raise self.unexpected(tok)
 
     def _id_literal(self, tok: _Token, raw: str) -> str | None:
         if raw == "":

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.emulator.catalog import REFERENCE, Catalog
+from reconciler.emulator.errors import LocalOrgError
 from reconciler.emulator.ids import is_id, make_id, to18
-from reconciler.files import FILE_MODE, FileLock, private_dir, tighten
+from reconciler.private_files import FILE_MODE, FileLock, LockError, private_dir, tighten
 
 Record = dict[str, Any]
 
@@ -55,7 +56,10 @@ def _own(directory: Path) -> FileLock:
 
     lock = FileLock(directory / "emulator.lock",
                     f"the local org in {directory} is in use by another process", hint)
-    lock.acquire()
+    try:
+        lock.acquire()
+    except LockError as exc:
+        raise LocalOrgError(exc.message) from None
     return lock
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import trustme
 
-from reconciler.files import private_dir, tighten, write_private
+from reconciler.private_files import private_dir, tighten, write_private
 
 
 def load_or_create_ca(directory: Path) -> tuple[trustme.CA, Path]:

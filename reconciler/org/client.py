@@ -1,11 +1,12 @@
 """The one client of Salesforce: authentication, retries, session refresh, call accounting.
 
 Every HTTP request the reconciler sends to an org goes through :class:`OrgClient`, which
-wraps simple-salesforce exactly once (design §9.8). simple-salesforce only builds
-``https://{x}.salesforce.com`` login URLs, so the OAuth token call is made here against
-the org's own login URL (a My Domain, a sandbox, the embedded emulator) and the SDK is
-given the resulting ``instance_url`` and ``session_id``. In that mode the SDK neither
-refreshes an expired session nor retries anything, so this module does both.
+wraps simple-salesforce exactly once (design §9.8). Logging in is
+:mod:`reconciler.org.login`'s job (simple-salesforce only builds
+``https://{x}.salesforce.com`` login URLs, so the token call is made there against the
+org's own login URL) and the SDK is given the resulting ``instance_url`` and
+``session_id``. In that mode the SDK neither refreshes an expired session nor retries
+anything, so this module does both; :mod:`reconciler.org.failures` reads the errors.
 
 Policy, in one place:
 
@@ -38,39 +39,33 @@ from __future__ import annotations
 
 import random
 import re
-import ssl
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import jwt
 import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
-from simple_salesforce.login import SalesforceLogin
+from simple_salesforce.exceptions import SalesforceError
 from simple_salesforce.util import exception_handler
-from urllib3.exceptions import NewConnectionError
 
-from reconciler.config.readfile import read_limited
-from reconciler.config.types import DEFAULT_API_VERSION
-from reconciler.errors import (
-    ApiError,
-    AuthError,
-    ConnectionFailed,
-    RequestLimitError,
-    UsageError,
+from reconciler.errors import ApiError, AuthError, ConnectionFailed, RequestLimitError
+from reconciler.org.failures import (
+    api_error,
+    describe_errors,
+    first_code,
+    never_sent,
+    reason,
+    untrusted,
 )
+from reconciler.org.login import Connection, Login
 
 __all__ = [
     "COLLECTION_LIMIT",
     "COMPOSITE_LIMIT",
-    "FLOWS",
-    "Connection",
     "Identity",
     "OrgClient",
 ]
@@ -88,71 +83,6 @@ _API_VERSION_RE = re.compile(r"^\d{2,3}\.\d$")
 _SOBJECT_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _USAGE_RE = re.compile(r"(?<![\w-])api-usage=(\d+)/(\d+)")
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach and authenticate to one org. Secret fields never appear in repr.
-
-    ``flow`` is one of :data:`FLOWS`:
-
-    - ``client_credentials``: ``client_id`` + ``client_secret`` (the connected app's
-      "Run As" user); the recommended flow for integrations.
-    - ``jwt``: ``client_id`` + ``username`` + ``private_key`` (PEM text) or
-      ``private_key_file``.
-    - ``password``: ``client_id`` (+ ``client_secret``) + ``username`` + ``password``
-      (with the security token appended when the org wants one); blocked by default in
-      orgs created since Summer '23. With ``soap_login=True``, SOAP ``login()`` instead,
-      which Salesforce is retiring (always called at API 64.0, the last that has it).
-    - ``access_token``: a ready ``access_token`` for ``instance_url`` (e.g. from
-      ``sf org display``); no login call, and no renewal when it expires.
-
-    ``ca_bundle`` names the CA to trust instead of the system's (the emulator's CA).
-    Invalid combinations raise :class:`~reconciler.errors.UsageError` at construction.
-    """
-
-    login_url: str
-    flow: str
-    instance_url: str | None = None
-    client_id: str | None = field(default=None, repr=False)
-    client_secret: str | None = field(default=None, repr=False)
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    private_key: str | None = field(default=None, repr=False)
-    private_key_file: Path | None = None
-    access_token: str | None = field(default=None, repr=False)
-    ca_bundle: Path | None = None
-    api_version: str = DEFAULT_API_VERSION
-    soap_login: bool = False
-
-    def __post_init__(self) -> None:
-        if self.flow not in FLOWS:
-            raise UsageError(f"unknown auth flow {self.flow!r}: use one of {', '.join(FLOWS)}")
-        if not _API_VERSION_RE.match(self.api_version):
-            raise UsageError(f"api_version {self.api_version!r} should look like 62.0")
-        for name in ("login_url", "instance_url"):
-            url = getattr(self, name)
-            if url is not None and urlsplit(url).scheme != "https":
-                raise UsageError(f"{name} must be an https:// URL, not {url!r}")
-        needs = {
-            "client_credentials": ("client_id", "client_secret"),
-            "jwt": ("client_id", "username"),
-            "password": ("username", "password") if self.soap_login
-            else ("client_id", "username", "password"),
-            "access_token": ("access_token", "instance_url"),
-        }[self.flow]
-        missing = [name for name in needs if not getattr(self, name)]
-        if self.flow == "jwt" and not (self.private_key or self.private_key_file):
-            missing.append("private_key or private_key_file")
-        if missing:
-            raise UsageError(f"the {self.flow} flow needs {', '.join(missing)}")
-        if self.soap_login and self.flow != "password":
-            raise UsageError("soap_login applies to the password flow only")
-
-    def secrets(self) -> tuple[str, ...]:
-        """The secret values held, so messages can be scrubbed of them."""
-        held = (self.client_secret, self.password, self.private_key, self.access_token)
-        return tuple(s for s in held if s)
 
 
 @dataclass(frozen=True)
@@ -235,7 +165,7 @@ class OrgClient:
         self._identity_url: str | None = None
         self._identity: Identity | None = None
         self._describes: dict[str, dict[str, Any] | None] = {}
-        self._warned_soap = False
+        self._auth = Login(conn, self._http, max_retries=max_retries, pause=self._pause)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -474,7 +404,7 @@ class OrgClient:
                 elif status == 404:
                     self._describes[key] = None
                 else:
-                    raise _api_error(status, answer.get("body"),
+                    raise api_error(status, answer.get("body"),
                                      f"GET sobjects/{wanted[key]}/describe")
         return {name: self._describes[name.lower()] for name in names}
 
@@ -513,11 +443,11 @@ class OrgClient:
             except SalesforceError as exc:
                 status = int(exc.status)
                 content: Any = exc.content
-                code = _first_code(content)
+                code = first_code(content)
                 if status == 401:
                     if refreshed:
                         raise AuthError(f"{what}: the org refused a fresh session too "
-                                        f"({_describe_errors(status, content)})") from exc
+                                        f"({describe_errors(status, content)})") from exc
                     self._relogin()
                     refreshed = True
                     continue
@@ -531,27 +461,27 @@ class OrgClient:
                     self._pause(attempt)
                     attempt += 1
                     continue
-                error = _api_error(status, content, what)
+                error = api_error(status, content, what)
                 if attempt:
                     error.message += f" (still failing after {attempt} retries)"
                 raise error from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if _untrusted(exc):
+                if untrusted(exc):
                     raise ConnectionFailed(f"{what}: {self._instance_url} presented a "
-                                           f"certificate that isn't trusted ({_reason(exc)}); "
+                                           f"certificate that isn't trusted ({reason(exc)}); "
                                            "check ca_bundle") from exc
                 # A connection that never opened carried nothing: always safe to resend.
-                if (retry_drops or _never_sent(exc)) and attempt < self.max_retries:
+                if (retry_drops or never_sent(exc)) and attempt < self.max_retries:
                     self._pause(attempt)
                     attempt += 1
                     continue
-                if not retry_drops and not _never_sent(exc):
+                if not retry_drops and not never_sent(exc):
                     raise ConnectionFailed(
                         f"{what}: the connection dropped before an answer came "
-                        f"({_reason(exc)}); the change may or may not have been applied, "
+                        f"({reason(exc)}); the change may or may not have been applied, "
                         "and the next plan will show which") from exc
                 raise ConnectionFailed(f"{what}: the connection failed {attempt + 1} times "
-                                       f"({_reason(exc)})") from exc
+                                       f"({reason(exc)})") from exc
 
     def _pause(self, attempt: int) -> None:
         self.retries += 1
@@ -560,13 +490,7 @@ class OrgClient:
     # -- authentication ----------------------------------------------------------
 
     def _login(self) -> None:
-        if self.conn.flow == "access_token":
-            token, instance_url, identity_url = self.conn.access_token, self.conn.instance_url, None
-        elif self.conn.soap_login:
-            token, instance_url, identity_url = self._soap_login()
-        else:
-            token, instance_url, identity_url = self._oauth()
-        assert token is not None and instance_url is not None
+        token, instance_url, identity_url = self._auth.session()
         self._token, self._instance_url, self._identity_url = token, instance_url, identity_url
         self._sf = Salesforce(instance_url=instance_url, session_id=token, session=self._http,
                               version=self.api_version, object_pairs_hook=dict)
@@ -578,120 +502,6 @@ class OrgClient:
         self.reauthentications += 1
         self._login()
 
-    def _oauth(self) -> tuple[str, str, str | None]:
-        """``POST {login_url}/services/oauth2/token`` for the connection's grant."""
-        url = self.conn.login_url.rstrip("/") + "/services/oauth2/token"
-        form, auth = self._grant()
-        attempt = 0
-        while True:
-            try:
-                resp = self._http.post(url, data=form, auth=auth)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if _untrusted(exc):
-                    raise ConnectionFailed(
-                        f"{self.conn.login_url} presented a certificate that isn't trusted "
-                        f"({_reason(exc)}); check ca_bundle") from None
-                # Asking for a token twice is harmless: retry any drop.
-                if attempt < self.max_retries:
-                    self._pause(attempt)
-                    attempt += 1
-                    continue
-                raise ConnectionFailed(self._scrub(
-                    f"could not reach {self.conn.login_url} to log in "
-                    f"({_reason(exc)})")) from None
-            if resp.status_code == 503 and attempt < self.max_retries:
-                self._pause(attempt)
-                attempt += 1
-                continue
-            break
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        if resp.status_code != 200:
-            if isinstance(body, dict) and body.get("error"):
-                detail = f"{body['error']}: {body.get('error_description') or 'no description'}"
-                if self.conn.flow == "password" and body["error"] == "invalid_grant":
-                    detail += _BLOCKED_FLOW_HINT
-            else:
-                detail = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
-            raise AuthError(self._scrub(f"login to {self.conn.login_url} failed: {detail}"))
-        if not (isinstance(body, dict) and body.get("access_token")
-                and body.get("instance_url")):
-            raise AuthError(f"login to {self.conn.login_url} answered without an access "
-                            "token and instance URL")
-        identity = body.get("id")
-        return (str(body["access_token"]), str(body["instance_url"]),
-                str(identity) if identity else None)
-
-    def _grant(self) -> tuple[dict[str, str], tuple[str, str] | None]:
-        """The token request's form and HTTP Basic credentials for the flow."""
-        conn = self.conn
-        if conn.flow == "client_credentials":
-            assert conn.client_id is not None and conn.client_secret is not None
-            return {"grant_type": "client_credentials"}, (conn.client_id, conn.client_secret)
-        if conn.flow == "password":
-            form = {"grant_type": "password", "client_id": conn.client_id or "",
-                    "username": conn.username or "", "password": conn.password or ""}
-            if conn.client_secret:
-                form["client_secret"] = conn.client_secret
-            return form, None
-        return {"grant_type": JWT_GRANT, "assertion": self._assertion()}, None
-
-    def _assertion(self) -> str:
-        """A JWT bearer assertion: RS256, iss=client_id, sub=username, exp=now+3min."""
-        conn = self.conn
-        key = conn.private_key
-        if key is None and conn.private_key_file is not None:
-            try:
-                # A PEM key is a few KiB: 64 KiB refuses /dev/zero or a misnamed file.
-                key = read_limited(conn.private_key_file, 64 * 1024).decode("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise AuthError(f"can't read the private key file {conn.private_key_file}: "
-                                f"{getattr(exc, 'strerror', None) or exc}") from None
-        claims = {"iss": conn.client_id, "sub": conn.username,
-                  "aud": _jwt_audience(conn.login_url), "exp": int(time.time()) + 180}
-        try:
-            return jwt.encode(claims, key or "", algorithm="RS256")
-        except (ValueError, TypeError, jwt.PyJWTError) as exc:
-            raise AuthError(self._scrub(f"the jwt flow's private key can't sign a token: "
-                                        f"{type(exc).__name__}: {exc}")) from None
-
-    def _soap_login(self) -> tuple[str, str, None]:
-        """SOAP ``login()``: only when asked, with a warning that it is being retired.
-
-        simple-salesforce's ``domain`` can only name ``https://{domain}.salesforce.com``;
-        its ``scratch_url`` targets any base URL, which is how the login URL is honoured.
-        """
-        if not self._warned_soap:
-            self._warned_soap = True
-            warnings.warn(
-                "SOAP login() is being retired by Salesforce (Summer '27; not available from "
-                f"API 65.0, so it is called at {SOAP_LOGIN_VERSION}; off by default in orgs "
-                "created from Winter '26): switch this org to the client_credentials or jwt "
-                "flow", UserWarning, stacklevel=4)
-        try:
-            # Pinned: login() answers INVALID_OPERATION at 65.0 and later, whatever the
-            # REST api_version the session is then used with.
-            session_id, host = SalesforceLogin(
-                username=self.conn.username, password=self.conn.password,
-                sf_version=SOAP_LOGIN_VERSION, session=self._http,
-                scratch_url=self.conn.login_url.rstrip("/"))
-        except SalesforceAuthenticationFailed as exc:
-            code = exc.code
-            detail = (f"the SOAP endpoint answered HTTP {code}" if isinstance(code, int)
-                      else f"{code}: {exc.auth_message}")
-            if code == "INVALID_OPERATION":
-                detail += ('; an org admin can turn on "Enable SOAP API login()" in Setup > '
-                           "User Interface, but better switch this org to flow: "
-                           "client_credentials")
-            raise AuthError(self._scrub(f"login to {self.conn.login_url} failed: "
-                                        f"{detail}")) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise ConnectionFailed(self._scrub(f"could not reach {self.conn.login_url} to log "
-                                               f"in ({_reason(exc)})")) from None
-        return str(session_id), f"https://{host}", None
-
     def _get_identity(self) -> Any:
         """GET the identity URL (or userinfo) with the bearer token; SDK-style errors."""
         url = self._identity_url or f"{self._instance_url}/services/oauth2/userinfo"
@@ -701,26 +511,7 @@ class OrgClient:
             exception_handler(resp, name="identity")
         return resp.json()
 
-    def _scrub(self, text: str) -> str:
-        """``text`` with every secret the client holds replaced by ``***``."""
-        for secret in (*self.conn.secrets(), self._token or ""):
-            if len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
-
-
 # -- helpers -----------------------------------------------------------------------
-
-# The token endpoint of an org that blocks the flow answers exactly as for a wrong
-# password, so the error says both.
-_BLOCKED_FLOW_HINT = (
-    ". If the username and password (with the security token) are right, the org blocks "
-    "the OAuth username-password flow, as orgs created since Summer '23 do by default: an "
-    'org admin can turn on "Allow OAuth Username-Password Flows" in Setup > OAuth and '
-    "OpenID Connect Settings, but better switch this org to flow: client_credentials "
-    "(Salesforce is retiring the username-password flow)"
-)
-
 
 def _next_page(url: str) -> Callable[[Salesforce], Any]:
     def send(sf: Salesforce) -> Any:
@@ -728,118 +519,4 @@ def _next_page(url: str) -> Callable[[Salesforce], Any]:
 
     return send
 
-
-def _jwt_audience(login_url: str) -> str:
-    """The JWT ``aud`` Salesforce expects for a login URL.
-
-    Salesforce's own hosts (login, test, My Domain) want the generic login server as
-    audience, ``test.salesforce.com`` for sandboxes (the Salesforce CLI maps them the
-    same way); anything else (Experience Cloud sites, the emulator) wants its own URL.
-    """
-    host = (urlsplit(login_url).hostname or "").lower()
-    if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
-        return "https://test.salesforce.com"
-    if host.endswith(".salesforce.com"):
-        return "https://login.salesforce.com"
-    return login_url.rstrip("/")
-
-
-@dataclass(frozen=True)
-class _Err:
-    code: str
-    message: str
-    fields: tuple[str, ...]
-
-
-def _errors(content: Any) -> list[_Err]:
-    """Salesforce's error array (or a lone error object) as a list."""
-    items = content if isinstance(content, list) else [content]
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        code = item.get("errorCode") or item.get("statusCode") or item.get("error") or ""
-        message = item.get("message") or item.get("error_description") or ""
-        fields = item.get("fields") or ()
-        if code or message:
-            out.append(_Err(str(code), _one_line(str(message)),
-                            tuple(str(f) for f in fields) if isinstance(fields, list) else ()))
-    return out
-
-
-# A query error points at the spot: "\nSELECT … FROM XYZZY\n   ^\nERROR at Row:1:Column:21\n
-# sObject type 'XYZZY' is not supported. …"; an error is reported on one line.
-_POINTED_RE = re.compile(r"^\s*(?P<line>[^\n]*)\n[ \t]*\^[ \t]*\n"
-                         r"ERROR at (?P<at>Row:\d+:Column:\d+)\n(?P<why>.*)$", re.DOTALL)
-
-
-def _one_line(message: str) -> str:
-    """Salesforce's multi-line query error as ``why (at Row:R:Column:C of: line)``."""
-    m = _POINTED_RE.match(message)
-    if m is None:
-        return message
-    why = " ".join(m.group("why").split())
-    return f"{why} (at {m.group('at')} of: {m.group('line').strip()})"
-
-
-def _first_code(content: Any) -> str:
-    errors = _errors(content)
-    return errors[0].code if errors else ""
-
-
-def _describe_errors(status: int, content: Any) -> str:
-    errors = _errors(content)
-    if errors:
-        return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in errors)
-    return f"HTTP {status}"
-
-
-def _api_error(status: int, content: Any, what: str) -> ApiError:
-    """An ApiError from an error answer; never without a message."""
-    errors = _errors(content)
-    if errors:
-        message = "; ".join(e.message for e in errors if e.message)
-        return ApiError(status, errors[0].code, message or f"HTTP {status} from {what}",
-                        errors[0].fields)
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    text = content.strip() if isinstance(content, str) else ""
-    return ApiError(status, "", f"HTTP {status} from {what}" + (f": {text[:200]}" if text else ""))
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and what it wraps: urllib3 nests the real reason in args and ``reason``."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        cur = todo.pop(0)
-        if id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        yield cur
-        todo.extend(a for a in cur.args if isinstance(a, BaseException))
-        reason = getattr(cur, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-        if cur.__cause__ is not None:
-            todo.append(cur.__cause__)
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """Whether the request certainly never reached the server (connect failed)."""
-    return any(isinstance(c, requests.ConnectTimeout | NewConnectionError) for c in _causes(exc))
-
-
-def _untrusted(exc: BaseException) -> bool:
-    """Whether TLS failed on certificate verification (permanent: retrying won't help)."""
-    return any(isinstance(c, ssl.SSLCertVerificationError) for c in _causes(exc))
-
-
-def _reason(exc: BaseException) -> str:
-    """A short human reason for a transport failure: the innermost cause's text."""
-    causes = list(_causes(exc))
-    inner = causes[-1]
-    text = str(inner) or type(inner).__name__
-    # urllib3 prefixes "<urllib3.connection.HTTPSConnection object at 0x…>: ".
-    return re.sub(r"^<[^>]*>: ", "", text)
 

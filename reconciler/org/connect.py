@@ -10,19 +10,32 @@ ends.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from reconciler.config import Config, OrgConfig, Secret
 from reconciler.emulator import start_emulator
+from reconciler.emulator.errors import LocalOrgError
 from reconciler.emulator.seed import load_seed_file
-from reconciler.org.client import Connection, OrgClient
+from reconciler.errors import EmulatorError
+from reconciler.org.client import OrgClient
+from reconciler.org.login import Connection
 
 
 def data_dir_for(config: Config, org: OrgConfig) -> Path:
     """Where the embedded org keeps its data: ``.reconciler/<org>`` beside the config."""
     base = config.path if config.path.is_dir() else config.path.parent
     return base / ".reconciler" / org.name
+
+
+@contextmanager
+def emulator_errors() -> Iterator[None]:
+    """The embedded org's failures as the reconciler's :class:`EmulatorError`, message
+    unchanged, so the CLI maps them to an exit code like any other error."""
+    try:
+        yield
+    except LocalOrgError as exc:
+        raise EmulatorError(exc.message) from exc
 
 
 def _reveal(secret: Secret | None) -> str | None:
@@ -65,8 +78,10 @@ def open_org(config: Config, org_name: str | None) -> Iterator[tuple[OrgConfig, 
         with OrgClient(connection_for(org, api_version)) as client:
             yield org, client
         return
-    seed = load_seed_file(org.seed) if org.seed is not None else None
-    with start_emulator(data_dir_for(config, org), seed) as emu:
+    with ExitStack() as stack:
+        with emulator_errors():  # the org's own failures: its seed, its data directory
+            seed = load_seed_file(org.seed) if org.seed is not None else None
+            emu = stack.enter_context(start_emulator(data_dir_for(config, org), seed))
         creds = emu.credentials()
         conn = Connection(login_url=emu.url, flow="client_credentials",
                           client_id=creds["client_id"], client_secret=creds["client_secret"],

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.emulator import start_emulator
-from reconciler.errors import EmulatorError
+from reconciler.emulator.errors import LocalOrgError
 from tests.emulator.helpers import client, http_session, make_user, token
 
 
@@ -55,7 +55,7 @@ def test_two_orgs_do_not_mix(tmp_path):
 def test_refuses_a_non_loopback_host(tmp_path):
     from reconciler.emulator.server import open_emulator
 
-    with pytest.raises(EmulatorError, match="loopback only"):
+    with pytest.raises(LocalOrgError, match="loopback only"):
         open_emulator(tmp_path / "org", host="0.0.0.0")  # noqa: S104
 
 

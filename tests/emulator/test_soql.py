@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.emulator.catalog import standard_catalog
+from reconciler.emulator.sobjects import standard_catalog
 from reconciler.emulator.soql import Query, Result, SoqlError, execute, parse
 
 CATALOG = standard_catalog()

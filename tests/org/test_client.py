@@ -22,7 +22,8 @@ from reconciler.errors import (
     RequestLimitError,
     UsageError,
 )
-from reconciler.org.client import Connection, Identity, OrgClient, _jwt_audience
+from reconciler.org.client import Identity, OrgClient
+from reconciler.org.login import Connection, _jwt_audience
 from reconciler.org.soql import chunked_in, quote
 
 

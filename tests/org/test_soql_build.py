@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.emulator.catalog import SYSTEM_PERMISSIONS, standard_catalog
+from reconciler.emulator.sobjects import SYSTEM_PERMISSIONS, standard_catalog
 from reconciler.emulator.soql import Comparison, InList, Like, parse
 from reconciler.org.soql import (
     MAX_QUERY_URI,
