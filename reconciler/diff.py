@@ -352,7 +352,7 @@ class _Context:
         if not isinstance(action, GrantObjectAccess | ChangeObjectAccess | RevokeObjectAccess):
             return action
         info = self.live.objects.get(action.sobject.casefold())
-        return dataclasses.replace(action, masters=info.masters) if info else action
+        return action.model_copy(update={"masters": info.masters}) if info else action
 
     def delete_set(self, name: str, reason: str) -> list[Action]:
         actions: list[Action] = [DeletePermissionSet(name=name, reason=reason)]

@@ -56,6 +56,7 @@ from simple_salesforce.login import SalesforceLogin
 from simple_salesforce.util import exception_handler
 from urllib3.exceptions import NewConnectionError
 
+from reconciler.actions import COLLECTION_LIMIT
 from reconciler.config.readfile import read_limited
 from reconciler.config.types import DEFAULT_API_VERSION
 from reconciler.errors import (
@@ -76,7 +77,6 @@ __all__ = [
 ]
 
 FLOWS = ("client_credentials", "jwt", "password", "access_token")
-COLLECTION_LIMIT = 200  # records per sObject Collections call
 COMPOSITE_LIMIT = 25  # subrequests per composite call
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: SOAP login() is not available from API 65.0 on: it is always called at 64.0.

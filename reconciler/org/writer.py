@@ -30,7 +30,6 @@ from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
 from reconciler.org.client import OrgClient
 from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX, Live, record_key
 from reconciler.org.soql import chunked_in
-from reconciler.org.writes import COLLECTION_SIZE, record_of, write_of
 
 # User attributes (model names) → User fields.
 USER_FIELDS = {"first_name": "FirstName", "last_name": "LastName", "email": "Email",
@@ -183,12 +182,12 @@ class Writer:
         outcomes: dict[str, Outcome] = {}
         groups: dict[tuple[str, str], dict[str, list[a.Action]]] = {}
         for action in layer:
-            groups.setdefault(write_of(action), {}).setdefault(record_of(action), []).append(
-                action)
+            write = (action.writes.sobject, action.writes.operation)
+            groups.setdefault(write, {}).setdefault(action.record, []).append(action)
         for (sobject, operation), by_record in sorted(groups.items()):
             entries = list(by_record.items())
-            for start in range(0, len(entries), COLLECTION_SIZE):
-                chunk = entries[start:start + COLLECTION_SIZE]
+            for start in range(0, len(entries), a.COLLECTION_LIMIT):
+                chunk = entries[start:start + a.COLLECTION_LIMIT]
                 outcomes.update(self._write(sobject, operation, chunk))
         return outcomes
 
