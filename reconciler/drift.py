@@ -64,7 +64,7 @@ from reconciler.actions import Action
 from reconciler.checks import Checker, group_status_warnings, license_changes, location_of
 from reconciler.config import Config
 from reconciler.config.interpolate import env_reference
-from reconciler.diff import Names, canonical, diff
+from reconciler.diff import diff
 from reconciler.errors import ApiError, PlanRejected, ReconcilerError, UsageError
 from reconciler.files import FileLock, private_dir, write_private
 from reconciler.org import audit
@@ -379,7 +379,7 @@ def find_drift(config: Config, live: Live, running_user: str) -> tuple[list[Drif
     would refuse (seats, lifecycle, our own user) becomes a note.
     """
     changes = diff(config, live)
-    desired = canonical(config.state, Names(live))
+    desired = changes.desired
     checker = Checker(config, desired, live, changes.actions, running_user)
     problems = checker.comparable()
     if problems:

@@ -51,7 +51,7 @@ from reconciler.checks import (
     standard_access_warning,
 )
 from reconciler.config import Config
-from reconciler.diff import Names, canonical, diff
+from reconciler.diff import diff
 from reconciler.errors import PlanFileError, PlanRejected, ReconcilerError
 from reconciler.files import write_private
 from reconciler.model import FrozenMap
@@ -420,7 +420,7 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
     """The pure half of :func:`make_plan`: a plan from a snapshot already read."""
     changes = diff(config, live)
     actions = [*changes.actions, *changes.kept]
-    desired = canonical(config.state, Names(live))
+    desired = changes.desired
     problems = Checker(config, desired, live, actions, org.running_user).run()
     if problems:
         raise PlanRejected(problems)
