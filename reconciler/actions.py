@@ -17,7 +17,6 @@ deterministic.
 from __future__ import annotations
 
 import abc
-import json
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, Union
@@ -27,29 +26,17 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
-    PlainValidator,
     StrictBool,
-    StrictStr,
     model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from reconciler.document import Scalar, Text, Texts, shown
 from reconciler.org.reader import record_key
 
-
-def _scalar(value: object) -> str | bool | int | float | None:
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    raise PydanticCustomError("scalar_type", "must be a string, number, true, false or null")
-
-
-# Field types as a document must spell them: pydantic converts nothing (no "yes" for
-# true, no 1 for "1"), but a JSON list is a tuple.
-Text = StrictStr
-Texts = tuple[StrictStr, ...]
-Scalar = Annotated[str | bool | int | float | None, PlainValidator(_scalar)]
-Values = tuple[tuple[StrictStr, Scalar], ...]
+#: A user's or a set's attributes, as sorted (name, value) pairs.
+Values = tuple[tuple[Text, Scalar], ...]
 
 #: Records per sObject Collections call.
 COLLECTION_LIMIT = 200
@@ -74,6 +61,9 @@ def _write(sobject: str, operation: Literal["create", "update", "delete"]) -> Wr
     return Write(sobject=sobject, operation=operation)
 
 
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
+
+
 def _words(words: Sequence[str]) -> str:
     return ", ".join(words) if words else "(none)"
 
@@ -90,10 +80,6 @@ class Action(BaseModel):
 
     kind: str
     reason: Text = ""
-    #: ``+`` adds, ``~`` changes, ``-`` removes.
-    symbol: ClassVar[str] = "~"
-    #: Removes a record, a user's access or a user's activity, whatever its values.
-    removes: ClassVar[bool] = False
     #: The sObject and operation of the record this kind writes.
     writes: ClassVar[Write]
     #: Fields a document leaves out when they are empty (and may lack).
@@ -104,9 +90,15 @@ class Action(BaseModel):
     record_kind: ClassVar[str]
 
     @property
+    def symbol(self) -> str:
+        """``+`` adds, ``~`` changes, ``-`` removes."""
+        return _SYMBOLS[self.writes.operation]
+
+    @property
     def destructive(self) -> bool:
-        """Takes away access or data: listed separately, before any approval."""
-        return self.removes
+        """Takes away access or data: listed separately, before any approval. A delete
+        does, whatever its values."""
+        return self.writes.operation == "delete"
 
     @property
     @abc.abstractmethod
@@ -185,7 +177,6 @@ class _SetAction(Action):
 
 class CreatePermissionSet(_SetAction):
     kind: Literal["create_permission_set"] = "create_permission_set"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("PermissionSet", "create")
     label: Text = ""
     description: Text = ""
@@ -230,8 +221,6 @@ class SetSystemPermissions(_SetAction):
 
 class DeletePermissionSet(_SetAction):
     kind: Literal["delete_permission_set"] = "delete_permission_set"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("PermissionSet", "delete")
 
     def detail(self) -> str:
@@ -240,6 +229,12 @@ class DeletePermissionSet(_SetAction):
 
 def _narrows(before: tuple[str, ...], after: tuple[str, ...]) -> bool:
     return bool(set(before) - set(after))
+
+
+def _access_detail(name: str, writes: Write, before: Texts, after: Texts) -> str:
+    if writes.operation == "create":
+        return f"{name}: {_words(after)}"
+    return f"{name}: {_words(before)} → {_words(after)}"  # a revoke's after is (none)
 
 
 class _ObjectAccessAction(Action):
@@ -263,14 +258,13 @@ class _ObjectAccessAction(Action):
     def record(self) -> str:
         return record_key(self.record_kind, self.permission_set, self.sobject)
 
+    def detail(self) -> str:
+        return _access_detail(f"objects.{self.sobject}", self.writes, self.before, self.after)
+
 
 class GrantObjectAccess(_ObjectAccessAction):
     kind: Literal["grant_object_access"] = "grant_object_access"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("ObjectPermissions", "create")
-
-    def detail(self) -> str:
-        return f"objects.{self.sobject}: {_words(self.after)}"
 
 
 class ChangeObjectAccess(_ObjectAccessAction):
@@ -281,18 +275,10 @@ class ChangeObjectAccess(_ObjectAccessAction):
     def destructive(self) -> bool:
         return _narrows(self.before, self.after)
 
-    def detail(self) -> str:
-        return f"objects.{self.sobject}: {_words(self.before)} → {_words(self.after)}"
-
 
 class RevokeObjectAccess(_ObjectAccessAction):
     kind: Literal["revoke_object_access"] = "revoke_object_access"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("ObjectPermissions", "delete")
-
-    def detail(self) -> str:
-        return f"objects.{self.sobject}: {_words(self.before)} → (none)"
 
 
 class _FieldAccessAction(Action):
@@ -311,14 +297,13 @@ class _FieldAccessAction(Action):
     def record(self) -> str:
         return record_key(self.record_kind, self.permission_set, self.field)
 
+    def detail(self) -> str:
+        return _access_detail(f"fields.{self.field}", self.writes, self.before, self.after)
+
 
 class GrantFieldAccess(_FieldAccessAction):
     kind: Literal["grant_field_access"] = "grant_field_access"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("FieldPermissions", "create")
-
-    def detail(self) -> str:
-        return f"fields.{self.field}: {_words(self.after)}"
 
 
 class ChangeFieldAccess(_FieldAccessAction):
@@ -329,18 +314,10 @@ class ChangeFieldAccess(_FieldAccessAction):
     def destructive(self) -> bool:
         return _narrows(self.before, self.after)
 
-    def detail(self) -> str:
-        return f"fields.{self.field}: {_words(self.before)} → {_words(self.after)}"
-
 
 class RevokeFieldAccess(_FieldAccessAction):
     kind: Literal["revoke_field_access"] = "revoke_field_access"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("FieldPermissions", "delete")
-
-    def detail(self) -> str:
-        return f"fields.{self.field}: {_words(self.before)} → (none)"
 
 
 # -- permission set groups -------------------------------------------------------
@@ -362,7 +339,6 @@ class _GroupAction(Action):
 
 class CreateGroup(_GroupAction):
     kind: Literal["create_group"] = "create_group"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("PermissionSetGroup", "create")
     label: Text = ""
     description: Text = ""
@@ -383,8 +359,6 @@ class UpdateGroup(_GroupAction):
 
 class DeleteGroup(_GroupAction):
     kind: Literal["delete_group"] = "delete_group"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("PermissionSetGroup", "delete")
     #: Its member sets (a set can be deleted only once no group holds it).
     members: Texts = ()
@@ -412,7 +386,6 @@ class _ComponentAction(Action):
 
 class AddGroupComponent(_ComponentAction):
     kind: Literal["add_group_component"] = "add_group_component"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("PermissionSetGroupComponent", "create")
 
     def detail(self) -> str:
@@ -421,8 +394,6 @@ class AddGroupComponent(_ComponentAction):
 
 class RemoveGroupComponent(_ComponentAction):
     kind: Literal["remove_group_component"] = "remove_group_component"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("PermissionSetGroupComponent", "delete")
 
     def detail(self) -> str:
@@ -450,7 +421,6 @@ class _UserAction(Action):
 
 class CreateUser(_UserAction):
     kind: Literal["create_user"] = "create_user"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("User", "create")
     profile: Text = ""
     license: Text | None = None
@@ -493,9 +463,16 @@ class ChangeUserProfile(_UserAction):
 
 class DeactivateUser(_UserAction):
     kind: Literal["deactivate_user"] = "deactivate_user"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     license: Text | None = None
+
+    # An update of the User that takes away everything it can do.
+    @property
+    def symbol(self) -> str:
+        return "-"
+
+    @property
+    def destructive(self) -> bool:
+        return True
 
     @property
     def address(self) -> str:
@@ -507,8 +484,11 @@ class DeactivateUser(_UserAction):
 
 class ReactivateUser(_UserAction):
     kind: Literal["reactivate_user"] = "reactivate_user"
-    symbol: ClassVar[str] = "+"
     license: Text | None = None
+
+    @property
+    def symbol(self) -> str:
+        return "+"
 
     @property
     def address(self) -> str:
@@ -539,7 +519,6 @@ class _Assignment(_UserAction):
 
 class AssignPermissionSetLicense(_Assignment):
     kind: Literal["assign_permission_set_license"] = "assign_permission_set_license"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("PermissionSetLicenseAssign", "create")
     list_name: ClassVar[str] = "permission_set_licenses"
     record_kind: ClassVar[str] = "assign-psl"
@@ -547,8 +526,6 @@ class AssignPermissionSetLicense(_Assignment):
 
 class UnassignPermissionSetLicense(_Assignment):
     kind: Literal["unassign_permission_set_license"] = "unassign_permission_set_license"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("PermissionSetLicenseAssign", "delete")
     list_name: ClassVar[str] = "permission_set_licenses"
     record_kind: ClassVar[str] = "assign-psl"
@@ -556,7 +533,6 @@ class UnassignPermissionSetLicense(_Assignment):
 
 class AssignPermissionSet(_Assignment):
     kind: Literal["assign_permission_set"] = "assign_permission_set"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("PermissionSetAssignment", "create")
     list_name: ClassVar[str] = "permission_sets"
     record_kind: ClassVar[str] = "assign-set"
@@ -564,8 +540,6 @@ class AssignPermissionSet(_Assignment):
 
 class UnassignPermissionSet(_Assignment):
     kind: Literal["unassign_permission_set"] = "unassign_permission_set"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("PermissionSetAssignment", "delete")
     list_name: ClassVar[str] = "permission_sets"
     record_kind: ClassVar[str] = "assign-set"
@@ -573,7 +547,6 @@ class UnassignPermissionSet(_Assignment):
 
 class AssignGroup(_Assignment):
     kind: Literal["assign_group"] = "assign_group"
-    symbol: ClassVar[str] = "+"
     writes: ClassVar[Write] = _write("PermissionSetAssignment", "create")
     list_name: ClassVar[str] = "permission_set_groups"
     record_kind: ClassVar[str] = "assign-group"
@@ -581,8 +554,6 @@ class AssignGroup(_Assignment):
 
 class UnassignGroup(_Assignment):
     kind: Literal["unassign_group"] = "unassign_group"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
     writes: ClassVar[Write] = _write("PermissionSetAssignment", "delete")
     list_name: ClassVar[str] = "permission_set_groups"
     record_kind: ClassVar[str] = "assign-group"
@@ -591,32 +562,12 @@ class UnassignGroup(_Assignment):
 # The tie-break between independent actions: removals, then the resources they
 # free, then creation outward to the assignments that use it.
 KIND_ORDER: tuple[type[Action], ...] = (
-    UnassignGroup,
-    UnassignPermissionSet,
-    UnassignPermissionSetLicense,
-    RemoveGroupComponent,
-    DeleteGroup,
-    RevokeFieldAccess,
-    RevokeObjectAccess,
-    DeletePermissionSet,
-    DeactivateUser,
-    CreatePermissionSet,
-    UpdatePermissionSet,
-    SetSystemPermissions,
-    GrantObjectAccess,
-    ChangeObjectAccess,
-    GrantFieldAccess,
-    ChangeFieldAccess,
-    CreateGroup,
-    UpdateGroup,
-    AddGroupComponent,
-    CreateUser,
-    ReactivateUser,
-    ChangeUserProfile,
-    UpdateUser,
-    AssignPermissionSetLicense,
-    AssignPermissionSet,
-    AssignGroup,
+    UnassignGroup, UnassignPermissionSet, UnassignPermissionSetLicense, RemoveGroupComponent,
+    DeleteGroup, RevokeFieldAccess, RevokeObjectAccess, DeletePermissionSet, DeactivateUser,
+    CreatePermissionSet, UpdatePermissionSet, SetSystemPermissions, GrantObjectAccess,
+    ChangeObjectAccess, GrantFieldAccess, ChangeFieldAccess, CreateGroup, UpdateGroup,
+    AddGroupComponent, CreateUser, ReactivateUser, ChangeUserProfile, UpdateUser,
+    AssignPermissionSetLicense, AssignPermissionSet, AssignGroup,
 )
 KINDS: dict[str, type[Action]] = {k.model_fields["kind"].default: k for k in KIND_ORDER}
 RANK: dict[str, int] = {kind: i for i, kind in enumerate(KINDS)}
@@ -643,25 +594,3 @@ def estimate_calls(layers: Sequence[Sequence[Action]]) -> int:
             records.setdefault(action.writes, set()).add(action.record)
         total += sum(math.ceil(len(r) / COLLECTION_LIMIT) for r in records.values())
     return total
-
-
-def shown(value: object) -> str:
-    """A value read from a file, for a message: one escaped line of bounded length."""
-    if not (_is_scalar(value) or _is_strings(value) or _is_values(value)):
-        return "an object" if isinstance(value, dict) else "a list"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _is_scalar(value: object) -> bool:
-    return value is None or isinstance(value, str | bool | int | float)
-
-
-def _is_strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _is_values(value: object) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and _is_scalar(v[1])
-        for v in value)

@@ -37,11 +37,8 @@ from reconciler.actions import (
     KIND_ORDER,
     Action,
     AnyAction,
-    Text,
-    Texts,
     Write,
     estimate_calls,
-    shown,
 )
 from reconciler.checks import (
     Checker,
@@ -52,6 +49,7 @@ from reconciler.checks import (
 )
 from reconciler.config import Config
 from reconciler.diff import diff
+from reconciler.document import Text, Texts, shown
 from reconciler.errors import PlanFileError, PlanRejected, ReconcilerError
 from reconciler.files import write_private
 from reconciler.model import FrozenMap
