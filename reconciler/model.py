@@ -412,7 +412,7 @@ def to_jsonable(value: Any) -> Any:
     """Turn a model value into plain JSON data, deterministically.
 
     Sets become sorted lists, accesses become their word lists, dataclasses
-    become objects. Used for digests and for plan files.
+    become objects. Used for digests and for the apply journal.
     """
     if isinstance(value, _ACCESS_TYPES):
         return list(value.words)
