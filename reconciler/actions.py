@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, Union
 
 from pydantic import (
@@ -47,18 +48,13 @@ def values(mapping: dict[str, Any]) -> Values:
     return tuple(sorted(mapping.items()))
 
 
-class Write(BaseModel):
+@dataclass(frozen=True)
+class Write:
     """The sObject an action writes and how: several actions on one record in one layer
     (a profile change and a rename of the same user) become one record write."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sobject: Text
+    sobject: str
     operation: Literal["create", "update", "delete"]
-
-
-def _write(sobject: str, operation: Literal["create", "update", "delete"]) -> Write:
-    return Write(sobject=sobject, operation=operation)
 
 
 _SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
@@ -128,6 +124,12 @@ class Action(BaseModel):
     def detail(self) -> str:
         """What the action does, in a line."""
 
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:
+            # pydantic's looks for private and extra attributes (actions have none), and
+            # the ordering rules ask every action for fields only some kinds have.
+            raise AttributeError(name)
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data: kind, address, then the fields; :data:`AnyAction` reads it."""
         return self.model_dump(mode="json")
@@ -178,7 +180,7 @@ class _SetAction(Action):
 
 class CreatePermissionSet(_SetAction):
     kind: Literal["create_permission_set"] = "create_permission_set"
-    writes: ClassVar[Write] = _write("PermissionSet", "create")
+    writes: ClassVar[Write] = Write("PermissionSet", "create")
     label: Text = ""
     description: Text = ""
     license: Text | None = None
@@ -193,7 +195,7 @@ class CreatePermissionSet(_SetAction):
 
 class UpdatePermissionSet(_SetAction):
     kind: Literal["update_permission_set"] = "update_permission_set"
-    writes: ClassVar[Write] = _write("PermissionSet", "update")
+    writes: ClassVar[Write] = Write("PermissionSet", "update")
     before: Values = ()
     after: Values = ()
 
@@ -203,7 +205,7 @@ class UpdatePermissionSet(_SetAction):
 
 class SetSystemPermissions(_SetAction):
     kind: Literal["set_system_permissions"] = "set_system_permissions"
-    writes: ClassVar[Write] = _write("PermissionSet", "update")
+    writes: ClassVar[Write] = Write("PermissionSet", "update")
     enable: Texts = ()
     disable: Texts = ()
 
@@ -222,7 +224,7 @@ class SetSystemPermissions(_SetAction):
 
 class DeletePermissionSet(_SetAction):
     kind: Literal["delete_permission_set"] = "delete_permission_set"
-    writes: ClassVar[Write] = _write("PermissionSet", "delete")
+    writes: ClassVar[Write] = Write("PermissionSet", "delete")
 
     def detail(self) -> str:
         return "delete permission set"
@@ -265,12 +267,12 @@ class _ObjectAccessAction(Action):
 
 class GrantObjectAccess(_ObjectAccessAction):
     kind: Literal["grant_object_access"] = "grant_object_access"
-    writes: ClassVar[Write] = _write("ObjectPermissions", "create")
+    writes: ClassVar[Write] = Write("ObjectPermissions", "create")
 
 
 class ChangeObjectAccess(_ObjectAccessAction):
     kind: Literal["change_object_access"] = "change_object_access"
-    writes: ClassVar[Write] = _write("ObjectPermissions", "update")
+    writes: ClassVar[Write] = Write("ObjectPermissions", "update")
 
     @property
     def destructive(self) -> bool:
@@ -279,7 +281,7 @@ class ChangeObjectAccess(_ObjectAccessAction):
 
 class RevokeObjectAccess(_ObjectAccessAction):
     kind: Literal["revoke_object_access"] = "revoke_object_access"
-    writes: ClassVar[Write] = _write("ObjectPermissions", "delete")
+    writes: ClassVar[Write] = Write("ObjectPermissions", "delete")
 
 
 class _FieldAccessAction(Action):
@@ -304,12 +306,12 @@ class _FieldAccessAction(Action):
 
 class GrantFieldAccess(_FieldAccessAction):
     kind: Literal["grant_field_access"] = "grant_field_access"
-    writes: ClassVar[Write] = _write("FieldPermissions", "create")
+    writes: ClassVar[Write] = Write("FieldPermissions", "create")
 
 
 class ChangeFieldAccess(_FieldAccessAction):
     kind: Literal["change_field_access"] = "change_field_access"
-    writes: ClassVar[Write] = _write("FieldPermissions", "update")
+    writes: ClassVar[Write] = Write("FieldPermissions", "update")
 
     @property
     def destructive(self) -> bool:
@@ -318,7 +320,7 @@ class ChangeFieldAccess(_FieldAccessAction):
 
 class RevokeFieldAccess(_FieldAccessAction):
     kind: Literal["revoke_field_access"] = "revoke_field_access"
-    writes: ClassVar[Write] = _write("FieldPermissions", "delete")
+    writes: ClassVar[Write] = Write("FieldPermissions", "delete")
 
 
 # -- permission set groups -------------------------------------------------------
@@ -340,7 +342,7 @@ class _GroupAction(Action):
 
 class CreateGroup(_GroupAction):
     kind: Literal["create_group"] = "create_group"
-    writes: ClassVar[Write] = _write("PermissionSetGroup", "create")
+    writes: ClassVar[Write] = Write("PermissionSetGroup", "create")
     label: Text = ""
     description: Text = ""
 
@@ -350,7 +352,7 @@ class CreateGroup(_GroupAction):
 
 class UpdateGroup(_GroupAction):
     kind: Literal["update_group"] = "update_group"
-    writes: ClassVar[Write] = _write("PermissionSetGroup", "update")
+    writes: ClassVar[Write] = Write("PermissionSetGroup", "update")
     before: Values = ()
     after: Values = ()
 
@@ -360,7 +362,7 @@ class UpdateGroup(_GroupAction):
 
 class DeleteGroup(_GroupAction):
     kind: Literal["delete_group"] = "delete_group"
-    writes: ClassVar[Write] = _write("PermissionSetGroup", "delete")
+    writes: ClassVar[Write] = Write("PermissionSetGroup", "delete")
     #: Its member sets (a set can be deleted only once no group holds it).
     members: Texts = ()
 
@@ -387,7 +389,7 @@ class _ComponentAction(Action):
 
 class AddGroupComponent(_ComponentAction):
     kind: Literal["add_group_component"] = "add_group_component"
-    writes: ClassVar[Write] = _write("PermissionSetGroupComponent", "create")
+    writes: ClassVar[Write] = Write("PermissionSetGroupComponent", "create")
 
     def detail(self) -> str:
         return f"permission_sets: + {self.permission_set}"
@@ -395,7 +397,7 @@ class AddGroupComponent(_ComponentAction):
 
 class RemoveGroupComponent(_ComponentAction):
     kind: Literal["remove_group_component"] = "remove_group_component"
-    writes: ClassVar[Write] = _write("PermissionSetGroupComponent", "delete")
+    writes: ClassVar[Write] = Write("PermissionSetGroupComponent", "delete")
 
     def detail(self) -> str:
         return f"permission_sets: - {self.permission_set}"
@@ -407,7 +409,7 @@ class RemoveGroupComponent(_ComponentAction):
 class _UserAction(Action):
     user: Text = ""  # config address key (users.<key>)
     username: Text = ""
-    writes: ClassVar[Write] = _write("User", "update")
+    writes: ClassVar[Write] = Write("User", "update")
     resource_kind: ClassVar[str] = "users"
     record_kind: ClassVar[str] = "user"
 
@@ -422,7 +424,7 @@ class _UserAction(Action):
 
 class CreateUser(_UserAction):
     kind: Literal["create_user"] = "create_user"
-    writes: ClassVar[Write] = _write("User", "create")
+    writes: ClassVar[Write] = Write("User", "create")
     profile: Text = ""
     license: Text | None = None
     attributes: Values = ()
@@ -520,42 +522,42 @@ class _Assignment(_UserAction):
 
 class AssignPermissionSetLicense(_Assignment):
     kind: Literal["assign_permission_set_license"] = "assign_permission_set_license"
-    writes: ClassVar[Write] = _write("PermissionSetLicenseAssign", "create")
+    writes: ClassVar[Write] = Write("PermissionSetLicenseAssign", "create")
     list_name: ClassVar[str] = "permission_set_licenses"
     record_kind: ClassVar[str] = "assign-psl"
 
 
 class UnassignPermissionSetLicense(_Assignment):
     kind: Literal["unassign_permission_set_license"] = "unassign_permission_set_license"
-    writes: ClassVar[Write] = _write("PermissionSetLicenseAssign", "delete")
+    writes: ClassVar[Write] = Write("PermissionSetLicenseAssign", "delete")
     list_name: ClassVar[str] = "permission_set_licenses"
     record_kind: ClassVar[str] = "assign-psl"
 
 
 class AssignPermissionSet(_Assignment):
     kind: Literal["assign_permission_set"] = "assign_permission_set"
-    writes: ClassVar[Write] = _write("PermissionSetAssignment", "create")
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "create")
     list_name: ClassVar[str] = "permission_sets"
     record_kind: ClassVar[str] = "assign-set"
 
 
 class UnassignPermissionSet(_Assignment):
     kind: Literal["unassign_permission_set"] = "unassign_permission_set"
-    writes: ClassVar[Write] = _write("PermissionSetAssignment", "delete")
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "delete")
     list_name: ClassVar[str] = "permission_sets"
     record_kind: ClassVar[str] = "assign-set"
 
 
 class AssignGroup(_Assignment):
     kind: Literal["assign_group"] = "assign_group"
-    writes: ClassVar[Write] = _write("PermissionSetAssignment", "create")
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "create")
     list_name: ClassVar[str] = "permission_set_groups"
     record_kind: ClassVar[str] = "assign-group"
 
 
 class UnassignGroup(_Assignment):
     kind: Literal["unassign_group"] = "unassign_group"
-    writes: ClassVar[Write] = _write("PermissionSetAssignment", "delete")
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "delete")
     list_name: ClassVar[str] = "permission_set_groups"
     record_kind: ClassVar[str] = "assign-group"
 

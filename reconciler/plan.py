@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Protocol, Self
@@ -186,7 +186,7 @@ class _Entry(_Document):
 
     @model_serializer(mode="plain")
     def _flat(self) -> dict[str, Any]:
-        return {"id": self.id, **self.action.to_json(), "writes": self.writes.model_dump(),
+        return {"id": self.id, **self.action.to_json(), "writes": asdict(self.writes),
                 "destructive": self.destructive, "depends_on": list(self.depends_on)}
 
 
