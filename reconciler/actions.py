@@ -6,24 +6,41 @@ do not exist when the plan is made. Each action carries what the ordering rules 
 ``graph.py`` and the renderers need (a set's license, a group's licences), so both
 are pure functions of the action list.
 
-Every kind has a fixed place in :data:`KIND_ORDER`, the tie-break that makes the
-order of independent actions deterministic.
+Each kind's facts live on its class: the record it writes (:attr:`Action.writes`,
+:attr:`Action.record`), how it reads in a plan (:meth:`Action.detail`), and its
+fields, which pydantic checks whenever a document is read. :data:`AnyAction` is the
+union of every kind, told apart by ``kind``. Every kind has a fixed place in
+:data:`KIND_ORDER`, the tie-break that makes the order of independent actions
+deterministic.
 """
 
 from __future__ import annotations
 
 import abc
-import dataclasses
-import functools
-import json
-import typing
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, Union
 
-from reconciler.errors import PlanFileError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StrictBool,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-Values = tuple[tuple[str, Any], ...]
+from reconciler.document import Scalar, Text, Texts, shown
+from reconciler.live import record_key
+
+#: A user's or a set's attributes, as sorted (name, value) pairs.
+Values = tuple[tuple[Text, Scalar], ...]
+
+#: Records per sObject Collections call.
+COLLECTION_LIMIT = 200
 
 
 def values(mapping: dict[str, Any]) -> Values:
@@ -31,38 +48,63 @@ def values(mapping: dict[str, Any]) -> Values:
     return tuple(sorted(mapping.items()))
 
 
-def _thaw(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_thaw(v) for v in value]
-    return value
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
 @dataclass(frozen=True)
-class Action(abc.ABC):
+class Write:
+    """The sObject an action writes and how: several actions on one record in one layer
+    (a profile change and a rename of the same user) become one record write."""
+
+    sobject: str
+    operation: Literal["create", "update", "delete"]
+
+
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
+
+
+def _words(words: Sequence[str]) -> str:
+    return ", ".join(words) if words else "(none)"
+
+
+def _change(before: Values, after: Values) -> str:
+    old, new = dict(before), dict(after)
+    return ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(new))
+
+
+class Action(BaseModel):
     """One change to one record of the org."""
 
-    kind: ClassVar[str] = ""
-    #: ``+`` adds, ``~`` changes, ``-`` removes.
-    symbol: ClassVar[str] = "~"
-    #: Removes a record, a user's access or a user's activity, whatever its values.
-    removes: ClassVar[bool] = False
-    reason: str = field(default="", kw_only=True, compare=False)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    reason: Text = ""
+    #: The sObject and operation of the record this kind writes.
+    writes: ClassVar[Write]
+    #: Fields a document leaves out when they are empty (and may lack).
+    optional: ClassVar[frozenset[str]] = frozenset()
+    #: The kind of resource it belongs to (the first part of its address), and the
+    #: kind of record it writes (the first part of :attr:`record`).
+    resource_kind: ClassVar[str]
+    record_kind: ClassVar[str]
+
+    @property
+    def symbol(self) -> str:
+        """``+`` adds, ``~`` changes, ``-`` removes."""
+        return _SYMBOLS[self.writes.operation]
 
     @property
     def destructive(self) -> bool:
-        """Takes away access or data: listed separately, before any approval."""
-        return self.removes
+        """Takes away access or data: listed separately, before any approval. A delete
+        does, whatever its values."""
+        return self.writes.operation == "delete"
 
     @property
     @abc.abstractmethod
     def address(self) -> str:
         """The config address of what this action changes."""
+
+    @property
+    @abc.abstractmethod
+    def record(self) -> str:
+        """The key of the record it writes (see :func:`reader.record_key`)."""
 
     @property
     def resource(self) -> str:
@@ -78,64 +120,94 @@ class Action(abc.ABC):
         """Unique within a plan: kind and address."""
         return f"{self.kind}:{self.address}"
 
-    def summary(self) -> str:
-        """One line for humans."""
-        return f"{self.kind.replace('_', ' ')} {self.address}"
+    @abc.abstractmethod
+    def detail(self) -> str:
+        """What the action does, in a line."""
+
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:
+            # pydantic's looks for private and extra attributes (actions have none), and
+            # the ordering rules ask every action for fields only some kinds have.
+            raise AttributeError(name)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON data; :func:`action_from_json` reverses it."""
-        out: dict[str, Any] = {"kind": self.kind, "address": self.address}
-        for f in dataclasses.fields(self):
-            out[f.name] = _thaw(getattr(self, f.name))
-        return out
+        """Plain JSON data: kind, address, then the fields; :data:`AnyAction` reads it."""
+        return self.model_dump(mode="json")
 
+    @model_serializer(mode="wrap")
+    def _document(self, handler: Any) -> dict[str, Any]:
+        # What names the action comes first, as a reader of the file looks for it.
+        fields = {k: v for k, v in handler(self).items() if k not in self.optional or v}
+        return {"kind": fields.pop("kind"), "address": self.address, **fields}
 
-def _attr_line(before: Values, after: Values) -> str:
-    old, new = dict(before), dict(after)
-    parts = [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(set(old) | set(new))
-             if old.get(k) != new.get(k)]
-    return ", ".join(parts)
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """An action read from a document (it names its kind, which code never passes)
+        must hold every field, and the address its fields give."""
+        if not isinstance(data, dict) or "kind" not in data:
+            return handler(data)
+        fields = {k: v for k, v in data.items() if k != "address"}
+        missing = [f for f in ("address", *cls.model_fields)
+                   if f not in data and f not in cls.optional]
+        if missing:
+            raise PydanticCustomError("missing_key", "missing key {key}",
+                                      {"key": shown(missing[0])})
+        action = handler(fields)
+        if data["address"] != action.address:
+            raise PydanticCustomError(
+                "derived", "address {got} is not the one its fields give ({want})",
+                {"got": shown(data["address"]), "want": shown(action.address)})
+        return action
 
 
 # -- permission sets -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CreatePermissionSet(Action):
-    kind: ClassVar[str] = "create_permission_set"
-    symbol: ClassVar[str] = "+"
-    name: str = ""
-    label: str = ""
-    description: str = ""
-    license: str | None = None
-    system_permissions: tuple[str, ...] = ()
+class _SetAction(Action):
+    name: Text = ""
+    resource_kind: ClassVar[str] = "permission_sets"
+    record_kind: ClassVar[str] = "set"
 
     @property
     def address(self) -> str:
-        return f"permission_sets.{self.name}"
+        return f"{self.resource_kind}.{self.name}"
+
+    @property
+    def record(self) -> str:
+        return record_key(self.record_kind, self.name)
 
 
-@dataclass(frozen=True)
-class UpdatePermissionSet(Action):
-    kind: ClassVar[str] = "update_permission_set"
-    name: str = ""
+class CreatePermissionSet(_SetAction):
+    kind: Literal["create_permission_set"] = "create_permission_set"
+    writes: ClassVar[Write] = Write("PermissionSet", "create")
+    label: Text = ""
+    description: Text = ""
+    license: Text | None = None
+    system_permissions: Texts = ()
+
+    def detail(self) -> str:
+        return (f'create permission set "{self.label}"'
+                + (f", license {self.license}" if self.license else ", no license")
+                + (f", system permissions {', '.join(self.system_permissions)}"
+                   if self.system_permissions else ""))
+
+
+class UpdatePermissionSet(_SetAction):
+    kind: Literal["update_permission_set"] = "update_permission_set"
+    writes: ClassVar[Write] = Write("PermissionSet", "update")
     before: Values = ()
     after: Values = ()
 
-    @property
-    def address(self) -> str:
-        return f"permission_sets.{self.name}"
-
-    def summary(self) -> str:
-        return f"update permission set {self.name}: {_attr_line(self.before, self.after)}"
+    def detail(self) -> str:
+        return _change(self.before, self.after)
 
 
-@dataclass(frozen=True)
-class SetSystemPermissions(Action):
-    kind: ClassVar[str] = "set_system_permissions"
-    name: str = ""
-    enable: tuple[str, ...] = ()
-    disable: tuple[str, ...] = ()
+class SetSystemPermissions(_SetAction):
+    kind: Literal["set_system_permissions"] = "set_system_permissions"
+    writes: ClassVar[Write] = Write("PermissionSet", "update")
+    enable: Texts = ()
+    disable: Texts = ()
 
     @property
     def address(self) -> str:
@@ -145,349 +217,369 @@ class SetSystemPermissions(Action):
     def destructive(self) -> bool:
         return bool(self.disable)
 
-
-@dataclass(frozen=True)
-class DeletePermissionSet(Action):
-    kind: ClassVar[str] = "delete_permission_set"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
-    name: str = ""
-
-    @property
-    def address(self) -> str:
-        return f"permission_sets.{self.name}"
+    def detail(self) -> str:
+        return "system permissions " + " ".join(
+            [f"+{p}" for p in self.enable] + [f"-{p}" for p in self.disable])
 
 
-@dataclass(frozen=True)
-class _ObjectAccessAction(Action):
-    permission_set: str = ""
-    sobject: str = ""
-    before: tuple[str, ...] = ()
-    after: tuple[str, ...] = ()
-    #: The objects ``sobject`` is a detail of: its access depends on theirs, which
-    #: orders the actions (graph.py).
-    masters: tuple[str, ...] = ()
+class DeletePermissionSet(_SetAction):
+    kind: Literal["delete_permission_set"] = "delete_permission_set"
+    writes: ClassVar[Write] = Write("PermissionSet", "delete")
 
-    @property
-    def address(self) -> str:
-        return f"permission_sets.{self.permission_set}.objects.{self.sobject}"
-
-    def to_json(self) -> dict[str, Any]:
-        out = super().to_json()
-        if not self.masters:
-            del out["masters"]  # only detail objects have masters: others say nothing
-        return out
-
-
-@dataclass(frozen=True)
-class GrantObjectAccess(_ObjectAccessAction):
-    kind: ClassVar[str] = "grant_object_access"
-    symbol: ClassVar[str] = "+"
+    def detail(self) -> str:
+        return "delete permission set"
 
 
 def _narrows(before: tuple[str, ...], after: tuple[str, ...]) -> bool:
     return bool(set(before) - set(after))
 
 
-@dataclass(frozen=True)
-class ChangeObjectAccess(_ObjectAccessAction):
-    kind: ClassVar[str] = "change_object_access"
-
-    @property
-    def destructive(self) -> bool:
-        return _narrows(self.before, self.after)
+def _access_detail(name: str, writes: Write, before: Texts, after: Texts) -> str:
+    if writes.operation == "create":
+        return f"{name}: {_words(after)}"
+    return f"{name}: {_words(before)} → {_words(after)}"  # a revoke's after is (none)
 
 
-@dataclass(frozen=True)
-class RevokeObjectAccess(_ObjectAccessAction):
-    kind: ClassVar[str] = "revoke_object_access"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
-
-
-@dataclass(frozen=True)
-class _FieldAccessAction(Action):
-    permission_set: str = ""
-    field: str = ""
-    before: tuple[str, ...] = ()
-    after: tuple[str, ...] = ()
+class _ObjectAccessAction(Action):
+    permission_set: Text = ""
+    sobject: Text = ""
+    before: Texts = ()
+    after: Texts = ()
+    #: The objects ``sobject`` is a detail of: its access depends on theirs, which
+    #: orders the actions (graph.py). Only detail objects have masters: others say
+    #: nothing.
+    masters: Texts = ()
+    optional: ClassVar[frozenset[str]] = frozenset({"masters"})
+    resource_kind: ClassVar[str] = "permission_sets"
+    record_kind: ClassVar[str] = "object"
 
     @property
     def address(self) -> str:
-        return f"permission_sets.{self.permission_set}.fields.{self.field}"
+        return f"{self.resource_kind}.{self.permission_set}.objects.{self.sobject}"
+
+    @property
+    def record(self) -> str:
+        return record_key(self.record_kind, self.permission_set, self.sobject)
+
+    def detail(self) -> str:
+        return _access_detail(f"objects.{self.sobject}", self.writes, self.before, self.after)
 
 
-@dataclass(frozen=True)
-class GrantFieldAccess(_FieldAccessAction):
-    kind: ClassVar[str] = "grant_field_access"
-    symbol: ClassVar[str] = "+"
+class GrantObjectAccess(_ObjectAccessAction):
+    kind: Literal["grant_object_access"] = "grant_object_access"
+    writes: ClassVar[Write] = Write("ObjectPermissions", "create")
 
 
-@dataclass(frozen=True)
-class ChangeFieldAccess(_FieldAccessAction):
-    kind: ClassVar[str] = "change_field_access"
+class ChangeObjectAccess(_ObjectAccessAction):
+    kind: Literal["change_object_access"] = "change_object_access"
+    writes: ClassVar[Write] = Write("ObjectPermissions", "update")
 
     @property
     def destructive(self) -> bool:
         return _narrows(self.before, self.after)
 
 
-@dataclass(frozen=True)
+class RevokeObjectAccess(_ObjectAccessAction):
+    kind: Literal["revoke_object_access"] = "revoke_object_access"
+    writes: ClassVar[Write] = Write("ObjectPermissions", "delete")
+
+
+class _FieldAccessAction(Action):
+    permission_set: Text = ""
+    field: Text = ""
+    before: Texts = ()
+    after: Texts = ()
+    resource_kind: ClassVar[str] = "permission_sets"
+    record_kind: ClassVar[str] = "field"
+
+    @property
+    def address(self) -> str:
+        return f"{self.resource_kind}.{self.permission_set}.fields.{self.field}"
+
+    @property
+    def record(self) -> str:
+        return record_key(self.record_kind, self.permission_set, self.field)
+
+    def detail(self) -> str:
+        return _access_detail(f"fields.{self.field}", self.writes, self.before, self.after)
+
+
+class GrantFieldAccess(_FieldAccessAction):
+    kind: Literal["grant_field_access"] = "grant_field_access"
+    writes: ClassVar[Write] = Write("FieldPermissions", "create")
+
+
+class ChangeFieldAccess(_FieldAccessAction):
+    kind: Literal["change_field_access"] = "change_field_access"
+    writes: ClassVar[Write] = Write("FieldPermissions", "update")
+
+    @property
+    def destructive(self) -> bool:
+        return _narrows(self.before, self.after)
+
+
 class RevokeFieldAccess(_FieldAccessAction):
-    kind: ClassVar[str] = "revoke_field_access"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
+    kind: Literal["revoke_field_access"] = "revoke_field_access"
+    writes: ClassVar[Write] = Write("FieldPermissions", "delete")
 
 
 # -- permission set groups -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CreateGroup(Action):
-    kind: ClassVar[str] = "create_group"
-    symbol: ClassVar[str] = "+"
-    name: str = ""
-    label: str = ""
-    description: str = ""
+class _GroupAction(Action):
+    name: Text = ""
+    resource_kind: ClassVar[str] = "permission_set_groups"
+    record_kind: ClassVar[str] = "group"
 
     @property
     def address(self) -> str:
-        return f"permission_set_groups.{self.name}"
+        return f"{self.resource_kind}.{self.name}"
+
+    @property
+    def record(self) -> str:
+        return record_key(self.record_kind, self.name)
 
 
-@dataclass(frozen=True)
-class UpdateGroup(Action):
-    kind: ClassVar[str] = "update_group"
-    name: str = ""
+class CreateGroup(_GroupAction):
+    kind: Literal["create_group"] = "create_group"
+    writes: ClassVar[Write] = Write("PermissionSetGroup", "create")
+    label: Text = ""
+    description: Text = ""
+
+    def detail(self) -> str:
+        return f'create permission set group "{self.label}"'
+
+
+class UpdateGroup(_GroupAction):
+    kind: Literal["update_group"] = "update_group"
+    writes: ClassVar[Write] = Write("PermissionSetGroup", "update")
     before: Values = ()
     after: Values = ()
 
-    @property
-    def address(self) -> str:
-        return f"permission_set_groups.{self.name}"
-
-    def summary(self) -> str:
-        return f"update group {self.name}: {_attr_line(self.before, self.after)}"
+    def detail(self) -> str:
+        return _change(self.before, self.after)
 
 
-@dataclass(frozen=True)
-class DeleteGroup(Action):
-    kind: ClassVar[str] = "delete_group"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
-    name: str = ""
+class DeleteGroup(_GroupAction):
+    kind: Literal["delete_group"] = "delete_group"
+    writes: ClassVar[Write] = Write("PermissionSetGroup", "delete")
     #: Its member sets (a set can be deleted only once no group holds it).
-    members: tuple[str, ...] = ()
+    members: Texts = ()
 
-    @property
-    def address(self) -> str:
-        return f"permission_set_groups.{self.name}"
+    def detail(self) -> str:
+        return "delete permission set group"
 
 
-@dataclass(frozen=True)
-class AddGroupComponent(Action):
-    kind: ClassVar[str] = "add_group_component"
-    symbol: ClassVar[str] = "+"
-    group: str = ""
-    permission_set: str = ""
+class _ComponentAction(Action):
+    group: Text = ""
+    permission_set: Text = ""
     #: The license of the set, when it has one (its assignees need it).
-    license: str | None = None
+    license: Text | None = None
+    resource_kind: ClassVar[str] = "permission_set_groups"
+    record_kind: ClassVar[str] = "component"
 
     @property
     def address(self) -> str:
-        return f"permission_set_groups.{self.group}.permission_sets.{self.permission_set}"
-
-
-@dataclass(frozen=True)
-class RemoveGroupComponent(Action):
-    kind: ClassVar[str] = "remove_group_component"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
-    group: str = ""
-    permission_set: str = ""
-    license: str | None = None
+        return f"{self.resource_kind}.{self.group}.permission_sets.{self.permission_set}"
 
     @property
-    def address(self) -> str:
-        return f"permission_set_groups.{self.group}.permission_sets.{self.permission_set}"
+    def record(self) -> str:
+        return record_key(self.record_kind, self.group, self.permission_set)
+
+
+class AddGroupComponent(_ComponentAction):
+    kind: Literal["add_group_component"] = "add_group_component"
+    writes: ClassVar[Write] = Write("PermissionSetGroupComponent", "create")
+
+    def detail(self) -> str:
+        return f"permission_sets: + {self.permission_set}"
+
+
+class RemoveGroupComponent(_ComponentAction):
+    kind: Literal["remove_group_component"] = "remove_group_component"
+    writes: ClassVar[Write] = Write("PermissionSetGroupComponent", "delete")
+
+    def detail(self) -> str:
+        return f"permission_sets: - {self.permission_set}"
 
 
 # -- users -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CreateUser(Action):
-    kind: ClassVar[str] = "create_user"
-    symbol: ClassVar[str] = "+"
-    user: str = ""  # config address key (users.<key>)
-    username: str = ""
-    profile: str = ""
-    license: str | None = None
-    attributes: Values = ()
-    active: bool = True
+class _UserAction(Action):
+    user: Text = ""  # config address key (users.<key>)
+    username: Text = ""
+    writes: ClassVar[Write] = Write("User", "update")
+    resource_kind: ClassVar[str] = "users"
+    record_kind: ClassVar[str] = "user"
 
     @property
     def address(self) -> str:
-        return f"users.{self.user}"
+        return f"{self.resource_kind}.{self.user}"
+
+    @property
+    def record(self) -> str:
+        return record_key(self.record_kind, self.username)
 
 
-@dataclass(frozen=True)
-class UpdateUser(Action):
-    kind: ClassVar[str] = "update_user"
-    user: str = ""
-    username: str = ""
+class CreateUser(_UserAction):
+    kind: Literal["create_user"] = "create_user"
+    writes: ClassVar[Write] = Write("User", "create")
+    profile: Text = ""
+    license: Text | None = None
+    attributes: Values = ()
+    active: StrictBool = True
+
+    def detail(self) -> str:
+        return (f"create user {self.username} (profile {self.profile}"
+                + (f", license {self.license}" if self.license else "")
+                + ("" if self.active else ", inactive") + ")")
+
+
+class UpdateUser(_UserAction):
+    kind: Literal["update_user"] = "update_user"
     before: Values = ()
     after: Values = ()
 
-    @property
-    def address(self) -> str:
-        return f"users.{self.user}"
-
-    def summary(self) -> str:
-        return f"update user {self.username}: {_attr_line(self.before, self.after)}"
+    def detail(self) -> str:
+        return _change(self.before, self.after)
 
 
-@dataclass(frozen=True)
-class ChangeUserProfile(Action):
-    kind: ClassVar[str] = "change_user_profile"
-    user: str = ""
-    username: str = ""
-    before: str = ""
-    after: str = ""
-    license_before: str | None = None
-    license_after: str | None = None
+class ChangeUserProfile(_UserAction):
+    kind: Literal["change_user_profile"] = "change_user_profile"
+    before: Text = ""
+    after: Text = ""
+    license_before: Text | None = None
+    license_after: Text | None = None
     #: Whether the user stays or becomes active (a seat of license_after is taken).
-    active: bool = True
+    active: StrictBool = True
 
     @property
     def address(self) -> str:
         return f"users.{self.user}.profile"
 
-    def summary(self) -> str:
-        line = f"change profile of {self.username}: {self.before} → {self.after}"
-        if self.license_before != self.license_after:
-            line += f" (license {self.license_before} → {self.license_after})"
-        return line
+    def detail(self) -> str:
+        return (f"profile: {self.before} → {self.after}" + (
+            f" (license {self.license_before} → {self.license_after})"
+            if self.license_before != self.license_after else ""))
 
 
-@dataclass(frozen=True)
-class DeactivateUser(Action):
-    kind: ClassVar[str] = "deactivate_user"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
-    user: str = ""
-    username: str = ""
-    license: str | None = None
+class DeactivateUser(_UserAction):
+    kind: Literal["deactivate_user"] = "deactivate_user"
+    license: Text | None = None
+
+    # An update of the User that takes away everything it can do.
+    @property
+    def symbol(self) -> str:
+        return "-"
+
+    @property
+    def destructive(self) -> bool:
+        return True
 
     @property
     def address(self) -> str:
         return f"users.{self.user}.active"
 
+    def detail(self) -> str:
+        return "deactivate user (frees a seat; users are never deleted)"
 
-@dataclass(frozen=True)
-class ReactivateUser(Action):
-    kind: ClassVar[str] = "reactivate_user"
-    symbol: ClassVar[str] = "+"
-    user: str = ""
-    username: str = ""
-    license: str | None = None
+
+class ReactivateUser(_UserAction):
+    kind: Literal["reactivate_user"] = "reactivate_user"
+    license: Text | None = None
+
+    @property
+    def symbol(self) -> str:
+        return "+"
 
     @property
     def address(self) -> str:
         return f"users.{self.user}.active"
 
+    def detail(self) -> str:
+        return "reactivate user"
 
-@dataclass(frozen=True)
-class _Assignment(Action):
-    user: str = ""
-    username: str = ""
-    target: str = ""
+
+class _Assignment(_UserAction):
+    target: Text = ""
     #: Licences the assigned thing needs the user to hold (a set's PSL or user license).
-    licenses: tuple[str, ...] = ()
+    licenses: Texts = ()
+    #: The user's list in the config.
     list_name: ClassVar[str] = ""
 
     @property
     def address(self) -> str:
-        return f"users.{self.user}.{self.list_name}.{self.target}"
+        return f"{self.resource_kind}.{self.user}.{self.list_name}.{self.target}"
+
+    @property
+    def record(self) -> str:
+        return record_key(self.record_kind, self.username, self.target)
+
+    def detail(self) -> str:
+        return f"{self.list_name}: {self.symbol} {self.target}"
 
 
-@dataclass(frozen=True)
 class AssignPermissionSetLicense(_Assignment):
-    kind: ClassVar[str] = "assign_permission_set_license"
-    symbol: ClassVar[str] = "+"
+    kind: Literal["assign_permission_set_license"] = "assign_permission_set_license"
+    writes: ClassVar[Write] = Write("PermissionSetLicenseAssign", "create")
     list_name: ClassVar[str] = "permission_set_licenses"
+    record_kind: ClassVar[str] = "assign-psl"
 
 
-@dataclass(frozen=True)
 class UnassignPermissionSetLicense(_Assignment):
-    kind: ClassVar[str] = "unassign_permission_set_license"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
+    kind: Literal["unassign_permission_set_license"] = "unassign_permission_set_license"
+    writes: ClassVar[Write] = Write("PermissionSetLicenseAssign", "delete")
     list_name: ClassVar[str] = "permission_set_licenses"
+    record_kind: ClassVar[str] = "assign-psl"
 
 
-@dataclass(frozen=True)
 class AssignPermissionSet(_Assignment):
-    kind: ClassVar[str] = "assign_permission_set"
-    symbol: ClassVar[str] = "+"
+    kind: Literal["assign_permission_set"] = "assign_permission_set"
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "create")
     list_name: ClassVar[str] = "permission_sets"
+    record_kind: ClassVar[str] = "assign-set"
 
 
-@dataclass(frozen=True)
 class UnassignPermissionSet(_Assignment):
-    kind: ClassVar[str] = "unassign_permission_set"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
+    kind: Literal["unassign_permission_set"] = "unassign_permission_set"
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "delete")
     list_name: ClassVar[str] = "permission_sets"
+    record_kind: ClassVar[str] = "assign-set"
 
 
-@dataclass(frozen=True)
 class AssignGroup(_Assignment):
-    kind: ClassVar[str] = "assign_group"
-    symbol: ClassVar[str] = "+"
+    kind: Literal["assign_group"] = "assign_group"
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "create")
     list_name: ClassVar[str] = "permission_set_groups"
+    record_kind: ClassVar[str] = "assign-group"
 
 
-@dataclass(frozen=True)
 class UnassignGroup(_Assignment):
-    kind: ClassVar[str] = "unassign_group"
-    symbol: ClassVar[str] = "-"
-    removes: ClassVar[bool] = True
+    kind: Literal["unassign_group"] = "unassign_group"
+    writes: ClassVar[Write] = Write("PermissionSetAssignment", "delete")
     list_name: ClassVar[str] = "permission_set_groups"
+    record_kind: ClassVar[str] = "assign-group"
 
 
 # The tie-break between independent actions: removals, then the resources they
 # free, then creation outward to the assignments that use it.
 KIND_ORDER: tuple[type[Action], ...] = (
-    UnassignGroup,
-    UnassignPermissionSet,
-    UnassignPermissionSetLicense,
-    RemoveGroupComponent,
-    DeleteGroup,
-    RevokeFieldAccess,
-    RevokeObjectAccess,
-    DeletePermissionSet,
-    DeactivateUser,
-    CreatePermissionSet,
-    UpdatePermissionSet,
-    SetSystemPermissions,
-    GrantObjectAccess,
-    ChangeObjectAccess,
-    GrantFieldAccess,
-    ChangeFieldAccess,
-    CreateGroup,
-    UpdateGroup,
-    AddGroupComponent,
-    CreateUser,
-    ReactivateUser,
-    ChangeUserProfile,
-    UpdateUser,
-    AssignPermissionSetLicense,
-    AssignPermissionSet,
-    AssignGroup,
+    UnassignGroup, UnassignPermissionSet, UnassignPermissionSetLicense, RemoveGroupComponent,
+    DeleteGroup, RevokeFieldAccess, RevokeObjectAccess, DeletePermissionSet, DeactivateUser,
+    CreatePermissionSet, UpdatePermissionSet, SetSystemPermissions, GrantObjectAccess,
+    ChangeObjectAccess, GrantFieldAccess, ChangeFieldAccess, CreateGroup, UpdateGroup,
+    AddGroupComponent, CreateUser, ReactivateUser, ChangeUserProfile, UpdateUser,
+    AssignPermissionSetLicense, AssignPermissionSet, AssignGroup,
 )
-KINDS: dict[str, type[Action]] = {k.kind: k for k in KIND_ORDER}
-RANK: dict[str, int] = {k.kind: i for i, k in enumerate(KIND_ORDER)}
+KINDS: dict[str, type[Action]] = {k.model_fields["kind"].default: k for k in KIND_ORDER}
+RANK: dict[str, int] = {kind: i for i, kind in enumerate(KINDS)}
+
+if TYPE_CHECKING:
+    AnyAction = Action
+else:
+    #: Any action kind, read from a document by its ``kind``.
+    AnyAction = Annotated[Union[KIND_ORDER], Field(discriminator="kind")]  # noqa: UP007
 
 
 def sort_key(action: Action) -> tuple[int, str]:
@@ -495,84 +587,13 @@ def sort_key(action: Action) -> tuple[int, str]:
     return (RANK[action.kind], action.address)
 
 
-def action_from_json(data: object) -> Action:
-    """Rebuild an action from :meth:`Action.to_json` output.
-
-    Every field is checked against its declared type and the ``address`` against the
-    one the fields give, so whatever a file holds becomes a well-formed action or a
-    :class:`PlanFileError` naming the first wrong field (values echoed escaped).
-    """
-    if not isinstance(data, dict):
-        raise PlanFileError(f"an action must be an object, not {shown(data)}")
-    kind = data.get("kind")
-    cls = KINDS.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise PlanFileError(f"unknown action kind {shown(kind)}")
-    hints = _field_types(cls)
-    fields = set(hints)
-    unknown = sorted(set(data) - fields - {"kind", "address"})
-    if unknown:
-        raise PlanFileError(f"{kind} action: unknown key {shown(unknown[0])}")
-    kwargs: dict[str, Any] = {}
-    for name in sorted(fields):
-        if name not in data:
-            if name in _OPTIONAL_FIELDS:
-                continue
-            raise PlanFileError(f"{kind} action: missing key {shown(name)}")
-        value = data[name]
-        if not _FIELD_CHECKS[hints[name]](value):
-            raise PlanFileError(f"{kind} action: {name} must be {_FIELD_WORDS[hints[name]]}, "
-                                f"not {shown(value)}")
-        kwargs[name] = _freeze(value)
-    action = cls(**kwargs)
-    if data.get("address") != action.address:
-        raise PlanFileError(f"{kind} action: address {shown(data.get('address'))} is not "
-                            f"the one its fields give ({shown(action.address)})")
-    return action
-
-
-@functools.cache
-def _field_types(cls: type[Action]) -> dict[str, object]:
-    """The declared type of each field of an action class."""
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-
-
-# Fields ``to_json`` leaves out when they are empty.
-_OPTIONAL_FIELDS = frozenset({"masters"})
-
-
-def _is_scalar(value: object) -> bool:
-    return value is None or isinstance(value, str | bool | int | float)
-
-
-def _is_strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _is_values(value: object) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and _is_scalar(v[1])
-        for v in value)
-
-
-# Each field type an action declares → its JSON check and how to name it.
-_FIELD_CHECKS: dict[object, Callable[[object], bool]] = {
-    str: lambda v: isinstance(v, str),
-    str | None: lambda v: v is None or isinstance(v, str),
-    bool: lambda v: isinstance(v, bool),
-    tuple[str, ...]: _is_strings,
-    Values: _is_values,
-}
-_FIELD_WORDS: dict[object, str] = {
-    str: "a string", str | None: "a string or null", bool: "true or false",
-    tuple[str, ...]: "a list of strings", Values: "a list of [name, value] pairs",
-}
-
-
-def shown(value: object) -> str:
-    """A value read from a file, for a message: one escaped line of bounded length."""
-    if not (_is_scalar(value) or _is_strings(value) or _is_values(value)):
-        return "an object" if isinstance(value, dict) else "a list"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 160 else text[:157] + "..."
+def estimate_calls(layers: Sequence[Sequence[Action]]) -> int:
+    """Write calls apply needs: per layer, one call per sObject, operation and
+    :data:`COLLECTION_LIMIT` records."""
+    total = 0
+    for layer in layers:
+        records: dict[Write, set[str]] = {}
+        for action in layer:
+            records.setdefault(action.writes, set()).add(action.record)
+        total += sum(math.ceil(len(r) / COLLECTION_LIMIT) for r in records.values())
+    return total

@@ -22,9 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Literal, Protocol
+
+from pydantic import BaseModel, model_serializer
 
 from reconciler import actions as a
+from reconciler.actions import AnyAction
 from reconciler.checks import self_harm
 from reconciler.config import Config
 from reconciler.errors import OrgError, PlanError, ReconcilerError, StalePlanError
@@ -38,7 +41,7 @@ from reconciler.plan import Plan, claims_for, fingerprint, load_plan, moved, pla
 from reconciler.proof import check_proof
 from reconciler.workflow import org_ref
 
-JOURNAL_FORMAT = "reconciler-journal"
+JOURNAL_FORMAT: Final = "reconciler-journal"
 JOURNAL_VERSION = 2  # 2: the journal is written before any write; the "writing" status
 Progress = Callable[[int, int, str], None]
 
@@ -289,6 +292,56 @@ class JournalError(ReconcilerError):
     """The apply journal can't be written: no write may go out unrecorded."""
 
 
+class _JournalOrg(BaseModel):
+    name: str
+    org_id: str
+    instance_url: str
+
+
+_OUTCOMES = ("applied", "failed", "unknown")
+
+
+class JournalEntry(BaseModel):
+    """One action in the journal: its status, with the outcome once it has one
+    (``error``, ``record_id``, ``note``) or, when skipped, the failure it waited on."""
+
+    id: str
+    kind: str
+    address: str
+    #: pending, writing, applied, failed, unknown, skipped or not_attempted.
+    status: str
+    error: str | None = None
+    record_id: str | None = None
+    note: str | None = None
+    waited_on: str | None = None
+    action: AnyAction
+
+    @model_serializer(mode="wrap")
+    def _shape(self, handler: Any) -> dict[str, Any]:
+        # Keys that belong to another status are left out, not written as null.
+        unused = {"waited_on"} if self.status in _OUTCOMES else (
+            {"error", "record_id", "note"} | ({"waited_on"} if self.status != "skipped" else set()))
+        return {k: v for k, v in handler(self).items() if k not in unused}
+
+
+class JournalFile(BaseModel):
+    """The apply journal's document."""
+
+    format: Literal["reconciler-journal"] = JOURNAL_FORMAT
+    version: int = JOURNAL_VERSION
+    org: _JournalOrg
+    plan_created_at: str
+    config_digest: str
+    started_at: str
+    finished_at: str | None
+    stopped: str | None
+    write_calls: int
+    records_written: int
+    status_polls: int
+    actions: list[JournalEntry]
+    replaced: dict[str, Any]
+
+
 class _Journal:
     """The apply's account, next to the plan: each action, its result, created Ids and
     the values it replaced. No secrets: plans and live state hold none. Mode 0600: it
@@ -305,42 +358,38 @@ class _Journal:
         """Replace the journal with the state of ``result``; ``writing`` are the actions
         about to be sent. Raises :class:`JournalError` when it can't be written."""
         sending = set(writing or ())
-        entries: list[dict[str, Any]] = []
-        for action in self.plan.actions:
-            entry: dict[str, Any] = {"id": action.id, "kind": action.kind,
-                                     "address": action.address}
-            outcome = result.outcomes.get(action.id)
-            if outcome is not None:
-                entry.update(status=outcome.status, error=outcome.error or None,
-                             record_id=outcome.record_id, note=outcome.note or None)
-            elif action.id in result.skipped:
-                entry.update(status="skipped", waited_on=result.skipped[action.id])
-            elif action.id in result.not_attempted:
-                entry.update(status="not_attempted")
-            elif action.id in sending:
-                entry.update(status="writing")
-            else:
-                entry.update(status="pending")
-            entry["action"] = action.to_json()
-            entries.append(entry)
-        data = {
-            "format": JOURNAL_FORMAT, "version": JOURNAL_VERSION,
-            "org": {"name": self.plan.org.name, "org_id": self.plan.org.org_id,
-                    "instance_url": self.plan.org.instance_url},
-            "plan_created_at": self.plan.created_at,
-            "config_digest": self.plan.config_digest,
-            "started_at": self.started, "finished_at": _now() if finished else None,
-            "stopped": result.stopped or None,
-            "write_calls": writer.write_calls, "records_written": writer.records_written,
-            "status_polls": writer.status_polls,
-            "actions": entries,
-            "replaced": self.replaced,
-        }
+        org = self.plan.org
+        data = JournalFile(
+            org=_JournalOrg(name=org.name, org_id=org.org_id, instance_url=org.instance_url),
+            plan_created_at=self.plan.created_at, config_digest=self.plan.config_digest,
+            started_at=self.started, finished_at=_now() if finished else None,
+            stopped=result.stopped or None, write_calls=writer.write_calls,
+            records_written=writer.records_written, status_polls=writer.status_polls,
+            actions=[_entry(action, result, sending) for action in self.plan.actions],
+            replaced=self.replaced)
         try:
-            write_private(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            write_private(self.path, json.dumps(data.model_dump(mode="json"), indent=2,
+                                                ensure_ascii=False) + "\n")
         except OSError as exc:
             raise JournalError(f"can't write the apply journal {self.path}: "
                                   f"{exc.strerror or exc}") from None
+
+
+def _entry(action: a.Action, result: ApplyResult, sending: set[str]) -> JournalEntry:
+    outcome = result.outcomes.get(action.id)
+    if outcome is not None:
+        status = outcome.status
+    elif action.id in result.skipped:
+        status = "skipped"
+    elif action.id in result.not_attempted:
+        status = "not_attempted"
+    else:
+        status = "writing" if action.id in sending else "pending"
+    return JournalEntry(id=action.id, kind=action.kind, address=action.address, status=status,
+                        error=(outcome.error or None) if outcome else None,
+                        record_id=outcome.record_id if outcome else None,
+                        note=(outcome.note or None) if outcome else None,
+                        waited_on=result.skipped.get(action.id), action=action)
 
 
 def _replaced_values(live: Live) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from reconciler.actions import (
     Action,
@@ -78,6 +78,9 @@ USER_ATTRIBUTES = ("first_name", "last_name", "email", "alias", "time_zone", "lo
 class Diff:
     """The actions that make live look like desired, and what to tell the user."""
 
+    #: The desired state with every org name spelled as the org spells it
+    #: (:func:`canonical`): what the checks after the diff compare with the org.
+    desired: State
     actions: list[Action] = field(default_factory=list)
     #: Differences that scope says to leave alone: (address, message).
     observed: list[tuple[str, str]] = field(default_factory=list)
@@ -175,17 +178,16 @@ def diff(config: Config, live: Live) -> Diff:
     """What to do so that the claimed part of the org matches the config."""
     names = Names(live)
     desired = canonical(config.state, names)
-    out = Diff()
+    out = Diff(desired)
     ctx = _Context(config, desired, live, names)
     for name, ps in sorted(desired.permission_sets.items()):
         out.actions += ctx.permission_set(name, ps)
     prefix = config.settings.scope.permission_set_prefix
     if prefix:
-        declared = {n.casefold() for n in desired.permission_sets}
-        for name in sorted(live.state.permission_sets):
-            if name.startswith(prefix) and name.casefold() not in declared:
-                out.actions += ctx.delete_set(name, "not in config (settings.scope."
-                                                    f"permission_sets.name_prefix {prefix!r})")
+        prefixed = [n for n in live.state.permission_sets if n.startswith(prefix)]
+        for name in keyed(desired.permission_sets, prefixed).only_held:
+            out.actions += ctx.delete_set(name, "not in config (settings.scope."
+                                                f"permission_sets.name_prefix {prefix!r})")
     for name, group in sorted(desired.permission_set_groups.items()):
         out.actions += ctx.group(name, group)
     for key, user in sorted(desired.users.items()):
@@ -291,6 +293,15 @@ class _Context:
                 out.add(self.names.license(INTEGRATION_PSL_LABEL) or INTEGRATION_PSL_LABEL)
         return tuple(sorted(out))
 
+    def list_needs(self, list_name: str, target: str,
+                   user_license: str | None) -> tuple[str, ...]:
+        """Licences a user must hold to be given ``target`` from one of its lists."""
+        if list_name == "permission_sets":
+            return self.needs((target,), user_license)
+        if list_name == "permission_set_groups":
+            return self.needs(self.group_members(target), user_license)
+        return ()
+
     def implied_psls(self, user: User) -> dict[str, str]:
         """PSL → the set or group that brings it: Salesforce assigns a set's PSL with the
         set, so the config need not list it (and authoritative scope must not remove it)."""
@@ -333,11 +344,10 @@ class _Context:
             actions.append(UpdatePermissionSet(name=name, before=values(before),
                                                after=values(after)))
         if not self.ignored(address, "system_permissions"):
-            enable = sorted(ps.system_permissions - live.system_permissions)
-            disable = sorted(live.system_permissions - ps.system_permissions)
-            if enable or disable:
-                actions.append(SetSystemPermissions(name=name, enable=tuple(enable),
-                                                    disable=tuple(disable)))
+            match = keyed(ps.system_permissions, live.system_permissions, key=_exact)
+            if match.only_wanted or match.only_held:
+                actions.append(SetSystemPermissions(name=name, enable=match.only_wanted,
+                                                    disable=match.only_held))
         if not self.ignored(address, "objects"):
             actions += _access_changes(name, ps.objects, live.objects, GrantObjectAccess,
                                        ChangeObjectAccess, RevokeObjectAccess, "sobject")
@@ -352,7 +362,7 @@ class _Context:
         if not isinstance(action, GrantObjectAccess | ChangeObjectAccess | RevokeObjectAccess):
             return action
         info = self.live.objects.get(action.sobject.casefold())
-        return dataclasses.replace(action, masters=info.masters) if info else action
+        return action.model_copy(update={"masters": info.masters}) if info else action
 
     def delete_set(self, name: str, reason: str) -> list[Action]:
         actions: list[Action] = [DeletePermissionSet(name=name, reason=reason)]
@@ -399,100 +409,105 @@ class _Context:
         if after:
             actions.append(UpdateGroup(name=name, before=values(before), after=values(after)))
         if not self.ignored(address, "permission_sets"):
-            for s in sorted(group.permission_sets - live.permission_sets):
-                actions.append(AddGroupComponent(group=name, permission_set=s,
-                                                 license=self.set_license(s)))
-            for s in sorted(live.permission_sets - group.permission_sets):
-                actions.append(RemoveGroupComponent(group=name, permission_set=s,
-                                                    license=self.set_license(s),
-                                                    reason="not in config"))
+            match = keyed(group.permission_sets, live.permission_sets, key=_exact)
+            actions += [AddGroupComponent(group=name, permission_set=s,
+                                          license=self.set_license(s))
+                        for s in match.only_wanted]
+            actions += [RemoveGroupComponent(group=name, permission_set=s,
+                                             license=self.set_license(s), reason="not in config")
+                        for s in match.only_held]
         return actions
 
     # -- users --
 
     def user(self, username: str, user: User) -> tuple[list[Action], list[tuple[str, str]]]:
         key = self.user_key(username)
-        address = f"users.{key}"
         live = self.live.state.users.get(username)
-        license_now = live.license if live else None
         license_next = self.names.profile_license(user.profile) or user.license
-        actions: list[Action] = []
-        observed: list[tuple[str, str]] = []
+        actions = self.user_record(key, username, user, live, license_next)
+        held = live or User(username=username, last_name="", email="", alias="", profile="",
+                            active=user.active)
+        implied = self.implied_psls(user)
+        assignments, observed = self.assignments(key, username, user, held, implied,
+                                                 license_next)
+        actions += assignments
+        self.kept += self.kept_psls(key, username, user, held, implied, actions)
+        return actions, observed
+
+    def user_record(self, key: str, username: str, user: User, live: User | None,
+                    license_next: str | None) -> list[Action]:
+        """Create the user, or change its attributes, profile and activity."""
+        address = f"users.{key}"
         if live is None:
             attrs = {a: getattr(user, a) for a in USER_ATTRIBUTES}
-            actions.append(CreateUser(user=key, username=username, profile=user.profile,
-                                      license=license_next, attributes=values(attrs),
-                                      active=user.active))
-            live = User(username=username, last_name="", email="", alias="", profile="",
-                        active=user.active)
-        else:
-            before, after = self.changed(address, user, live, USER_ATTRIBUTES,
-                                         written_only=True)
-            if after:
-                actions.append(UpdateUser(user=key, username=username, before=values(before),
-                                          after=values(after)))
-            if (user.profile.casefold() != live.profile.casefold()
-                    and not self.ignored(address, "profile")):
-                actions.append(ChangeUserProfile(
-                    user=key, username=username, before=live.profile, after=user.profile,
-                    license_before=license_now, license_after=license_next,
-                    active=user.active if not self.ignored(address, "active") else live.active))
-            if user.active != live.active and not self.ignored(address, "active"):
-                if user.active:
-                    actions.append(ReactivateUser(user=key, username=username,
-                                                  license=license_next,
-                                                  reason="declared active: true"))
-                else:
-                    actions.append(DeactivateUser(user=key, username=username,
-                                                  license=license_now,
-                                                  reason="declared active: false"))
+            return [CreateUser(user=key, username=username, profile=user.profile,
+                               license=license_next, attributes=values(attrs),
+                               active=user.active)]
+        actions: list[Action] = []
+        before, after = self.changed(address, user, live, USER_ATTRIBUTES, written_only=True)
+        if after:
+            actions.append(UpdateUser(user=key, username=username, before=values(before),
+                                      after=values(after)))
+        keeps_activity = self.ignored(address, "active")
+        if (user.profile.casefold() != live.profile.casefold()
+                and not self.ignored(address, "profile")):
+            actions.append(ChangeUserProfile(
+                user=key, username=username, before=live.profile, after=user.profile,
+                license_before=live.license, license_after=license_next,
+                active=live.active if keeps_activity else user.active))
+        if user.active != live.active and not keeps_activity:
+            if user.active:
+                actions.append(ReactivateUser(user=key, username=username, license=license_next,
+                                              reason="declared active: true"))
+            else:
+                actions.append(DeactivateUser(user=key, username=username, license=live.license,
+                                              reason="declared active: false"))
+        return actions
+
+    def assignments(self, key: str, username: str, user: User, live: User,
+                    implied: Mapping[str, str], license_next: str | None,
+                    ) -> tuple[list[Action], list[tuple[str, str]]]:
+        """Assign what the user lacks and, under authoritative scope, unassign what the
+        config doesn't list; what scope leaves alone is observed."""
+        address = f"users.{key}"
         scope = self.config.settings.scope.assignments
-        implied = self.implied_psls(user)
         listed = {p.casefold() for p in user.permission_set_licenses}
         why_implied = {k.casefold(): f"needed by {why}" for k, why in implied.items()
                        if k.casefold() not in listed}
-
-        def set_needs(name: str) -> tuple[str, ...]:
-            return self.needs((name,), license_next)
-
-        def group_needs(name: str) -> tuple[str, ...]:
-            return self.needs(self.group_members(name), license_next)
-
-        def nothing(name: str) -> tuple[str, ...]:
-            return ()
-
-        for list_name, want, have, assign, unassign, licenses in (
+        actions: list[Action] = []
+        observed: list[tuple[str, str]] = []
+        for list_name, want, have, assign, unassign in (
             ("permission_set_licenses", user.permission_set_licenses | frozenset(implied),
              live.permission_set_licenses, AssignPermissionSetLicense,
-             UnassignPermissionSetLicense, nothing),
+             UnassignPermissionSetLicense),
             ("permission_sets", user.permission_sets, live.permission_sets,
-             AssignPermissionSet, UnassignPermissionSet, set_needs),
+             AssignPermissionSet, UnassignPermissionSet),
             ("permission_set_groups", user.permission_set_groups, live.permission_set_groups,
-             AssignGroup, UnassignGroup, group_needs),
+             AssignGroup, UnassignGroup),
         ):
             if self.ignored(address, list_name):
                 continue
-            wanted, held = _by_fold(want), _by_fold(have)
-            for k in sorted(wanted.keys() - held.keys()):
-                target = wanted[k]
+            match = keyed(want, have)
+            for target in match.only_wanted:
                 if scope == "observe":
                     observed.append((f"{address}.{list_name}",
                                      f"{username} lacks {target} (scope: observe)"))
                     continue
-                reason = why_implied.get(k, "") if list_name == "permission_set_licenses" else ""
+                reason = (why_implied.get(target.casefold(), "")
+                          if list_name == "permission_set_licenses" else "")
                 actions.append(assign(user=key, username=username, target=target,
-                                      licenses=licenses(target), reason=reason))
-            for k in sorted(held.keys() - wanted.keys()):
-                target = held[k]
+                                      licenses=self.list_needs(list_name, target, license_next),
+                                      reason=reason))
+            for target in match.only_held:
                 if scope != "authoritative":
                     observed.append((f"{address}.{list_name}",
                                      f"{username} also holds {target}, not in config "
                                      f"(scope: {scope})"))
                     continue
                 actions.append(unassign(user=key, username=username, target=target,
-                                        licenses=licenses(target),
+                                        licenses=self.list_needs(list_name, target,
+                                                                 license_next),
                                         reason="not in config (scope: authoritative)"))
-        self.kept += self.kept_psls(key, username, user, live, implied, actions)
         return actions, observed
 
     def kept_psls(self, key: str, username: str, user: User, live: User,
@@ -524,31 +539,49 @@ def _folded(mapping: Mapping[str, T], name: str) -> T | None:
     return next((v for k, v in mapping.items() if k.casefold() == folded), None)
 
 
-def _by_fold(names: Iterable[str], key: Callable[[str], str] = str.casefold) -> dict[str, str]:
-    return {key(n): n for n in names}
+def _exact(name: str) -> str:
+    return name
+
+
+class Keyed(NamedTuple):
+    """Two collections of names matched by key: what only one side has, and the pairs."""
+
+    only_wanted: tuple[str, ...]
+    only_held: tuple[str, ...]
+    both: tuple[tuple[str, str], ...]
+
+
+def keyed(want: Iterable[str], have: Iterable[str],
+          key: Callable[[str], str] = str.casefold) -> Keyed:
+    """``want`` and ``have`` matched by ``key`` (by default as Salesforce matches names:
+    ignoring case), each part in key order. Names one key makes one compare as one."""
+    wanted, held = {key(n): n for n in want}, {key(n): n for n in have}
+    return Keyed(tuple(wanted[k] for k in sorted(wanted.keys() - held.keys())),
+                 tuple(held[k] for k in sorted(held.keys() - wanted.keys())),
+                 tuple((wanted[k], held[k]) for k in sorted(wanted.keys() & held.keys())))
 
 
 def _access_changes(set_name: str, want: Mapping[str, object], have: Mapping[str, object],
-                    grant: type[Action], change: type[Action], revoke: type[Action],
-                    key_field: str, key: Callable[[str], str] = str.casefold) -> list[Action]:
+                    grant: Callable[..., Action], change: Callable[..., Action],
+                    revoke: Callable[..., Action], key_field: str,
+                    key: Callable[[str], str] = str.casefold) -> list[Action]:
     """Grant, change or revoke per object (or field), keyed case-insensitively (or by
     ``key``, under which names that are one record in the org compare as one)."""
+    match = keyed(want, have, key)
+    rows: list[tuple[str, object, object]] = [(w, want[w], None) for w in match.only_wanted]
+    rows += [(h, None, have[h]) for h in match.only_held]
+    rows += [(w, want[w], have[h]) for w, h in match.both]
     actions: list[Action] = []
-    wanted, held = _by_fold(want, key), _by_fold(have, key)
-    for k in sorted(set(wanted) | set(held)):
-        w = want[wanted[k]] if k in wanted else None
-        h = have[held[k]] if k in held else None
+    for name, w, h in rows:
         w_words = tuple(getattr(w, "words", ()))
         h_words = tuple(getattr(h, "words", ()))
         if w_words == h_words:
             continue
-        name = wanted.get(k) or held[k]
         kwargs = {"permission_set": set_name, key_field: name}
         if not h_words:
-            actions.append(grant(**kwargs, after=w_words))  # type: ignore[call-arg]
+            actions.append(grant(**kwargs, after=w_words))
         elif not w_words:
-            actions.append(revoke(**kwargs, before=h_words,  # type: ignore[call-arg]
-                                  reason="not in config"))
+            actions.append(revoke(**kwargs, before=h_words, reason="not in config"))
         else:
-            actions.append(change(**kwargs, before=h_words, after=w_words))  # type: ignore[call-arg]
+            actions.append(change(**kwargs, before=h_words, after=w_words))
     return actions

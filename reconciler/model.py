@@ -258,10 +258,6 @@ class ObjectAccess:
         """True when this grants nothing (Salesforce keeps no row for it)."""
         return not self._words
 
-    def covers(self, other: ObjectAccess) -> bool:
-        """Whether this grants at least everything ``other`` grants."""
-        return all(getattr(self, w) or not getattr(other, w) for w in OBJECT_PERMISSIONS)
-
 
 @cache
 def _implied_object_words(granted: frozenset[str]) -> frozenset[str]:
@@ -312,10 +308,6 @@ class FieldAccess:
     def empty(self) -> bool:
         """True when this grants nothing (Salesforce keeps no row for it)."""
         return not self.read
-
-    def covers(self, other: FieldAccess) -> bool:
-        """Whether this grants at least everything ``other`` grants."""
-        return (self.read or not other.read) and (self.edit or not other.edit)
 
 
 @cache
@@ -420,7 +412,7 @@ def to_jsonable(value: Any) -> Any:
     """Turn a model value into plain JSON data, deterministically.
 
     Sets become sorted lists, accesses become their word lists, dataclasses
-    become objects. Used for digests and for plan files.
+    become objects. Used for digests and for the apply journal.
     """
     if isinstance(value, _ACCESS_TYPES):
         return list(value.words)

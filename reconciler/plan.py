@@ -3,7 +3,8 @@
 :func:`plan_from_live` is the pipeline: diff → checks → order, over a snapshot the
 shell read for :func:`claims_for` (:func:`reconciler.workflow.make_plan`). A plan is
 data: ``plan``, ``show`` and ``apply`` all read the same :class:`Plan`, and it saves as
-versioned JSON (no secrets) that :func:`load_plan` reads back exactly.
+versioned JSON (no secrets) that :func:`load_plan` reads back exactly. The file's
+shape is :class:`PlanFile`, a pydantic document (docs/plan-format.md).
 
 The fingerprint holds one digest per claimed resource (a permission set with its
 access rows, a group with its components, a user with its assignments): ``apply``
@@ -15,13 +16,31 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from reconciler import graph
-from reconciler.actions import Action, action_from_json, shown
+from reconciler.actions import (
+    KIND_ORDER,
+    Action,
+    AnyAction,
+    Write,
+    estimate_calls,
+)
 from reconciler.checks import (
     Checker,
     ManualStep,
@@ -30,14 +49,14 @@ from reconciler.checks import (
     standard_access_warning,
 )
 from reconciler.config import Config
-from reconciler.diff import Names, canonical, diff
+from reconciler.diff import diff
+from reconciler.document import Text, Texts, shown
 from reconciler.errors import PlanFileError, PlanRejected, ReconcilerError
 from reconciler.files import write_private
 from reconciler.live import Claims, Live
 from reconciler.model import FrozenMap
-from reconciler.org.writes import estimate_calls, write_of
 
-PLAN_FORMAT = "reconciler-plan"
+PLAN_FORMAT: Final = "reconciler-plan"
 PLAN_VERSION = 1
 
 
@@ -76,9 +95,8 @@ class Plan:
 
     def counts(self) -> tuple[int, int, int]:
         """(to add, to change, to remove)."""
-        add = sum(1 for a in self.actions if a.symbol == "+")
-        remove = sum(1 for a in self.actions if a.symbol == "-")
-        return add, len(self.actions) - add - remove, remove
+        summary = _Summary.of(self.actions)
+        return summary.add, summary.change, summary.remove
 
     @property
     def destructive(self) -> tuple[Action, ...]:
@@ -89,33 +107,8 @@ class Plan:
         return [[by_id[i] for i in layer] for layer in self.layers]
 
     def to_json(self) -> dict[str, Any]:
-        add, change, remove = self.counts()
-        return {
-            "format": PLAN_FORMAT,
-            "version": PLAN_VERSION,
-            "created_at": self.created_at,
-            "org": {"name": self.org.name, "org_id": self.org.org_id,
-                    "instance_url": self.org.instance_url,
-                    "running_user": self.org.running_user},
-            "api_version": self.api_version,
-            "config_digest": self.config_digest,
-            "targets": list(self.targets),
-            "excludes": list(self.excludes),
-            "summary": {"add": add, "change": change, "remove": remove,
-                        "destructive": len(self.destructive)},
-            "api_calls": {"read": self.read_calls, "apply_estimate": self.apply_calls},
-            "actions": [{
-                "id": a.id, **a.to_json(),
-                "writes": {"sobject": write_of(a)[0], "operation": write_of(a)[1]},
-                "destructive": a.destructive,
-                "depends_on": list(self.depends_on.get(a.id, ())),
-            } for a in self.actions],
-            "layers": [list(layer) for layer in self.layers],
-            "manual_steps": [{"address": s.address, "text": s.text}
-                             for s in self.manual_steps],
-            "warnings": list(self.warnings),
-            "fingerprint": dict(sorted(self.fingerprint.items())),
-        }
+        """The plan as its file holds it (:class:`PlanFile`)."""
+        return PlanFile.of(self).model_dump(mode="json")
 
     def save(self, path: Path) -> None:
         """Write the plan as JSON (parents created; the file replaced atomically, 0600:
@@ -124,6 +117,152 @@ class Plan:
             write_private(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
             raise ReconcilerError(f"can't save the plan to {path}: {exc.strerror or exc}") from None
+
+
+# -- the plan file -----------------------------------------------------------------------
+
+Count = Annotated[StrictInt, Field(ge=0)]
+
+
+class _Document(BaseModel):
+    """A part of a plan file: every key known, none missing, no value converted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Summary(_Document):
+    add: Count
+    change: Count
+    remove: Count
+    destructive: Count
+
+    @classmethod
+    def of(cls, actions: Sequence[Action]) -> _Summary:
+        add = sum(1 for a in actions if a.symbol == "+")
+        remove = sum(1 for a in actions if a.symbol == "-")
+        return cls(add=add, change=len(actions) - add - remove, remove=remove,
+                   destructive=sum(1 for a in actions if a.destructive))
+
+
+class _Calls(_Document):
+    read: Count
+    apply_estimate: Count
+
+
+# Keys of an action entry that belong to the plan, not to the action itself.
+_ENTRY_KEYS = ("id", "writes", "destructive", "depends_on")
+
+
+class _Entry(_Document):
+    """One action of a plan file: the action's own JSON with, beside it, its
+    dependencies and what the plan derives from it (checked against the action)."""
+
+    id: Text
+    action: AnyAction
+    writes: Write
+    destructive: StrictBool
+    depends_on: Texts
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {**{k: data[k] for k in _ENTRY_KEYS if k in data},
+                "action": {k: v for k, v in data.items() if k not in _ENTRY_KEYS}}
+
+    @model_validator(mode="after")
+    def _derived(self) -> Self:
+        action = self.action
+        if self.id != action.id:
+            raise _invalid(f"id {shown(self.id)} is not the one its kind and address give "
+                           f"({shown(action.id)})")
+        if self.writes != action.writes:
+            raise _invalid(f"writes is not what a {action.kind} writes "
+                           f"({action.writes.sobject} {action.writes.operation})")
+        if self.destructive is not action.destructive:
+            raise _invalid(f"destructive must be {json.dumps(action.destructive)} for this "
+                           "action")
+        return self
+
+    @model_serializer(mode="plain")
+    def _flat(self) -> dict[str, Any]:
+        return {"id": self.id, **self.action.to_json(), "writes": asdict(self.writes),
+                "destructive": self.destructive, "depends_on": list(self.depends_on)}
+
+
+class PlanFile(_Document):
+    """A saved plan, as its file holds it (docs/plan-format.md)."""
+
+    format: Literal["reconciler-plan"]
+    version: StrictInt
+    created_at: Text
+    org: OrgRef
+    api_version: Text
+    config_digest: Text
+    targets: Texts
+    excludes: Texts
+    summary: _Summary
+    api_calls: _Calls
+    actions: tuple[_Entry, ...]
+    layers: tuple[Texts, ...]
+    manual_steps: tuple[ManualStep, ...]
+    warnings: Texts
+    fingerprint: dict[Text, Text]
+
+    @classmethod
+    def of(cls, plan: Plan) -> PlanFile:
+        """The file of ``plan``."""
+        return cls(
+            format=PLAN_FORMAT, version=PLAN_VERSION, created_at=plan.created_at,
+            org=plan.org, api_version=plan.api_version, config_digest=plan.config_digest,
+            targets=plan.targets, excludes=plan.excludes, summary=_Summary.of(plan.actions),
+            api_calls=_Calls(read=plan.read_calls, apply_estimate=plan.apply_calls),
+            # Built from a plan, not read: nothing to split or check.
+            actions=tuple(_Entry.model_construct(
+                id=a.id, action=a, writes=a.writes, destructive=a.destructive,
+                depends_on=plan.depends_on.get(a.id, ())) for a in plan.actions),
+            layers=plan.layers, manual_steps=plan.manual_steps, warnings=plan.warnings,
+            fingerprint=dict(sorted(plan.fingerprint.items())))
+
+    def plan(self) -> Plan:
+        """The plan this file holds."""
+        return Plan(
+            org=self.org, api_version=self.api_version, config_digest=self.config_digest,
+            actions=tuple(e.action for e in self.actions),
+            depends_on=FrozenMap({e.id: e.depends_on for e in self.actions}),
+            layers=self.layers, manual_steps=self.manual_steps, warnings=self.warnings,
+            read_calls=self.api_calls.read, apply_calls=self.api_calls.apply_estimate,
+            fingerprint=FrozenMap(self.fingerprint), targets=self.targets,
+            excludes=self.excludes, created_at=self.created_at)
+
+    @model_validator(mode="after")
+    def _whole(self) -> Self:
+        """The parts agree: each action once, dependencies on other actions of the plan,
+        every action in exactly one layer, a summary that counts the actions."""
+        ids: set[str] = set()
+        for entry in self.actions:
+            if entry.id in ids:
+                raise _invalid(f"action {shown(entry.id)} appears twice")
+            ids.add(entry.id)
+        for entry in self.actions:
+            unknown = [n for n in entry.depends_on if n not in ids or n == entry.id]
+            if unknown:
+                raise _invalid(f"{shown(entry.id)} depends on {shown(unknown[0])}, which is "
+                               "not another action of the plan")
+        placed = [action_id for layer in self.layers for action_id in layer]
+        strays = [i for i in placed if i not in ids]
+        if strays:
+            raise _invalid(f"layers: {shown(strays[0])} is not an action of the plan")
+        if len(placed) != len(set(placed)) or set(placed) != ids:
+            raise _invalid("layers must hold every action exactly once")
+        if self.summary != _Summary.of([e.action for e in self.actions]):
+            raise _invalid("summary does not count the actions the plan holds")
+        return self
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    return PydanticCustomError("plan", message)  # no context: the text is taken as it is
 
 
 # A plan of thousands of actions is a few MB; reading is bounded well above that so
@@ -159,14 +298,16 @@ def load_plan(path: Path) -> Plan:
         raise PlanFileError(f"{path}: not a readable plan file: {_first_line(exc)}") from None
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise PlanFileError(f"{path}: not a reconciler plan file")
-    if data.get("version") != PLAN_VERSION:
-        raise PlanFileError(f"{path}: plan format version {shown(data.get('version'))} is "
+    version = data.get("version")
+    if type(version) is not int or version != PLAN_VERSION:
+        raise PlanFileError(f"{path}: plan format version {shown(version)} is "
                             f"not supported (this reconciler reads version {PLAN_VERSION}); "
                             f"{_REPLAN}")
     try:
-        return _plan_of(data)
-    except PlanFileError as exc:
-        raise PlanFileError(f"{path}: malformed plan file: {exc}; {_REPLAN}") from None
+        return PlanFile.model_validate(data).plan()
+    except ValidationError as exc:
+        raise PlanFileError(f"{path}: malformed plan file: {_problem(exc.errors()[0])}; "
+                            f"{_REPLAN}") from None
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -188,128 +329,36 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-_TOP_KEYS = frozenset({"format", "version", "created_at", "org", "api_version",
-                       "config_digest", "targets", "excludes", "summary", "api_calls",
-                       "actions", "layers", "manual_steps", "warnings", "fingerprint"})
-# Keys of an action entry that belong to the plan, not to the action itself.
-_ENTRY_KEYS = frozenset({"id", "writes", "destructive", "depends_on"})
+# What a value of the wrong type should have been, by pydantic's error type.
+_EXPECTED = {"string_type": "a string", "bool_type": "true or false",
+             "int_type": "a whole number", "greater_than_equal": "a whole number",
+             "tuple_type": "a list", "list_type": "a list", "dict_type": "an object",
+             "model_type": "an object", "model_attributes_type": "an object",
+             "dataclass_type": "an object", "literal_error": "one of the documented values"}
 
 
-def _plan_of(data: dict[str, Any]) -> Plan:
-    """A :class:`Plan` from a parsed document, every part checked."""
-    _keys(data, _TOP_KEYS, "the plan")
-    org = _keys(data["org"], {"name", "org_id", "instance_url", "running_user"}, "org")
-    entries = _list(data["actions"], "actions")
-    actions: list[Action] = []
-    depends_on: dict[str, tuple[str, ...]] = {}
-    for index, entry in enumerate(entries):
-        where = f"actions[{index}]"
-        fields = _keys(entry, None, where)
-        missing = sorted(_ENTRY_KEYS - set(fields))
-        if missing:
-            raise PlanFileError(f"{where}: missing key {shown(missing[0])}")
-        try:
-            action = action_from_json({k: v for k, v in fields.items() if k not in _ENTRY_KEYS})
-        except PlanFileError as exc:
-            raise PlanFileError(f"{where}: {exc}") from None
-        if fields["id"] != action.id:
-            raise PlanFileError(f"{where}: id {shown(fields['id'])} is not the one its "
-                                f"kind and address give ({shown(action.id)})")
-        if action.id in depends_on:
-            raise PlanFileError(f"{where}: action {shown(action.id)} appears twice")
-        sobject, operation = write_of(action)
-        if fields["writes"] != {"sobject": sobject, "operation": operation}:
-            raise PlanFileError(f"{where}: writes is not what a {action.kind} writes "
-                                f"({sobject} {operation})")
-        if fields["destructive"] is not action.destructive:
-            raise PlanFileError(f"{where}: destructive must be "
-                                f"{json.dumps(action.destructive)} for this action")
-        depends_on[action.id] = _strings(fields["depends_on"], f"{where}.depends_on")
-        actions.append(action)
-    for action_id, needs in depends_on.items():
-        unknown = [n for n in needs if n not in depends_on or n == action_id]
-        if unknown:
-            raise PlanFileError(f"{shown(action_id)} depends on {shown(unknown[0])}, which "
-                                "is not another action of the plan")
-    layers = tuple(_strings(layer, f"layers[{i}]")
-                   for i, layer in enumerate(_list(data["layers"], "layers")))
-    placed = [action_id for layer in layers for action_id in layer]
-    strays = [i for i in placed if i not in depends_on]
-    if strays:
-        raise PlanFileError(f"layers: {shown(strays[0])} is not an action of the plan")
-    if len(placed) != len(set(placed)) or set(placed) != set(depends_on):
-        raise PlanFileError("layers must hold every action exactly once")
-    steps = []
-    for i, step in enumerate(_list(data["manual_steps"], "manual_steps")):
-        where = f"manual_steps[{i}]"
-        fields = _keys(step, {"address", "text"}, where)
-        steps.append(ManualStep(_string(fields["address"], f"{where}.address"),
-                                _string(fields["text"], f"{where}.text")))
-    fingerprint = _keys(data["fingerprint"], None, "fingerprint")
-    for resource, digest in fingerprint.items():
-        _string(digest, f"fingerprint[{shown(resource)}]")
-    calls = _keys(data["api_calls"], {"read", "apply_estimate"}, "api_calls")
-    plan = Plan(
-        org=OrgRef(*(_string(org[k], f"org.{k}")
-                     for k in ("name", "org_id", "instance_url", "running_user"))),
-        api_version=_string(data["api_version"], "api_version"),
-        config_digest=_string(data["config_digest"], "config_digest"),
-        actions=tuple(actions),
-        depends_on=FrozenMap(depends_on),
-        layers=layers,
-        manual_steps=tuple(steps),
-        warnings=_strings(data["warnings"], "warnings"),
-        read_calls=_count(calls["read"], "api_calls.read"),
-        apply_calls=_count(calls["apply_estimate"], "api_calls.apply_estimate"),
-        fingerprint=FrozenMap(fingerprint),
-        targets=_strings(data["targets"], "targets"),
-        excludes=_strings(data["excludes"], "excludes"),
-        created_at=_string(data["created_at"], "created_at"),
-    )
-    summary = {k: _count(v, f"summary.{k}") for k, v in
-               _keys(data["summary"], {"add", "change", "remove", "destructive"},
-                     "summary").items()}
-    add, change, remove = plan.counts()
-    if summary != {"add": add, "change": change, "remove": remove,
-                   "destructive": len(plan.destructive)}:
-        raise PlanFileError("summary does not count the actions the plan holds")
-    return plan
+def _problem(error: ErrorDetails) -> str:
+    """One of pydantic's findings as the one line a reader of the file needs."""
+    loc = list(error["loc"])
+    if loc[:1] == ["actions"] and loc[2:3] == ["action"]:
+        del loc[2:4]  # the entry's action and its kind: the action's keys are the entry's
+    kind = error["type"]
+    if kind in ("missing", "extra_forbidden", "unexpected_keyword_argument"):
+        word = "missing" if kind == "missing" else "unknown"
+        return f"{_where(loc[:-1]) or 'the plan'}: {word} key {shown(loc[-1])}"
+    if kind == "union_tag_invalid":
+        return f"{_where(loc)}: unknown action kind {shown(error['input'].get('kind'))}"
+    if kind == "union_tag_not_found":
+        return f"{_where(loc)}: missing key \"kind\""
+    if kind in _EXPECTED:
+        return f"{_where(loc)} must be {_EXPECTED[kind]}, not {shown(error['input'])}"
+    where = _where(loc)
+    return f"{where}: {error['msg']}" if where else error["msg"]
 
 
-def _keys(value: object, keys: Iterable[str] | None, where: str) -> dict[str, Any]:
-    """``value`` as an object with exactly ``keys`` (any keys when None)."""
-    if not isinstance(value, dict):
-        raise PlanFileError(f"{where} must be an object, not {shown(value)}")
-    if keys is not None:
-        wanted = set(keys)
-        extra, missing = sorted(set(value) - wanted), sorted(wanted - set(value))
-        if extra:
-            raise PlanFileError(f"{where}: unknown key {shown(extra[0])}")
-        if missing:
-            raise PlanFileError(f"{where}: missing key {shown(missing[0])}")
-    return value
-
-
-def _list(value: object, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise PlanFileError(f"{where} must be a list, not {shown(value)}")
-    return value
-
-
-def _string(value: object, where: str) -> str:
-    if not isinstance(value, str):
-        raise PlanFileError(f"{where} must be a string, not {shown(value)}")
-    return value
-
-
-def _strings(value: object, where: str) -> tuple[str, ...]:
-    return tuple(_string(v, f"{where}[{i}]") for i, v in enumerate(_list(value, where)))
-
-
-def _count(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PlanFileError(f"{where} must be a whole number, not {shown(value)}")
-    return value
+def _where(loc: Sequence[int | str]) -> str:
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in loc
+                   ).lstrip(".")
 
 
 # -- making a plan -----------------------------------------------------------------------
@@ -343,7 +392,7 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
     """A plan from a snapshot already read (see :func:`reconciler.workflow.make_plan`)."""
     changes = diff(config, live)
     actions = [*changes.actions, *changes.kept]
-    desired = canonical(config.state, Names(live))
+    desired = changes.desired
     problems = Checker(config, desired, live, actions, org.running_user).run()
     if problems:
         raise PlanRejected(problems)
@@ -373,11 +422,9 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
     )
 
 
-# Record-key kinds (reader.record_key) → the resource kind they belong to.
-_RESOURCE_OF = {"set": "permission_sets", "object": "permission_sets",
-                "field": "permission_sets", "group": "permission_set_groups",
-                "component": "permission_set_groups", "user": "users",
-                "assign-set": "users", "assign-group": "users", "assign-psl": "users",
+# Record-key kinds (reader.record_key) → the resource kind they belong to: those the
+# actions write, and a user's assignments digested as one.
+_RESOURCE_OF = {**{kind.record_kind: kind.resource_kind for kind in KIND_ORDER},
                 "assignments": "users"}
 
 

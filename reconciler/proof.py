@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.actions import shown
 from reconciler.config import Config
+from reconciler.document import shown
 from reconciler.errors import PlanError
 from reconciler.live import Live
 from reconciler.plan import OrgRef, Plan, plan_from_live

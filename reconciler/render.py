@@ -8,8 +8,6 @@ line. Colour is ANSI and only when the caller asks for it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from reconciler import actions as a
 from reconciler.plan import Plan
@@ -29,62 +27,9 @@ class Style:
         return f"\x1b[{_COLOURS[what]}m{text}\x1b[0m"
 
 
-def _words(words: Sequence[str]) -> str:
-    return ", ".join(words) if words else "(none)"
-
-
-def _vals(pairs: a.Values) -> dict[str, Any]:
-    return dict(pairs)
-
-
-def _change(before: a.Values, after: a.Values) -> str:
-    old, new = _vals(before), _vals(after)
-    return ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(new))
-
-
-_DETAIL: dict[type[a.Action], Callable[[Any], str]] = {
-    a.CreatePermissionSet: lambda x: (
-        f'create permission set "{x.label}"'
-        + (f", license {x.license}" if x.license else ", no license")
-        + (f", system permissions {', '.join(x.system_permissions)}"
-           if x.system_permissions else "")),
-    a.UpdatePermissionSet: lambda x: _change(x.before, x.after),
-    a.SetSystemPermissions: lambda x: "system permissions " + " ".join(
-        [f"+{p}" for p in x.enable] + [f"-{p}" for p in x.disable]),
-    a.DeletePermissionSet: lambda x: "delete permission set",
-    a.GrantObjectAccess: lambda x: f"objects.{x.sobject}: {_words(x.after)}",
-    a.ChangeObjectAccess: lambda x: f"objects.{x.sobject}: {_words(x.before)} → "
-                                    f"{_words(x.after)}",
-    a.RevokeObjectAccess: lambda x: f"objects.{x.sobject}: {_words(x.before)} → (none)",
-    a.GrantFieldAccess: lambda x: f"fields.{x.field}: {_words(x.after)}",
-    a.ChangeFieldAccess: lambda x: f"fields.{x.field}: {_words(x.before)} → {_words(x.after)}",
-    a.RevokeFieldAccess: lambda x: f"fields.{x.field}: {_words(x.before)} → (none)",
-    a.CreateGroup: lambda x: f'create permission set group "{x.label}"',
-    a.UpdateGroup: lambda x: _change(x.before, x.after),
-    a.DeleteGroup: lambda x: "delete permission set group",
-    a.AddGroupComponent: lambda x: f"permission_sets: + {x.permission_set}",
-    a.RemoveGroupComponent: lambda x: f"permission_sets: - {x.permission_set}",
-    a.CreateUser: lambda x: (f"create user {x.username} (profile {x.profile}"
-                             + (f", license {x.license}" if x.license else "")
-                             + ("" if x.active else ", inactive") + ")"),
-    a.UpdateUser: lambda x: _change(x.before, x.after),
-    a.ChangeUserProfile: lambda x: (f"profile: {x.before} → {x.after}" + (
-        f" (license {x.license_before} → {x.license_after})"
-        if x.license_before != x.license_after else "")),
-    a.DeactivateUser: lambda x: "deactivate user (frees a seat; users are never deleted)",
-    a.ReactivateUser: lambda x: "reactivate user",
-    a.AssignPermissionSetLicense: lambda x: f"permission_set_licenses: + {x.target}",
-    a.UnassignPermissionSetLicense: lambda x: f"permission_set_licenses: - {x.target}",
-    a.AssignPermissionSet: lambda x: f"permission_sets: + {x.target}",
-    a.UnassignPermissionSet: lambda x: f"permission_sets: - {x.target}",
-    a.AssignGroup: lambda x: f"permission_set_groups: + {x.target}",
-    a.UnassignGroup: lambda x: f"permission_set_groups: - {x.target}",
-}
-
-
 def detail(action: a.Action) -> str:
     """What one action does, in a line."""
-    text = _DETAIL[type(action)](action)
+    text = action.detail()
     return f"{text}  # {action.reason}" if action.reason else text
 
 

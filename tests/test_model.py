@@ -52,13 +52,6 @@ def test_unknown_words_are_refused() -> None:
         FieldAccess.of(["create"])
 
 
-def test_covers_compares_access_widths() -> None:
-    assert ObjectAccess.of(["modify_all"]).covers(ObjectAccess.of(["edit"]))
-    assert not ObjectAccess.of(["edit"]).covers(ObjectAccess.of(["create"]))
-    assert FieldAccess(edit=True).covers(FieldAccess(read=True))
-    assert not FieldAccess(read=True).covers(FieldAccess(edit=True))
-
-
 def test_models_are_frozen() -> None:
     access = ObjectAccess(read=True)
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -12,7 +12,7 @@ from reconciler import trail
 from reconciler.actions import Action
 from reconciler.checks import Checker, group_status_warnings, license_changes, location_of
 from reconciler.config import Config
-from reconciler.diff import Names, canonical, diff
+from reconciler.diff import diff
 from reconciler.drift.report import DriftItem
 from reconciler.drift.rules import LICENSE_KIND, RULES, SEVERITIES, Labels
 from reconciler.errors import PlanRejected
@@ -28,7 +28,7 @@ def find_drift(config: Config, live: Live, running_user: str) -> tuple[list[Drif
     would refuse (seats, lifecycle, our own user) becomes a note.
     """
     changes = diff(config, live)
-    desired = canonical(config.state, Names(live))
+    desired = changes.desired
     checker = Checker(config, desired, live, changes.actions, running_user)
     problems = checker.comparable()
     if problems:

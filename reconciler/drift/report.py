@@ -29,14 +29,12 @@ read back. Pure: no I/O, no clock.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
-    PlainValidator,
     SerializerFunctionWrapHandler,
     ValidationError,
     field_serializer,
@@ -44,9 +42,8 @@ from pydantic import (
     model_serializer,
 )
 
-from reconciler.actions import Action, action_from_json
+from reconciler.actions import AnyAction
 from reconciler.drift.rules import SEVERITIES, Severity
-from reconciler.errors import PlanFileError
 from reconciler.plan import OrgRef
 from reconciler.trail import AuditEntry, Clue
 
@@ -54,22 +51,6 @@ REPORT_FORMAT: Final = "reconciler-drift"
 REPORT_VERSION: Final = 1
 
 
-def _load_fix(data: object) -> Action | None:
-    """The report's one door to the action (de)serialisation, loading."""
-    if data is None or isinstance(data, Action):
-        return data
-    try:
-        return action_from_json(data)
-    except PlanFileError as exc:
-        raise ValueError(str(exc)) from None  # pydantic reports ValueErrors, located
-
-
-def _dump_fix(action: Action | None) -> dict[str, Any] | None:
-    """The report's one door to the action (de)serialisation, saving."""
-    return action.to_json() if action is not None else None
-
-
-Fix = Annotated[Action | None, PlainValidator(_load_fix), PlainSerializer(_dump_fix)]
 
 
 class _Document(BaseModel):
@@ -110,7 +91,7 @@ class DriftItem(_Document):
     summary: str
     config_location: str | None = None
     #: What apply would do about it (None: apply can't, see the summary).
-    fix: Fix = None
+    fix: AnyAction | None = None
     #: How to recognise its audit-trail row; not part of the document.
     clue: Clue | None = Field(default=None, exclude=True, repr=False)
     attribution: tuple[Evidence, ...] = ()

@@ -52,6 +52,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 from simple_salesforce.util import exception_handler
 
+from reconciler.actions import COLLECTION_LIMIT
 from reconciler.errors import ApiError, AuthError, ConnectionFailed, RequestLimitError
 from reconciler.org.failures import (
     api_error,
@@ -71,7 +72,6 @@ __all__ = [
 ]
 
 FLOWS = ("client_credentials", "jwt", "password", "access_token")
-COLLECTION_LIMIT = 200  # records per sObject Collections call
 COMPOSITE_LIMIT = 25  # subrequests per composite call
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: SOAP login() is not available from API 65.0 on: it is always called at 64.0.

@@ -31,7 +31,6 @@ from reconciler.live import Live, record_key
 from reconciler.org.client import OrgClient
 from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX
 from reconciler.org.soql import chunked_in
-from reconciler.org.writes import COLLECTION_SIZE, record_of, write_of
 from reconciler.trail import USER_FIELDS
 
 # Per-record answers that mean "already as wanted".
@@ -181,12 +180,12 @@ class Writer:
         outcomes: dict[str, Outcome] = {}
         groups: dict[tuple[str, str], dict[str, list[a.Action]]] = {}
         for action in layer:
-            groups.setdefault(write_of(action), {}).setdefault(record_of(action), []).append(
-                action)
+            write = (action.writes.sobject, action.writes.operation)
+            groups.setdefault(write, {}).setdefault(action.record, []).append(action)
         for (sobject, operation), by_record in sorted(groups.items()):
             entries = list(by_record.items())
-            for start in range(0, len(entries), COLLECTION_SIZE):
-                chunk = entries[start:start + COLLECTION_SIZE]
+            for start in range(0, len(entries), a.COLLECTION_LIMIT):
+                chunk = entries[start:start + a.COLLECTION_LIMIT]
                 outcomes.update(self._write(sobject, operation, chunk))
         return outcomes
 
