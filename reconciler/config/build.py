@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.config.fields import SecretRef
-from reconciler.config.interpolate import Interpolator, env_reference
+from reconciler.config.interpolate import Rendered
 from reconciler.config.schema import (
     Auth,
     DefaultsSettings,
@@ -25,7 +24,7 @@ from reconciler.config.schema import (
     SettingsBlock,
     UserEntry,
 )
-from reconciler.config.suggest import Names, did_you_mean, q
+from reconciler.config.suggest import Names, Suggester, did_you_mean, q
 from reconciler.config.types import (
     AuthConfig,
     Lifecycle,
@@ -76,14 +75,13 @@ class Built:
         self.references: list[Reference] = []
 
 
-def build(tree: Mapping[str, LMap], cleaned: Mapping[str, Any], interpolator: Interpolator,
-          problems: list[Problem]) -> Built:
+def build(tree: Mapping[str, LMap], cleaned: Mapping[str, Any],
+          problems: list[Problem], suggester: Suggester) -> Built:
     """Turn validated blocks into model objects and run the cross-resource checks.
 
-    ``interpolator`` renders credentials; its suggester is the run's "did you mean",
-    shared so its budget spans the run.
+    ``suggester`` is the run's "did you mean", shared so its budget spans the run.
     """
-    builder = _Builder(tree, interpolator, problems)
+    builder = _Builder(tree, problems, suggester)
     builder.run(cleaned)
     return builder.out
 
@@ -97,12 +95,11 @@ def derive_alias(first_name: str, last_name: str, username: str) -> str:
 
 
 class _Builder:
-    def __init__(self, tree: Mapping[str, LMap], interpolator: Interpolator,
-                 problems: list[Problem]) -> None:
+    def __init__(self, tree: Mapping[str, LMap], problems: list[Problem],
+                 suggester: Suggester) -> None:
         self.tree = tree
-        self.interpolator = interpolator
         self.problems = problems
-        self.suggester = interpolator.suggester
+        self.suggester = suggester
         self.out = Built()
         self.declared_names: dict[str, Names] = {}  # by block, made at the first reference
 
@@ -206,12 +203,13 @@ class _Builder:
 
     def auth(self, path: str, data: Auth, raw: LMap, base: Path) -> AuthConfig:
         def secret(key: str) -> Secret | None:
-            written: str | None = getattr(data, key)
-            if written is None:
+            rendered: Rendered | None = getattr(data, key)
+            if rendered is None or rendered.value is None:
                 return None
-            ref = next(m for m in Auth.model_fields[key].metadata if isinstance(m, SecretRef))
-            return self.secret(f"{path}.{key}", written, self.value_location(raw, key),
-                               only_env=ref.only_env)
+            source = "env." + ", env.".join(rendered.env) if rendered.env else "config"
+            return Secret(rendered.value, source, address=f"{path}.{key}",
+                          location=self.value_location(raw, key),
+                          missing=tuple(rendered.missing_env))
 
         key_file = data.private_key_file
         return AuthConfig(
@@ -226,25 +224,6 @@ class _Builder:
             access_token=secret("access_token"),
             soap_login=data.soap_login,
         )
-
-    def secret(self, address: str, written: str, where: Location, *,
-               only_env: bool) -> Secret | None:
-        """A credential as a :class:`Secret`: an unset environment variable only matters
-        for the org in use, so it is recorded on the secret, not reported here."""
-        if only_env:
-            name = env_reference(written)
-            assert name is not None  # the model accepts ${env.NAME} only
-            actual = self.interpolator.environ.get(name)
-            return Secret(actual or "", f"env.{name}", address=address, location=where,
-                          missing=() if actual is not None else (name,))
-        rendered = self.interpolator.render(written, allow_missing_env=True)
-        if rendered.value is None:
-            for message in rendered.errors:
-                self.error(where, f"{address}: {message}")
-            return None
-        source = "env." + ", env.".join(rendered.env) if rendered.env else "config"
-        return Secret(rendered.value, source, address=address, location=where,
-                      missing=tuple(rendered.missing_env))
 
     def lifecycle(self, address: str, life: Any) -> None:
         if life is not None and life.model_fields_set:

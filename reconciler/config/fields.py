@@ -17,7 +17,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from reconciler.config.interpolate import Interpolator, env_reference
+from reconciler.config.interpolate import Interpolator, Rendered, env_reference
 
 __all__ = ["Distinct", "DistinctKeys", "Finding", "Scalar", "SecretRef", "Text", "Words",
            "findings", "scalar_text"]
@@ -103,28 +103,42 @@ def _render(value: Any, info: ValidationInfo) -> Any:
 
 @dataclass(frozen=True)
 class SecretRef:
-    """A credential as written: with ``only_env``, exactly ``${env.NAME}`` (the value
-    is never echoed: it may be a pasted password); otherwise any string, which may
-    name environment variables. :mod:`.build` makes the :class:`~.types.Secret`."""
+    """A credential, read as the :class:`~.interpolate.Rendered` text it stands for.
+
+    With ``only_env`` it must be exactly ``${env.NAME}`` (the value is never echoed:
+    it may be a pasted password). An unset environment variable is no problem here:
+    it only matters for the org in use, so it is recorded (``missing_env``) for
+    :mod:`.build` to put on the :class:`~.types.Secret`.
+    """
 
     only_env: bool = False
 
     def __get_pydantic_core_schema__(self, source: Any,
                                      handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        schema = core_schema.str_schema(strict=True)
-        if self.only_env:
-            return core_schema.no_info_before_validator_function(_only_env, schema)
-        return schema
+        return core_schema.with_info_plain_validator_function(
+            _env_only if self.only_env else _credential)
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         return {"type": "string"}
 
 
-def _only_env(value: Any) -> Any:
-    if not isinstance(value, str) or env_reference(value) is None:
+def _credential(value: Any, info: ValidationInfo) -> Rendered:
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "expected a string")
+    rendered = _interpolator(info).render(value, allow_missing_env=True)
+    if rendered.value is None:
+        raise PydanticCustomError("interpolation", "cannot interpolate",
+                                  {"messages": rendered.errors})
+    return rendered
+
+
+def _env_only(value: Any, info: ValidationInfo) -> Rendered:
+    name = env_reference(value) if isinstance(value, str) else None
+    if name is None:
         raise PydanticCustomError("secret", "a secret must come from the environment")
-    return value
+    actual = _interpolator(info).environ.get(name)
+    return Rendered(actual or "", env=[name], missing_env=[] if actual is not None else [name])
 
 
 def scalar_text(value: Any) -> str | None:

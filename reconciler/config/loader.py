@@ -79,7 +79,7 @@ class _Loader:
             if block in tree and block != "variables":
                 cleaned[block] = validate_block(block, tree[block], interpolator,
                                                 self.problems, self.suggester)
-        built = build(tree, cleaned, interpolator, self.problems)
+        built = build(tree, cleaned, self.problems, self.suggester)
         if self.problems:
             raise ConfigError(self.problems)
         return Config(

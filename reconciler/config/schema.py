@@ -26,7 +26,7 @@ from reconciler.config.fields import (
     Words,
     findings,
 )
-from reconciler.config.interpolate import NAME_PATTERN
+from reconciler.config.interpolate import NAME_PATTERN, Rendered
 from reconciler.config.types import (
     DEFAULT_API_VERSION,
     AssignmentScope,
@@ -85,7 +85,8 @@ class Record(BaseModel):
         if data is None:
             return {}
         if isinstance(data, dict) and None in data.values():
-            return {k: v for k, v in data.items() if v is not None}
+            fields = cls.model_fields
+            return {k: v for k, v in data.items() if v is not None or k not in fields}
         return data
 
 
@@ -234,8 +235,8 @@ def _auth_schema() -> dict[str, Any]:
     ]}
 
 
-_ENV_ONLY = Annotated[str | None, SecretRef(only_env=True)]
-_CREDENTIAL = Annotated[str | None, SecretRef()]
+_ENV_ONLY = Annotated[Rendered | None, SecretRef(only_env=True)]
+_CREDENTIAL = Annotated[Rendered | None, SecretRef()]
 
 
 class Auth(Record):
