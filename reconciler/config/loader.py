@@ -13,7 +13,7 @@ from reconciler.config.fields import scalar_text
 from reconciler.config.interpolate import VAR_ENV_PREFIX, Interpolator
 from reconciler.config.schema import BLOCKS, document_schema
 from reconciler.config.suggest import Names, Suggester, bare, q
-from reconciler.config.validate import validate_block
+from reconciler.config.validate import scalar_problem, validate_block
 from reconciler.config.yamlload import LMap, MergedMap, kind_of, read_yaml_file
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import FrozenMap
@@ -203,8 +203,7 @@ class _Loader:
                 continue
             text = scalar_text(value)
             if text is None:
-                self.problems.append(Problem(
-                    f"{name}: expected a string, number or boolean, got {kind_of(value)}",
-                    display, vline, vcol))
+                self.problems.append(Problem(f"{name}: {scalar_problem(value)}", display,
+                                             vline, vcol))
                 continue
             declared[name] = text

@@ -24,7 +24,7 @@ from reconciler.config.types import Location
 from reconciler.config.yamlload import LList, LMap, kind_of
 from reconciler.errors import Problem
 
-__all__ = ["validate_block"]
+__all__ = ["scalar_problem", "validate_block"]
 
 Loc = tuple[str | int, ...]
 _KEY = "[key]"  # how pydantic marks an error in a mapping's key
@@ -180,6 +180,11 @@ def _type_error(expected: str, value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and expected == "a string":
         hint = f" (quote it: {q(str(value))})"
     return f"expected {expected}, got {kind_of(value)}{hint}"
+
+
+def scalar_problem(value: Any) -> str:
+    """What is wrong with a variable value that is not a scalar."""
+    return f"expected a string, number or boolean, got {kind_of(value)}"
 
 
 def _quote(value: Any) -> str:
@@ -352,5 +357,5 @@ _VALUE_ERRORS = {
     "bool_type": lambda v: f"expected true or false, got {_describe(v)}",
     "model_type": lambda v: _type_error("a mapping", v),
     "dict_type": lambda v: _type_error("a mapping", v),
-    "scalar_type": lambda v: f"expected a string, number or boolean, got {kind_of(v)}",
+    "scalar_type": scalar_problem,
 }
