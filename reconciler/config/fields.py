@@ -45,7 +45,7 @@ def findings(found: list[Finding]) -> PydanticCustomError:
 
 def _interpolator(info: ValidationInfo) -> Interpolator:
     interpolator = info.context
-    assert isinstance(interpolator, Interpolator)  # validate passes one to every block
+    assert isinstance(interpolator, Interpolator)  # given to every block with ${…} strings
     return interpolator
 
 
