@@ -9,6 +9,7 @@ suggest), so a problem reads the same whatever check found it.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -282,9 +283,12 @@ class _Words:
 
     def key_error(self, kind: str, loc: Loc, key: str, ctx: dict[str, Any], path: str) -> None:
         _, meta = _type_at(self.block, loc)
+        text: Text = _marker(meta, Text)
         where = _follow(self.raw, loc[:-1]).key
-        if kind == "string_pattern_mismatch":
-            self.add(where, f"{path}: {q(key)} {_marker(meta, Text).shape}")
+        # pydantic checks the length first; a malformed name is told its shape first.
+        if kind == "string_pattern_mismatch" or (
+                text.pattern is not None and not re.fullmatch(text.pattern, key)):
+            self.add(where, f"{path}: {q(key)} {text.shape}")
         else:  # too long
             self.add(where, f"{path}: {q(key)} is {len(key)} characters long, more than the "
                             f"{ctx['max_length']} allowed")

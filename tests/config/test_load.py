@@ -145,6 +145,14 @@ def test_api_names_longer_than_80_are_errors(here: Path) -> None:
         "allowed"]
 
 
+def test_a_long_malformed_name_is_told_its_shape(here: Path) -> None:
+    name = "A" * 80 + "_"
+    write(here, {"main.yaml": f"permission_set_groups:\n  {name}: {{}}\n"})
+    assert problems(".") == [
+        f'main.yaml:2:3: permission_set_groups: "{name}" is not a valid API name: use a letter '
+        "first, then letters, digits and single underscores, not ending in an underscore"]
+
+
 def test_objects_differing_only_in_case_are_the_same_object(here: Path) -> None:
     write(here, {"main.yaml": "permission_sets:\n  INT_A:\n    objects:\n"
                               "      Account: [read]\n      account: [edit]\n"})
