@@ -6,8 +6,9 @@ Public surface::
     config_json_schema() -> dict
 
 Layers, each in its own module: :mod:`.yamlload` (safe YAML with positions),
-:mod:`.spec` and :mod:`.language` (the schema, once, for validation and JSON
-Schema), :mod:`.interpolate` (``${var.…}``/``${env.…}``), :mod:`.build` (model
+:mod:`.schema` and :mod:`.fields` (the language as pydantic models, once, for
+validation and JSON Schema), :mod:`.validate` (pydantic's errors as located
+problems), :mod:`.interpolate` (``${var.…}``/``${env.…}``), :mod:`.build` (model
 objects and cross-resource checks), :mod:`.loader` (files, merge, variables).
 """
 

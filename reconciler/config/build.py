@@ -11,14 +11,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from reconciler.config.spec import INVALID
+from reconciler.config.interpolate import Rendered
+from reconciler.config.schema import (
+    Auth,
+    DefaultsSettings,
+    GroupEntry,
+    Org,
+    PermissionSetEntry,
+    ScopeSettings,
+    SettingsBlock,
+    UserEntry,
+)
 from reconciler.config.suggest import Names, Suggester, did_you_mean, q
 from reconciler.config.types import (
-    DEFAULT_API_VERSION,
     AuthConfig,
-    AuthFlow,
     Lifecycle,
     Location,
     OrgConfig,
@@ -36,9 +44,7 @@ from reconciler.model import (
     INTEGRATION_PROFILES,
     INTEGRATION_PSL_LABEL,
     INTEGRATION_USER_LICENSE,
-    FieldAccess,
     FrozenMap,
-    ObjectAccess,
     PermissionSet,
     PermissionSetGroup,
     User,
@@ -101,7 +107,7 @@ class _Builder:
 
     def entry(self, block: str, name: str) -> LMap | None:
         raw = self.tree.get(block)
-        value = raw.values.get(name) if raw is not None else None
+        value = raw.get(name) if raw is not None else None
         return value if isinstance(value, LMap) else None
 
     def key_location(self, raw: LMap, key: str) -> Location:
@@ -115,7 +121,7 @@ class _Builder:
     def item_location(self, raw: LMap | None, key: str, index: int) -> Location | None:
         if raw is None:
             return None
-        items = raw.values.get(key)
+        items = raw.get(key)
         if not isinstance(items, LList) or index >= len(items.pos):
             return None
         line, col = items.pos[index]
@@ -128,7 +134,7 @@ class _Builder:
 
     def run(self, cleaned: Mapping[str, Any]) -> None:
         for block, raw in self.tree.items():
-            for key in raw.values:
+            for key in raw:
                 prefix = "settings" if block == "settings" else block
                 self.out.locations[f"{prefix}.{key}"] = self.key_location(raw, key)
         self.orgs(cleaned.get("orgs") or {})
@@ -144,60 +150,70 @@ class _Builder:
         self.check_groups()
         self.check_users()
 
-    def settings(self, data: Any) -> None:
-        if data is None or data is INVALID:
+    def settings(self, data: SettingsBlock | None) -> None:
+        if data is None:
             return
-        scope = data.get("scope", {})
-        defaults = data.get("user_defaults", {})
-        default_org = data.get("default_org", "local")
+        default_org = data.default_org
         # Checked against every declared name: an org with errors of its own is
         # reported there, not here as well.
-        declared = set(self.out.orgs) | set(self.tree["orgs"].values if "orgs" in self.tree
-                                            else ())
+        declared = set(self.out.orgs) | set(self.tree.get("orgs", ()))
         if default_org not in declared:
             raw = self.tree["settings"]
             hint = did_you_mean(default_org, declared)
             self.error(self.value_location(raw, "default_org"),
                        f"settings.default_org: no org named {q(default_org)} is declared{hint}")
+        scope = data.scope or ScopeSettings.model_validate({})
+        defaults = data.user_defaults or DefaultsSettings.model_validate({})
         self.out.settings = Settings(
-            api_version=data.get("api_version", DEFAULT_API_VERSION),
+            api_version=data.api_version,
             default_org=default_org,
             scope=Scope(
-                assignments=scope.get("assignments", "authoritative"),
-                permission_set_prefix=scope.get("permission_sets", {}).get("name_prefix"),
+                assignments=scope.assignments,
+                permission_set_prefix=scope.permission_sets.name_prefix
+                if scope.permission_sets is not None else None,
             ),
-            user_defaults=UserDefaults(**defaults),
+            user_defaults=UserDefaults(
+                time_zone=defaults.time_zone, locale=defaults.locale,
+                language=defaults.language, email_encoding=defaults.email_encoding),
         )
 
-    def orgs(self, orgs: Mapping[str, Any]) -> None:
+    def orgs(self, orgs: Mapping[str, Org]) -> None:
         raw_orgs = self.tree.get("orgs")
         for name, data in orgs.items():
             base = Path(raw_orgs.file_of(name)).parent if raw_orgs is not None else Path()
-            auth = data.get("auth")
-            instance_url = _strip_slash(data.get("instance_url"))
+            auth = data.auth
+            instance_url = _strip_slash(data.instance_url)
             # Client credentials are issued by the org's My Domain only; the other flows
             # may log in through the generic login server.
-            own_host = auth is not None and auth.get("flow") == "client_credentials"
+            own_host = auth is not None and auth.flow == "client_credentials"
+            raw_auth = raw_orgs[name].get("auth") if raw_orgs is not None else None
             self.out.orgs[name] = OrgConfig(
                 name=name,
-                emulator=bool(data.get("emulator", False)),
+                emulator=data.emulator,
                 instance_url=instance_url,
-                login_url=_strip_slash(data.get("login_url"))
+                login_url=_strip_slash(data.login_url)
                 or (instance_url if own_host and instance_url else "https://login.salesforce.com"),
-                auth=self.auth(auth, base) if auth is not None else None,
-                ca_bundle=base / data["ca_bundle"] if "ca_bundle" in data else None,
-                seed=base / data["seed"] if "seed" in data else None,
+                auth=self.auth(f"orgs.{name}.auth", auth, raw_auth, base)
+                if auth is not None and isinstance(raw_auth, LMap) else None,
+                ca_bundle=base / data.ca_bundle if data.ca_bundle is not None else None,
+                seed=base / data.seed if data.seed is not None else None,
             )
-        if "local" not in self.out.orgs and not (raw_orgs and "local" in raw_orgs.values):
+        if "local" not in self.out.orgs and not (raw_orgs and "local" in raw_orgs):
             self.out.orgs["local"] = OrgConfig(name="local", emulator=True)
 
-    def auth(self, data: Mapping[str, Any], base: Path) -> AuthConfig:
+    def auth(self, path: str, data: Auth, raw: LMap, base: Path) -> AuthConfig:
         def secret(key: str) -> Secret | None:
-            return cast(Secret | None, data.get(key))
+            rendered: Rendered | None = getattr(data, key)
+            if rendered is None or rendered.value is None:
+                return None
+            source = "env." + ", env.".join(rendered.env) if rendered.env else "config"
+            return Secret(rendered.value, source, address=f"{path}.{key}",
+                          location=self.value_location(raw, key),
+                          missing=tuple(rendered.missing_env))
 
-        key_file = data.get("private_key_file")
+        key_file = data.private_key_file
         return AuthConfig(
-            flow=cast(AuthFlow, data["flow"]),
+            flow=data.flow,
             client_id=secret("client_id"),
             client_secret=secret("client_secret"),
             username=secret("username"),
@@ -206,33 +222,30 @@ class _Builder:
             private_key=secret("private_key"),
             private_key_file=base / key_file if key_file is not None else None,
             access_token=secret("access_token"),
-            soap_login=bool(data.get("soap_login", False)),
+            soap_login=data.soap_login,
         )
 
-    def lifecycle(self, address: str, data: Mapping[str, Any]) -> None:
-        life = data.get("lifecycle")
-        if life:
+    def lifecycle(self, address: str, life: Any) -> None:
+        if life is not None and life.model_fields_set:
             self.out.lifecycles[address] = Lifecycle(
-                prevent_destroy=bool(life.get("prevent_destroy", False)),
-                ignore_changes=frozenset(life.get("ignore_changes", ())),
+                prevent_destroy=life.prevent_destroy,
+                ignore_changes=frozenset(life.ignore_changes),
             )
 
-    def permission_set(self, name: str, data: Mapping[str, Any]) -> None:
-        objects: dict[str, ObjectAccess] = data.get("objects", {})
-        fields: dict[str, FieldAccess] = data.get("fields", {})
+    def permission_set(self, name: str, data: PermissionSetEntry) -> None:
         # An empty list grants nothing, and Salesforce keeps no row for nothing.
         pset = PermissionSet(
             name=name,
-            label=data.get("label", name),
-            description=data.get("description", ""),
-            license=data.get("license"),
-            system_permissions=frozenset(data.get("system_permissions", ())),
-            objects=FrozenMap((k, v) for k, v in objects.items() if not v.empty),
-            fields=FrozenMap((k, v) for k, v in fields.items() if not v.empty),
-            absent=bool(data.get("absent", False)),
+            label=name if data.label is None else data.label,
+            description=data.description,
+            license=data.license,
+            system_permissions=frozenset(data.system_permissions),
+            objects=FrozenMap((k, v) for k, v in data.objects.items() if not v.empty),
+            fields=FrozenMap((k, v) for k, v in data.fields.items() if not v.empty),
+            absent=data.absent,
         )
         self.out.permission_sets[name] = pset
-        self.lifecycle(f"permission_sets.{name}", data)
+        self.lifecycle(f"permission_sets.{name}", data.lifecycle)
         raw = self.entry("permission_sets", name)
         if pset.license is not None and raw is not None:
             self.reference("license", pset.license, f"permission_sets.{name}.license",
@@ -242,10 +255,10 @@ class _Builder:
         if is_integration_user_license(pset.license) and raw is not None:
             # salesforce.md §1.4: the integration user license itself can't carry
             # standard-object access; the PSL-licensed set is the way.
-            raw_objects = raw.values.get("objects")
+            raw_objects = raw.get("objects")
             for obj in pset.standard_objects:
                 where = (self.key_location(raw_objects, obj)
-                         if isinstance(raw_objects, LMap) and obj in raw_objects.values
+                         if isinstance(raw_objects, LMap) and obj in raw_objects
                          else self.key_location(raw, "license"))
                 self.error(where, f'permission_sets.{name}: a set licensed '
                                   f'"{INTEGRATION_USER_LICENSE}" can\'t grant access to the '
@@ -256,8 +269,8 @@ class _Builder:
     def activity_access(self, name: str, pset: PermissionSet, raw: LMap) -> None:
         """Task and Event take no object permissions, and the Task and Event rows of an
         activity custom field are one field (salesforce.md §1.5a)."""
-        raw_objects = raw.values.get("objects")
-        for obj in raw_objects.values if isinstance(raw_objects, LMap) else ():
+        raw_objects = raw.get("objects")
+        for obj in raw_objects if isinstance(raw_objects, LMap) else ():
             if is_activity_object(obj) and isinstance(raw_objects, LMap):
                 perm = next(p for a, p in ACTIVITY_SYSTEM_PERMISSIONS.items()
                             if same_name(a, obj))
@@ -265,11 +278,11 @@ class _Builder:
                            f"permission_sets.{name}.objects.{obj}: Task and Event take no "
                            "object permissions; activity access comes from the system "
                            f'permission {perm}: add "{perm}" to system_permissions')
-        raw_fields = raw.values.get("fields")
+        raw_fields = raw.get("fields")
         if not isinstance(raw_fields, LMap):
             return
         seen: dict[str, str] = {}
-        for fname in raw_fields.values:
+        for fname in raw_fields:
             twin = seen.setdefault(field_key(fname), fname)
             if twin != fname and pset.fields.get(twin) != pset.fields.get(fname):
                 self.error(self.key_location(raw_fields, fname),
@@ -277,19 +290,19 @@ class _Builder:
                            "activity field (Salesforce keeps their permissions the same): "
                            "give both the same access, or list one of them")
 
-    def group(self, name: str, data: Mapping[str, Any]) -> None:
+    def group(self, name: str, data: GroupEntry) -> None:
         self.out.permission_set_groups[name] = PermissionSetGroup(
             name=name,
-            label=data.get("label", name),
-            description=data.get("description", ""),
-            permission_sets=frozenset(data.get("permission_sets", ())),
-            absent=bool(data.get("absent", False)),
+            label=name if data.label is None else data.label,
+            description=data.description,
+            permission_sets=frozenset(data.permission_sets),
+            absent=data.absent,
         )
-        self.lifecycle(f"permission_set_groups.{name}", data)
+        self.lifecycle(f"permission_set_groups.{name}", data.lifecycle)
 
-    def user(self, address: str, data: Mapping[str, Any]) -> None:
+    def user(self, address: str, data: UserEntry) -> None:
         raw = self.entry("users", address)
-        username = data["username"].lower()
+        username = data.username.lower()
         other = self.out.user_addresses.get(username)
         if other is not None:
             first = self.out.locations.get(other)
@@ -298,27 +311,26 @@ class _Builder:
                               f"{other}" + (f" ({first})" if first else ""))
             return
         defaults = self.out.settings.user_defaults
-        first_name = data.get("first_name", "")
         user = User(
             username=username,
-            last_name=data["last_name"],
-            email=data["email"],
-            alias=data.get("alias") or derive_alias(first_name, data["last_name"], username),
-            profile=data["profile"],
-            first_name=first_name,
-            license=data.get("license"),
-            permission_set_licenses=frozenset(data.get("permission_set_licenses", ())),
-            permission_sets=frozenset(data.get("permission_sets", ())),
-            permission_set_groups=frozenset(data.get("permission_set_groups", ())),
-            active=bool(data.get("active", True)),
-            time_zone=data.get("time_zone", defaults.time_zone),
-            locale=data.get("locale", defaults.locale),
-            language=data.get("language", defaults.language),
-            email_encoding=data.get("email_encoding", defaults.email_encoding),
+            last_name=data.last_name,
+            email=data.email,
+            alias=data.alias or derive_alias(data.first_name, data.last_name, username),
+            profile=data.profile,
+            first_name=data.first_name,
+            license=data.license,
+            permission_set_licenses=frozenset(data.permission_set_licenses),
+            permission_sets=frozenset(data.permission_sets),
+            permission_set_groups=frozenset(data.permission_set_groups),
+            active=data.active,
+            time_zone=data.time_zone or defaults.time_zone,
+            locale=data.locale or defaults.locale,
+            language=data.language or defaults.language,
+            email_encoding=data.email_encoding or defaults.email_encoding,
         )
         self.out.users[username] = user
         self.out.user_addresses[username] = f"users.{address}"
-        self.lifecycle(f"users.{address}", data)
+        self.lifecycle(f"users.{address}", data.lifecycle)
         if raw is None:
             return
         path = f"users.{address}"
@@ -327,7 +339,7 @@ class _Builder:
         if user.license is not None:
             self.reference("user_license", user.license, f"{path}.license",
                            self.value_location(raw, "license"))
-        for index, psl in enumerate(data.get("permission_set_licenses", ())):
+        for index, psl in enumerate(data.permission_set_licenses):
             self.reference("permission_set_license", psl,
                            f"{path}.permission_set_licenses[{index}]",
                            self.item_location(raw, "permission_set_licenses", index))
@@ -349,7 +361,7 @@ class _Builder:
         """Check one use of a set or group name; True when it names a live declared one."""
         declared = self.tree.get(block)
         what = "permission set" if kind == "permission_set" else "permission set group"
-        if declared is not None and name in declared.values:
+        if declared is not None and name in declared:
             resource = (self.out.permission_sets.get(name) if kind == "permission_set"
                         else self.out.permission_set_groups.get(name))
             if resource is not None and resource.absent:
@@ -360,7 +372,7 @@ class _Builder:
         names = self.declared_names.get(block)
         if names is None:
             names = self.declared_names[block] = Names(
-                declared.values if declared is not None else ())
+                declared if declared is not None else ())
         folded = names.same_but_case(name)
         if folded is not None:
             self.error(where, f"{address}: {q(name)} is written {q(folded)} where it is "
@@ -372,8 +384,8 @@ class _Builder:
     def check_groups(self) -> None:
         for name in self.out.permission_set_groups:
             raw = self.entry("permission_set_groups", name)
-            items = raw.values.get("permission_sets") if raw is not None else None
-            members = items.values if isinstance(items, LList) else ()
+            items = raw.get("permission_sets") if raw is not None else None
+            members = items if isinstance(items, LList) else ()
             for index, member in enumerate(members):
                 self.resolve("permission_set", "permission_sets", member,
                              f"permission_set_groups.{name}.permission_sets[{index}]",
@@ -389,16 +401,16 @@ class _Builder:
             assigned: list[tuple[PermissionSet, Location | None, str, str]] = []
             # Whether every set the user gets is declared, so known without the org.
             complete = True
-            items = raw.values.get("permission_sets")
-            for index, name in enumerate(items.values if isinstance(items, LList) else ()):
+            items = raw.get("permission_sets")
+            for index, name in enumerate(items if isinstance(items, LList) else ()):
                 item_address = f"{address}.permission_sets[{index}]"
                 where = self.item_location(raw, "permission_sets", index)
                 if self.resolve("permission_set", "permission_sets", name, item_address, where):
                     assigned.append((self.out.permission_sets[name], where, item_address, ""))
                 else:
                     complete = False
-            items = raw.values.get("permission_set_groups")
-            for index, name in enumerate(items.values if isinstance(items, LList) else ()):
+            items = raw.get("permission_set_groups")
+            for index, name in enumerate(items if isinstance(items, LList) else ()):
                 item_address = f"{address}.permission_set_groups[{index}]"
                 where = self.item_location(raw, "permission_set_groups", index)
                 if self.resolve("permission_set_group", "permission_set_groups", name,

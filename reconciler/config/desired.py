@@ -153,57 +153,21 @@ class Config:
         ``permission_sets.X.fields.Account.Industry``. Mapping entries locate at
         their key, list items at the item.
         """
-        segments: list[str | int] = []
-        pos = 0
-        while pos < len(address):
-            match = _SEGMENT.match(address, pos)
-            if match is None or match.end() == pos:
-                return None
-            name, index, quoted = match.groups()
-            segments.append(int(index) if index is not None else
-                            quoted if quoted is not None else name)
-            pos = match.end()
+        segments = _segments(address)
         if not segments or not isinstance(segments[0], str):
             return None
         node: Any = self._tree.get(segments[0])
         if node is None:
             return None
-        where: Location | None = Location(node.file, node.line, node.col)
-        i = 1
-        while i < len(segments):
-            seg = segments[i]
-            if isinstance(node, LMap):
-                key = seg if isinstance(seg, str) else str(seg)
-                j = i
-                # A name with dots ("Account.Industry") arrives as several segments.
-                while key not in node.values and j + 1 < len(segments) and isinstance(
-                        segments[j + 1], str):
-                    j += 1
-                    key = f"{key}.{segments[j]}"
-                if key not in node.values:
-                    return None
-                kline, kcol = node.pos[key][:2]
-                where = Location(node.file_of(key), kline, kcol)
-                node = node.values[key]
-                i = j + 1
-            elif isinstance(node, LList):
-                if isinstance(seg, int):
-                    if seg >= len(node.values):
-                        return None
-                    index = seg
-                else:
-                    folded = seg.casefold()
-                    found = [k for k, v in enumerate(node.values)
-                             if isinstance(v, str) and v.casefold() == folded]
-                    if not found:
-                        return None
-                    index = found[0]
-                line, col = node.pos[index]
-                where = Location(node.file, line, col)
-                node = node.values[index]
-                i += 1
-            else:
+        where = Location(node.file, node.line, node.col)
+        rest = segments[1:]
+        while rest:
+            step = (_map_step(node, rest) if isinstance(node, LMap)
+                    else _list_step(node, rest[0]) if isinstance(node, LList) else None)
+            if step is None:
                 return None
+            node, where, used = step
+            rest = rest[used:]
         return where
 
     def __repr__(self) -> str:
@@ -211,3 +175,48 @@ class Config:
                 f"{len(self.permission_sets)} permission sets, "
                 f"{len(self.permission_set_groups)} groups, {len(self.users)} users, "
                 f"orgs={list(self.orgs)})")
+
+
+def _segments(address: str) -> list[str | int] | None:
+    """``a.b[1]["c.d"]`` as ``["a", "b", 1, "c.d"]``; None when it is not an address."""
+    segments: list[str | int] = []
+    pos = 0
+    while pos < len(address):
+        match = _SEGMENT.match(address, pos)
+        if match is None or match.end() == pos:
+            return None
+        name, index, quoted = match.groups()
+        segments.append(int(index) if index is not None else
+                        quoted if quoted is not None else name)
+        pos = match.end()
+    return segments
+
+
+def _map_step(node: LMap, rest: list[str | int]) -> tuple[Any, Location, int] | None:
+    """The entry the next segments name, where its key is, and how many segments it took."""
+    key = str(rest[0])
+    used = 1
+    # A name with dots ("Account.Industry") arrives as several segments.
+    while key not in node and used < len(rest) and isinstance(rest[used], str):
+        key = f"{key}.{rest[used]}"
+        used += 1
+    if key not in node:
+        return None
+    kline, kcol = node.pos[key][:2]
+    return node[key], Location(node.file_of(key), kline, kcol), used
+
+
+def _list_step(node: LList, segment: str | int) -> tuple[Any, Location, int] | None:
+    """The item a segment names (by index, or by value in any case) and where it is."""
+    if isinstance(segment, int):
+        if segment >= len(node):
+            return None
+        index = segment
+    else:
+        folded = segment.casefold()
+        index = next((k for k, v in enumerate(node)
+                      if isinstance(v, str) and v.casefold() == folded), -1)
+        if index < 0:
+            return None
+    line, col = node.pos[index]
+    return node[index], Location(node.file, line, col), 1

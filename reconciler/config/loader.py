@@ -9,10 +9,11 @@ from typing import Any
 
 from reconciler.config.build import build
 from reconciler.config.desired import Config, gc_paused
+from reconciler.config.fields import scalar_text
 from reconciler.config.interpolate import VAR_ENV_PREFIX, Interpolator
-from reconciler.config.language import BLOCKS, VARIABLES, document_schema
-from reconciler.config.spec import INVALID, Check, Scalar
+from reconciler.config.schema import BLOCKS, document_schema
 from reconciler.config.suggest import Names, Suggester, bare, q
+from reconciler.config.validate import scalar_problem, validate_block
 from reconciler.config.yamlload import LMap, MergedMap, kind_of, read_yaml_file
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import FrozenMap
@@ -71,15 +72,13 @@ class _Loader:
             ok, root = read_yaml_file(file, display, self.problems)
             if ok:
                 self.merge(root, display, tree)
-        ctx = Check(self.problems, Interpolator({}, self.environ, self.suggester),
-                    self.suggester)
-        declared = self.variables(tree.get("variables"), ctx)
-        ctx.interpolator = Interpolator(declared, self.environ, self.suggester)
+        declared = self.variables(tree.get("variables"))
+        interpolator = Interpolator(declared, self.environ, self.suggester)
         cleaned: dict[str, Any] = {}
-        for block, spec in BLOCKS.items():
+        for block in BLOCKS:
             if block in tree and block != "variables":
-                raw = tree[block]
-                cleaned[block] = spec.check(raw, raw.file, raw.line, raw.col, block, ctx)
+                cleaned[block] = validate_block(block, tree[block], interpolator,
+                                                self.problems, self.suggester)
         built = build(tree, cleaned, self.problems, self.suggester)
         if self.problems:
             raise ConfigError(self.problems)
@@ -128,7 +127,7 @@ class _Loader:
                 f"the top level must be a mapping of blocks ({', '.join(BLOCKS)}), "
                 f"not {kind_of(root)}", display, 1, 1))
             return
-        for block, value in root.values.items():
+        for block, value in root.items():
             kline, kcol, vline, vcol = root.pos[block]
             if block.startswith(EXTENSION_PREFIX):
                 continue  # scratch space for anchors, as in docker-compose files
@@ -147,33 +146,32 @@ class _Loader:
             merged = tree.get(block)
             if merged is None:
                 merged = tree[block] = MergedMap(display, kline, kcol)
-            for key, item in value.values.items():
-                if key in merged.values:
+            for key, item in value.items():
+                if key in merged:
                     first_line, first_col = merged.pos[key][:2]
                     line, col = value.pos[key][:2]
                     self.problems.append(Problem(
                         f"{block}.{key} is already defined at "
                         f"{merged.files[key]}:{first_line}:{first_col}", display, line, col))
                     continue
-                merged.values[key] = item
+                merged[key] = item
                 merged.pos[key] = value.pos[key]
                 merged.files[key] = display
 
-    def variables(self, raw: MergedMap | None, ctx: Check) -> dict[str, str | None]:
+    def variables(self, raw: MergedMap | None) -> dict[str, str | None]:
         """Declared variables and their values: default < environment < var files < --var."""
         declared: dict[str, str | None] = {}
         if raw is not None:
-            cleaned = VARIABLES.check(raw, raw.file, raw.line, raw.col, "variables", ctx)
-            if cleaned is not INVALID:
-                for name, spec in cleaned.items():
-                    declared[name] = spec.get("default")
+            cleaned = validate_block("variables", raw, None, self.problems, self.suggester)
+            for name, variable in cleaned.items():
+                declared[name] = variable.default
         for name in declared:
             value = self.environ.get(VAR_ENV_PREFIX + name)
             if value is not None:
                 declared[name] = value
         names = Names(declared)
         for var_file in self.var_files:
-            self.var_file(var_file, declared, names, ctx)
+            self.var_file(var_file, declared, names)
         for name, value in self.cli_variables.items():
             if name not in declared:
                 self.problems.append(Problem(
@@ -183,8 +181,7 @@ class _Loader:
             declared[name] = value
         return declared
 
-    def var_file(self, path: Path, declared: dict[str, str | None], names: Names,
-                 ctx: Check) -> None:
+    def var_file(self, path: Path, declared: dict[str, str | None], names: Names) -> None:
         display = str(path)
         if not path.exists():
             self.problems.append(Problem(f"var file {q(display)} does not exist"))
@@ -197,14 +194,16 @@ class _Loader:
                 f"a var file must be a mapping of variable names to values, not {kind_of(root)}",
                 display, 1, 1))
             return
-        scalar = Scalar()
-        for name, value in root.values.items():
+        for name, value in root.items():
             kline, kcol, vline, vcol = root.pos[name]
             if name not in declared:
                 self.problems.append(Problem(
                     f"no variable {q(name)} is declared{self.suggester.did_you_mean(name, names)}",
                     display, kline, kcol))
                 continue
-            cleaned = scalar.check(value, display, vline, vcol, name, ctx)
-            if cleaned is not INVALID:
-                declared[name] = cleaned
+            text = scalar_text(value)
+            if text is None:
+                self.problems.append(Problem(f"{name}: {scalar_problem(value)}", display,
+                                             vline, vcol))
+                continue
+            declared[name] = text

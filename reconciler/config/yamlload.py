@@ -66,16 +66,20 @@ MAX_INT_CHARS = 1_000
 EntryPos = tuple[int, int, int, int]
 
 
-class LMap:
-    """A YAML mapping: values by key, plus where each key and value starts."""
+class LMap(dict[str, Any]):
+    """A YAML mapping: a dict of its entries, plus where each key and value starts.
 
-    __slots__ = ("col", "file", "line", "pos", "values")
+    A dict (and :class:`LList` a list) so that pydantic validates the tree as it is,
+    without a copy into plain containers.
+    """
+
+    __slots__ = ("col", "file", "line", "pos")
 
     def __init__(self, file: str, line: int, col: int) -> None:
+        super().__init__()
         self.file = file
         self.line = line
         self.col = col
-        self.values: dict[str, Any] = {}
         self.pos: dict[str, EntryPos] = {}
 
     def file_of(self, key: str) -> str:
@@ -83,7 +87,7 @@ class LMap:
         return self.file
 
     def __repr__(self) -> str:
-        return f"LMap({self.file}:{self.line}:{self.col}, {self.values!r})"
+        return f"LMap({self.file}:{self.line}:{self.col}, {dict.__repr__(self)})"
 
 
 class MergedMap(LMap):
@@ -99,27 +103,27 @@ class MergedMap(LMap):
         return self.files.get(key, self.file)
 
 
-class LList:
-    """A YAML sequence: items plus where each item starts."""
+class LList(list[Any]):
+    """A YAML sequence: a list of its items, plus where each item starts."""
 
-    __slots__ = ("col", "file", "line", "pos", "values")
+    __slots__ = ("col", "file", "line", "pos")
 
     def __init__(self, file: str, line: int, col: int) -> None:
+        super().__init__()
         self.file = file
         self.line = line
         self.col = col
-        self.values: list[Any] = []
         self.pos: list[tuple[int, int]] = []
 
     def __repr__(self) -> str:
-        return f"LList({self.file}:{self.line}:{self.col}, {self.values!r})"
+        return f"LList({self.file}:{self.line}:{self.col}, {list.__repr__(self)})"
 
 
 def kind_of(value: Any) -> str:
     """How a YAML value is named in messages: "a mapping", "a list", "a number"…"""
-    if isinstance(value, LMap):
+    if isinstance(value, dict):
         return "a mapping"
-    if isinstance(value, LList):
+    if isinstance(value, list):
         return "a list"
     if value is None:
         return "null"
@@ -350,7 +354,7 @@ class _Builder:
         finally:
             parser.dispose()
 
-    def fold(self, next_event: Callable[[], Any]) -> Any:
+    def fold(self, next_event: Callable[[], Any]) -> Any:  # long: the hot loop, kept inline
         # The hot loop of config loading: a scalar in a list or a mapping is by far
         # the most common event, so that path is written out inline.
         stack: list[_Frame] = []
@@ -385,7 +389,7 @@ class _Builder:
                 container = frame.container
                 if container.__class__ is LList:
                     frame.size += 1
-                    container.values.append(value)
+                    container.append(value)
                     container.pos.append((line, col))
                 elif frame.key is no_key and raw != "<<":
                     frame.size += 1
@@ -473,7 +477,7 @@ class _Builder:
         frame.size += size
         container = frame.container
         if isinstance(container, LList):
-            container.values.append(value)
+            container.append(value)
             container.pos.append((line, col))
             return
         key = frame.key
@@ -495,13 +499,12 @@ class _Builder:
         if key is _MERGE:
             frame.merges.append((value, line, col))
             return
-        values = container.values
-        if key in values:
+        if key in container:
             first = container.pos[key]
             self.error(f"duplicate key {q(key)} (first at line {first[0]}, column {first[1]})",
                        frame.key_line, frame.key_col)
             return
-        values[key] = value
+        container[key] = value
         container.pos[key] = (frame.key_line, frame.key_col, line, col)
 
     def apply_merges(self, frame: _Frame) -> None:
@@ -510,14 +513,14 @@ class _Builder:
         target = frame.container
         assert isinstance(target, LMap)
         for value, line, col in frame.merges:
-            sources = value.values if isinstance(value, LList) else [value]
+            sources = value if isinstance(value, LList) else [value]
             for source in sources:
                 if not isinstance(source, LMap):
                     self.error(f"<< merges mappings only, not {kind_of(source)}", line, col)
                     continue
-                for key, item in source.values.items():
-                    if key not in target.values:
-                        target.values[key] = item
+                for key, item in source.items():
+                    if key not in target:
+                        target[key] = item
                         target.pos[key] = source.pos[key]
 
 

@@ -36,9 +36,9 @@ def document(path: Path) -> Any:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, LMap):
-        return {k: _plain(v) for k, v in value.values.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, LList):
-        return [_plain(v) for v in value.values]
+        return [_plain(v) for v in value]
     return value
 
 

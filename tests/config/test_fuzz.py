@@ -21,9 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
-from reconciler.config import load_config
-from reconciler.config.language import BLOCKS
-from reconciler.config.spec import Access, ListOf, MapOf, Obj
+from reconciler.config import config_json_schema, load_config
 from reconciler.errors import ConfigError
 from tests.config.helpers import CONFIGS, EXAMPLES
 
@@ -31,21 +29,22 @@ FUZZ = settings(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def _keys(spec: Any, out: set[str]) -> set[str]:
-    if isinstance(spec, Obj):
-        out.update(spec.fields)
-        for field in spec.fields.values():
-            _keys(field.spec, out)
-    elif isinstance(spec, MapOf):
-        _keys(spec.value, out)
-    elif isinstance(spec, ListOf):
-        _keys(spec.item, out)
-    elif isinstance(spec, Access):
-        out.update(spec.words)
+def _keys(schema: Any, out: set[str]) -> set[str]:
+    """Every key and every enumerated word of the published JSON Schema."""
+    if isinstance(schema, dict):
+        out.update(schema.get("properties", ()))
+        out.update(w for w in schema.get("enum", ()) if isinstance(w, str))
+        for value in schema.values():
+            _keys(value, out)
+    elif isinstance(schema, list):
+        for value in schema:
+            _keys(value, out)
     return out
 
 
-KEYS = sorted(set().union(*(_keys(s, set()) for s in BLOCKS.values()), BLOCKS))
+SCHEMA = config_json_schema()
+BLOCKS = list(SCHEMA["properties"])
+KEYS = sorted(_keys(SCHEMA, set()))
 NAMES = ["INT_A", "INT_B", "mulesoft", "local", "prod", "Account", "Account.Industry",
          "Invoice__c", "env", "x-anchor", "<<", "Salesforce Integration",
          "Salesforce API Integration", "Minimum Access - API Only Integrations"]

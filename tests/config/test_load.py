@@ -145,6 +145,14 @@ def test_api_names_longer_than_80_are_errors(here: Path) -> None:
         "allowed"]
 
 
+def test_a_long_malformed_name_is_told_its_shape(here: Path) -> None:
+    name = "A" * 80 + "_"
+    write(here, {"main.yaml": f"permission_set_groups:\n  {name}: {{}}\n"})
+    assert problems(".") == [
+        f'main.yaml:2:3: permission_set_groups: "{name}" is not a valid API name: use a letter '
+        "first, then letters, digits and single underscores, not ending in an underscore"]
+
+
 def test_objects_differing_only_in_case_are_the_same_object(here: Path) -> None:
     write(here, {"main.yaml": "permission_sets:\n  INT_A:\n    objects:\n"
                               "      Account: [read]\n      account: [edit]\n"})
@@ -435,6 +443,24 @@ def test_a_remote_org_needs_a_url_and_auth(here: Path) -> None:
     assert problems(".") == [
         'orgs.yaml:3:5: orgs.prod: missing required keys "instance_url", "auth" (or write '
         "emulator: true)"]
+
+
+def test_an_org_key_left_empty_is_not_given(here: Path) -> None:
+    write(here, {"orgs.yaml": ORGS.replace("client_id: ${env.SF_CLIENT_ID}", "client_id:")
+                 .replace("instance_url: https://acme--ci.sandbox.my.salesforce.com",
+                          "instance_url: ~")})
+    assert problems(".") == [
+        'orgs.yaml:8:7: orgs.prod.auth: flow jwt needs "client_id"',
+        'orgs.yaml:13:5: orgs.ci: missing required key "instance_url" (or write emulator: true)']
+
+
+def test_a_credential_is_checked_beside_the_other_problems_of_its_org(here: Path) -> None:
+    write(here, {"orgs.yaml": ORGS.replace("username: deploy@acme.com", "username: ${var.who}")
+                 .replace("ca_bundle: certs/ca.pem", "ca_bundle: [certs/ca.pem]")})
+    assert problems(".", environ={"SF_CLIENT_ID": "x"}) == [
+        "orgs.yaml:6:16: orgs.prod.ca_bundle: expected a string, got a list",
+        "orgs.yaml:10:17: orgs.prod.auth.username: undefined variable var.who; declare it "
+        "under variables:"]
 
 
 def test_private_key_and_key_file_are_exclusive(here: Path) -> None:

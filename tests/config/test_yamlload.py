@@ -26,24 +26,24 @@ def parse(text: str) -> tuple[Any, list[str]]:
 def plain(value: Any) -> Any:
     """The located tree as plain data."""
     if isinstance(value, LMap):
-        return {k: plain(v) for k, v in value.values.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, LList):
-        return [plain(v) for v in value.values]
+        return [plain(v) for v in value]
     return value
 
 
 def test_keys_and_values_keep_line_and_column() -> None:
     root, errors = parse("users:\n  mulesoft:\n    email: a@b.co\n    sets: [A, B]\n")
     assert errors == []
-    user = root.values["users"].values["mulesoft"]
+    user = root["users"]["mulesoft"]
     assert user.pos["email"] == (3, 5, 3, 12)
-    sets = user.values["sets"]
+    sets = user["sets"]
     assert sets.pos == [(4, 12), (4, 15)]
 
 
 def test_columns_count_characters_not_bytes() -> None:
     root, _ = parse("é: [ö, 😀, x]\n")
-    assert root.values["é"].pos == [(1, 5), (1, 8), (1, 11)]
+    assert root["é"].pos == [(1, 5), (1, 8), (1, 11)]
 
 
 def test_scalars_resolve_with_the_yaml_1_2_core_schema() -> None:
