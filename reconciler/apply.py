@@ -31,13 +31,14 @@ from reconciler.actions import AnyAction
 from reconciler.checks import self_harm
 from reconciler.config import Config
 from reconciler.errors import OrgError, PlanError, ReconcilerError, StalePlanError
-from reconciler.files import FileLock, write_private
+from reconciler.files import FileLock
 from reconciler.live import Live
 from reconciler.model import to_jsonable
 from reconciler.org.connect import data_dir_for, open_org
 from reconciler.org.reader import read
 from reconciler.org.writer import GROUP_WAIT_SECONDS, Outcome, Writer
 from reconciler.plan import Plan, claims_for, fingerprint, load_plan, moved, plan_from_live
+from reconciler.private_files import write_private
 from reconciler.proof import check_proof
 from reconciler.workflow import org_ref
 

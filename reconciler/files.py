@@ -1,7 +1,7 @@
-"""The reconciler's files that describe access or hold secrets, and its locks.
+"""The reconciler's locks: one apply per org, one drift run per org.
 
-The rules (owner-only modes, atomic writes, the ``flock`` that names its holder) live
-in :mod:`reconciler.private_files`, which the embedded org shares; here its lock
+The file rules (owner-only modes, atomic writes, the ``flock`` that names its holder)
+live in :mod:`reconciler.private_files`, which the embedded org shares; here its lock
 speaks the reconciler's errors, so a second process is told why with exit code 1.
 """
 
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.private_files import FileLock as _SharedLock
-from reconciler.private_files import LockError, private_dir, write_private
-
-__all__ = ["FileLock", "private_dir", "write_private"]
+from reconciler.private_files import LockError
 
 
 class FileLock(_SharedLock):

@@ -52,9 +52,9 @@ from reconciler.config import Config
 from reconciler.diff import diff
 from reconciler.document import Text, Texts, shown
 from reconciler.errors import PlanFileError, PlanRejected, ReconcilerError
-from reconciler.files import write_private
 from reconciler.live import Claims, Live
 from reconciler.model import FrozenMap
+from reconciler.private_files import write_private
 
 PLAN_FORMAT: Final = "reconciler-plan"
 PLAN_VERSION = 1

@@ -17,7 +17,8 @@ from reconciler.drift.attribute import Previous
 from reconciler.drift.notify import Notified
 from reconciler.drift.report import Report, load_report
 from reconciler.errors import ReconcilerError
-from reconciler.files import FileLock, private_dir, write_private
+from reconciler.files import FileLock
+from reconciler.private_files import private_dir, write_private
 
 
 class State:
