@@ -321,6 +321,27 @@ def _field_access(words: frozenset[str]) -> FieldAccess:
 _EMPTY_OBJECTS: FrozenMap[str, ObjectAccess] = FrozenMap()
 _EMPTY_FIELDS: FrozenMap[str, FieldAccess] = FrozenMap()
 
+#: What a permission set can give access to through ``SetupEntityAccess`` rows: the
+#: config key → Salesforce's ``SetupEntityType``. ``TabSet`` is an app (application
+#: visibility).
+SETUP_ENTITY_TYPES: dict[str, str] = {
+    "connected_apps": "ConnectedApplication",
+    "apex_classes": "ApexClass",
+    "custom_permissions": "CustomPermission",
+    "visualforce_pages": "ApexPage",
+    "apps": "TabSet",
+}
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class SetupEntity:
+    """One thing a permission set gives access to: its ``SetupEntityType`` and its name
+    (the API name with any namespace prefix; a connected app by its name as Setup shows
+    it)."""
+
+    type: str
+    name: str
+
 
 @dataclass(frozen=True, slots=True)
 class PermissionSet:
@@ -328,9 +349,10 @@ class PermissionSet:
 
     ``objects`` maps sObject names to access and ``fields`` maps
     ``"Object.Field"`` names to access; entries that grant nothing are not kept.
-    ``license`` is the permission set license or user license it is tied to
-    (label or developer name), ``None`` for none. ``absent`` means the set
-    should not exist.
+    ``setup_entities`` are the connected apps, Apex classes, custom permissions,
+    Visualforce pages and apps it gives access to. ``license`` is the permission set
+    license or user license it is tied to (label or developer name), ``None`` for none.
+    ``absent`` means the set should not exist.
     """
 
     name: str
@@ -340,6 +362,7 @@ class PermissionSet:
     system_permissions: frozenset[str] = frozenset()
     objects: FrozenMap[str, ObjectAccess] = _EMPTY_OBJECTS
     fields: FrozenMap[str, FieldAccess] = _EMPTY_FIELDS
+    setup_entities: frozenset[SetupEntity] = frozenset()
     absent: bool = False
 
     @property
