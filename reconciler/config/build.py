@@ -223,6 +223,7 @@ class _Builder:
             private_key_file=base / key_file if key_file is not None else None,
             access_token=secret("access_token"),
             soap_login=data.soap_login,
+            target_org=data.target_org,
         )
 
     def lifecycle(self, address: str, life: Any) -> None:

@@ -205,6 +205,7 @@ _FLOW_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "jwt": (("client_id",), ("username",), ("private_key", "private_key_file")),
     "password": (("client_id",), ("client_secret",), ("username",), ("password",)),
     "access_token": (("access_token",),),
+    "sf_cli": (("target_org",),),
 }
 _FLOW_ALLOWS: dict[str, frozenset[str]] = {
     "client_credentials": frozenset({"client_id", "client_secret"}),
@@ -212,6 +213,7 @@ _FLOW_ALLOWS: dict[str, frozenset[str]] = {
     "password": frozenset({"client_id", "client_secret", "username", "password",
                            "security_token", "soap_login"}),
     "access_token": frozenset({"access_token"}),
+    "sf_cli": frozenset({"target_org"}),
 }
 
 
@@ -260,6 +262,9 @@ class Auth(Record):
     soap_login: bool = Field(
         False, description="Password flow through SOAP login() instead of OAuth. Salesforce is "
                            "retiring it (Summer '27); use only when OAuth is not available.")
+    target_org: Annotated[str | None, Text()] = Field(
+        None, description="sf_cli flow: the alias (or username) of an org the Salesforce CLI "
+                          "has logged in, as in `sf org login web --alias ALIAS`.")
 
     @model_validator(mode="after")
     def _flow_keys(self) -> Auth:
@@ -293,7 +298,10 @@ class Org(Record):
     model_config = ConfigDict(json_schema_extra={
         "if": {"properties": {"emulator": {"const": True}}, "required": ["emulator"]},
         "then": {"not": {"anyOf": [{"required": [k]} for k in _REMOTE_KEYS]}},
-        "else": {"required": ["instance_url", "auth"]},
+        # The sf_cli flow learns the instance URL from the Salesforce CLI.
+        "else": {"required": ["auth"],
+                 "if": {"properties": {"auth": {"properties": {"flow": {"const": "sf_cli"}}}}},
+                 "else": {"required": ["instance_url"]}},
     })
 
     emulator: bool = Field(False, description="The embedded local org (data under .reconciler/).")
@@ -321,7 +329,9 @@ class Org(Record):
             if "seed" in given:
                 found.append(Finding(("seed",), '"seed" needs emulator: true (it describes '
                                                 "a new local org)"))
-            missing = [k for k in ("instance_url", "auth") if k not in given]
+            from_cli = self.auth is not None and self.auth.flow == "sf_cli"
+            missing = [k for k in ("instance_url", "auth")
+                       if k not in given and not (k == "instance_url" and from_cli)]
             if missing:
                 names = ", ".join(f'"{k}"' for k in missing)
                 found.append(Finding((), f"missing required key{'s' if len(missing) > 1 else ''}"

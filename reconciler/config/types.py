@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 AssignmentScope = Literal["authoritative", "additive", "observe"]
-AuthFlow = Literal["client_credentials", "jwt", "password", "access_token"]
+AuthFlow = Literal["client_credentials", "jwt", "password", "access_token", "sf_cli"]
 AUTH_FLOWS: tuple[str, ...] = get_args(AuthFlow)
 ReferenceKind = Literal[
     "permission_set", "permission_set_group", "permission_set_license", "profile",
@@ -170,6 +170,8 @@ class AuthConfig:
     access_token: Secret | None = None
     #: Password flow through SOAP login(), being retired by Salesforce; only when asked.
     soap_login: bool = False
+    #: The sf_cli flow: the alias or username the Salesforce CLI has logged in.
+    target_org: str | None = None
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every credential that is set in the config, in field order."""

@@ -66,6 +66,7 @@ def connection_for(org: OrgConfig, api_version: str) -> Connection:
         ca_bundle=org.ca_bundle,
         api_version=api_version,
         soap_login=auth.soap_login,
+        target_org=auth.target_org,
     )
 
 

@@ -1,6 +1,7 @@
 """How the reconciler logs in to an org: the :class:`Connection` a config describes,
 and the flows that turn it into a session (OAuth client credentials, JWT bearer,
-username-password, SOAP ``login()``, or a given access token).
+username-password, SOAP ``login()``, a given access token, or the Salesforce CLI's
+session).
 
 simple-salesforce only builds ``https://{x}.salesforce.com`` login URLs, so the OAuth
 token call is made here against the org's own login URL (a My Domain, a sandbox, the
@@ -27,8 +28,9 @@ from reconciler.config.readfile import read_limited
 from reconciler.config.types import DEFAULT_API_VERSION
 from reconciler.errors import AuthError, ConnectionFailed, UsageError
 from reconciler.org.failures import reason, untrusted
+from reconciler.org.sfcli import sf_session
 
-FLOWS = ("client_credentials", "jwt", "password", "access_token")
+FLOWS = ("client_credentials", "jwt", "password", "access_token", "sf_cli")
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: SOAP login() is not available from API 65.0 on: it is always called at 64.0.
 SOAP_LOGIN_VERSION = "64.0"
@@ -52,6 +54,8 @@ class Connection:
       which Salesforce is retiring (always called at API 64.0, the last that has it).
     - ``access_token``: a ready ``access_token`` for ``instance_url`` (e.g. from
       ``sf org display``); no login call, and no renewal when it expires.
+    - ``sf_cli``: ``target_org``, an alias the Salesforce CLI has logged in; the CLI
+      gives the token and instance URL, and is asked again when the token expires.
 
     ``ca_bundle`` names the CA to trust instead of the system's (the emulator's CA).
     Invalid combinations raise :class:`~reconciler.errors.UsageError` at construction.
@@ -70,6 +74,7 @@ class Connection:
     ca_bundle: Path | None = None
     api_version: str = DEFAULT_API_VERSION
     soap_login: bool = False
+    target_org: str | None = None
 
     def __post_init__(self) -> None:
         if self.flow not in FLOWS:
@@ -86,6 +91,7 @@ class Connection:
             "password": ("username", "password") if self.soap_login
             else ("client_id", "username", "password"),
             "access_token": ("access_token", "instance_url"),
+            "sf_cli": ("target_org",),
         }[self.flow]
         missing = [name for name in needs if not getattr(self, name)]
         if self.flow == "jwt" and not (self.private_key or self.private_key_file):
@@ -134,6 +140,10 @@ class Login:
         """Log in: (access token, instance URL, identity URL or None)."""
         if self.conn.flow == "access_token":
             token, instance_url, identity_url = self.conn.access_token, self.conn.instance_url, None
+        elif self.conn.flow == "sf_cli":
+            assert self.conn.target_org is not None
+            token, instance_url = sf_session(self.conn.target_org, stale=self._token)
+            identity_url = None
         elif self.conn.soap_login:
             token, instance_url, identity_url = self._soap_login()
         else:
