@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, terminal
+from reconciler.cli_setup import add_examples, add_setup_commands
 
 if TYPE_CHECKING:
     from reconciler.apply import ApplyResult
@@ -42,6 +43,10 @@ class Context:
     var_files: list[Path] = field(default_factory=list)
     color: bool = True
     verbose: bool = False
+
+    def paint(self) -> bool:
+        """Colour standard output? Not with --no-color or NO_COLOR, in CI, or in a pipe."""
+        return terminal.color(sys.stdout, allowed=self.color)
 
 
 def report_error(exc: BaseException, ctx: Context | None) -> None:
@@ -146,19 +151,37 @@ def _default_plan_path(org: str) -> Path:
     return Path("plans") / f"{org}.plan.json"
 
 
-def _echo_plan(plan: Plan, obj: Context, as_json: bool) -> None:
+def _format_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format`` with ``formats`` (text first) and ``--json``, its older spelling."""
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option("--json", "as_json", is_flag=True,
+                               help="Same as --format json.")(command)
+        return click.option("--format", "fmt", type=click.Choice(formats), default="text",
+                            show_default=True, help="Output format.")(command)
+    return decorate
+
+
+def _chosen(fmt: str, as_json: bool) -> str:
+    if as_json and fmt not in ("text", "json"):
+        raise click.UsageError(f"--json contradicts --format {fmt}")
+    return "json" if as_json else fmt
+
+
+def _echo_plan(plan: Plan, obj: Context, fmt: str) -> None:
     from reconciler import render
 
-    if as_json:
+    if fmt == "json":
         click.echo(render.as_json(plan))
+    elif fmt == "markdown":
+        click.echo(render.markdown(plan))
     else:
-        click.echo(render.text(plan, color=obj.color and sys.stdout.isatty()))
+        click.echo(render.text(plan, color=obj.paint()))
 
 
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to save the plan (default: plans/<org>.plan.json).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@_format_option("text", "markdown", "json")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes, 0 when there are none.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR",
@@ -166,20 +189,27 @@ def _echo_plan(plan: Plan, obj: Context, as_json: bool) -> None:
 @click.option("--exclude", "excludes", multiple=True, metavar="ADDR",
               help="Leave this address (and what depends on it) out; repeatable.")
 @click.pass_obj
-def plan(obj: Context, out: Path | None, as_json: bool, detailed_exitcode: bool,
+def plan(obj: Context, out: Path | None, fmt: str, as_json: bool, detailed_exitcode: bool,
          targets: tuple[str, ...], excludes: tuple[str, ...]) -> None:
-    """Read the org, show what would change, and save the plan."""
+    """Read the org, show what would change, and save the plan.
+
+    --format markdown is for a pull-request comment: a collapsible block per resource,
+    within GitHub's comment size.
+    """
     from reconciler.workflow import plan_org
 
+    fmt = _chosen(fmt, as_json)
     try:
         result = plan_org(_load(obj), obj.org, targets=targets, excludes=excludes)
         path = out or _default_plan_path(result.org.name)
         result.save(path)
     except ReconcilerError as exc:
         fail(exc, obj)
-    _echo_plan(result, obj, as_json)
-    if not as_json:
-        click.echo(f"Saved the plan to {path}; apply it with: reconciler apply {path}")
+    _echo_plan(result, obj, fmt)
+    if fmt != "json":
+        # Beside a Markdown comment, on stderr: `plan --format markdown > plan.md` works.
+        click.echo(f"Saved the plan to {path}; apply it with: reconciler apply {path}",
+                   err=fmt == "markdown")
     sys.exit(2 if detailed_exitcode and not result.empty else 0)
 
 
@@ -230,7 +260,7 @@ class _ApplyConsole:
         self.auto_approve = auto_approve
 
     def planned(self, plan: Plan) -> None:
-        _echo_plan(plan, self.obj, False)
+        _echo_plan(plan, self.obj, "text")
 
     def confirm(self, plan: Plan) -> None:
         if not self.auto_approve:
@@ -258,7 +288,7 @@ def _confirm(plan: Plan) -> None:
 
 def _progress(total: int) -> Callable[[int, int, str], None]:
     """A progress line per layer; a bar on a terminal for big plans."""
-    if total > 36 and sys.stderr.isatty():
+    if total > 36 and terminal.live(sys.stderr):
         from rich.progress import Progress
 
         bar = Progress(transient=True)
@@ -309,17 +339,18 @@ def _echo_result(config: Config, plan: Plan, result: ApplyResult) -> None:
 
 @cli.command()
 @click.argument("plan_file", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@_format_option("text", "markdown", "json")
 @click.pass_obj
-def show(obj: Context, plan_file: Path, as_json: bool) -> None:
+def show(obj: Context, plan_file: Path, fmt: str, as_json: bool) -> None:
     """Render a saved plan."""
     from reconciler.plan import load_plan
 
+    fmt = _chosen(fmt, as_json)
     try:
         saved = load_plan(plan_file)
     except ReconcilerError as exc:
         fail(exc, obj)
-    _echo_plan(saved, obj, as_json)
+    _echo_plan(saved, obj, fmt)
 
 
 @cli.command()
@@ -355,6 +386,9 @@ def graph(obj: Context, fmt: str, plan_file: Path | None) -> None:
 @click.option("--from-metadata", is_flag=True,
               help="Read PATHS instead of an org: SFDX *.permissionset-meta.xml and "
                    "*.permissionsetgroup-meta.xml files or directories of them.")
+@click.option("--from-sf-project", "sf_project", type=click.Path(path_type=Path), default=None,
+              metavar="DIR", help="Read the permission files under the package directories "
+                                  "of the SFDX project in DIR (its sfdx-project.json).")
 @click.option("--integration-candidates", is_flag=True,
               help="Only list full-license users that are API-only, and the integration "
                    "seats free; writes nothing.")
@@ -364,23 +398,25 @@ def graph(obj: Context, fmt: str, plan_file: Path | None) -> None:
 @click.pass_obj
 def import_cmd(obj: Context, paths: tuple[Path, ...], org_name: str | None,
                usernames: tuple[str, ...], set_names: tuple[str, ...],
-               integration_users: bool, from_metadata: bool, integration_candidates: bool,
-               out: Path | None, force: bool) -> None:
+               integration_users: bool, from_metadata: bool, sf_project: Path | None,
+               integration_candidates: bool, out: Path | None, force: bool) -> None:
     """Turn an org's users and permission sets, or SFDX permission files, into config.
 
     \b
     reconciler import --org prod --integration-users -o config/
     reconciler import --org prod --user api@acme.com --permission-set INT_X -o config/
     reconciler import --from-metadata force-app/main/default -o config/
+    reconciler import --from-sf-project . -o config/
     reconciler import --org prod --integration-candidates
     """
     from reconciler import importer
 
     from_org = bool(usernames or set_names or integration_users)
-    modes = sum((from_org, from_metadata, integration_candidates))
+    modes = sum((from_org, from_metadata, sf_project is not None, integration_candidates))
     if modes != 1:
         raise click.UsageError("choose one of: --user/--permission-set/--integration-users, "
-                               "--from-metadata PATH..., --integration-candidates")
+                               "--from-metadata PATH..., --from-sf-project DIR, "
+                               "--integration-candidates")
     if paths and not from_metadata:
         raise click.UsageError("PATHS are read only with --from-metadata")
     if from_metadata and not paths:
@@ -390,6 +426,8 @@ def import_cmd(obj: Context, paths: tuple[Path, ...], org_name: str | None,
     try:
         if from_metadata:
             imported = importer.read_metadata(paths)
+        elif sf_project is not None:
+            imported = importer.read_sf_project(sf_project)
         else:
             from reconciler.org.connect import open_org
 
@@ -492,7 +530,7 @@ def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: 
 
     try:
         opts = drift_lib.options(fmt=fmt, since=since, notify=notify, every=every, runs=runs,
-                                 color=obj.color and sys.stdout.isatty())
+                                 color=obj.paint())
         code = drift_lib.run(lambda: _load(obj), obj.org, opts, _DriftConsole(obj))
     except ReconcilerError as exc:
         fail(exc, obj)
@@ -500,22 +538,23 @@ def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: 
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
+@_format_option("text", "json")
 @click.pass_obj
-def doctor(obj: Context, as_json: bool) -> None:
+def doctor(obj: Context, fmt: str, as_json: bool) -> None:
     """Check, read-only, that the org is ready: login, API version, My Domain, the
     running user's permissions, license seats, the audit trail, the config's objects
     and fields. Exit 0 when every check passes, 1 otherwise."""
     from reconciler import doctor as doctor_lib
 
+    fmt = _chosen(fmt, as_json)
     try:
         report = doctor_lib.examine(_load(obj), obj.org)
     except ReconcilerError as exc:
         fail(exc, obj)
-    if as_json:
+    if fmt == "json":
         click.echo(doctor_lib.as_json(report))
     else:
-        click.echo(doctor_lib.text(report, color=obj.color and sys.stdout.isatty()))
+        click.echo(doctor_lib.text(report, color=obj.paint()))
     sys.exit(0 if report.ok else 1)
 
 
@@ -547,6 +586,10 @@ def emulator_serve(obj: Context, host: str, port: int, data: Path, seed: Path | 
                           allow_remote=allow_remote)
     except ReconcilerError as exc:
         fail(exc, obj)
+
+
+add_setup_commands(cli, fail)
+add_examples(cli)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,4 +1,4 @@
-"""Rendering plans: a readable diff, JSON, DOT and Mermaid. No click, no I/O.
+"""Rendering plans: a readable diff, Markdown, JSON, DOT and Mermaid. No click, no I/O.
 
 Text groups actions by resource (``+`` create, ``~`` change, ``-`` remove), lists the
 destructive actions again on their own, then manual steps, warnings and the summary
@@ -7,6 +7,7 @@ line. Colour is ANSI and only when the caller asks for it.
 
 from __future__ import annotations
 
+import html
 import json
 
 from reconciler import actions as a
@@ -80,6 +81,76 @@ def text(plan: Plan, *, color: bool = False) -> str:
     lines.append("")
     lines.append(s(summary_line(plan), "bold"))
     return "\n".join(lines)
+
+
+#: GitHub refuses a pull-request comment longer than this many characters.
+GITHUB_COMMENT_LIMIT = 65_536
+
+
+def markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The plan for a pull-request comment: a collapsible block per resource, the
+    destructive actions, manual steps, warnings and the cost line, in at most ``limit``
+    characters. Resources that don't fit are left out with a note saying how many."""
+    head = [f"### Plan for org `{plan.org.name}`", "",
+            f"{plan.org.instance_url} · org `{plan.org.org_id}` · as `{plan.org.running_user}`"]
+    if plan.targets or plan.excludes:
+        head += ["", "**Partial plan:** " + ", ".join(
+            [f"target `{t}`" for t in plan.targets] + [f"exclude `{e}`" for e in plan.excludes])]
+    tail = _markdown_tail(plan)
+    blocks = _markdown_blocks(plan)
+    if plan.empty:
+        head += ["", "No changes. The org matches the config."]
+    room = limit - len("\n".join(head + tail)) - 200  # 200: the truncation note's room
+    shown: list[str] = []
+    for block in blocks:
+        if len(block) + 1 > room:
+            break
+        shown.append(block)
+        room -= len(block) + 1
+    body = head + ([""] if shown else []) + shown
+    if len(shown) < len(blocks):
+        body += ["", f"> **{len(blocks) - len(shown)} of {len(blocks)} resources are not "
+                     "shown**: the comment would pass GitHub's limit of "
+                     f"{GITHUB_COMMENT_LIMIT:,} characters. Run `reconciler show` on the "
+                     "saved plan for all of it."]
+    out = "\n".join(body + tail)
+    return out if len(out) <= limit else out[: limit - 2] + "\n…"
+
+
+def _markdown_blocks(plan: Plan) -> list[str]:
+    """One ``<details>`` block per resource, its actions as a diff."""
+    by_resource: dict[str, list[a.Action]] = {}
+    for action in plan.actions:
+        by_resource.setdefault(action.resource, []).append(action)
+    blocks = []
+    for resource in sorted(by_resource):
+        group = by_resource[resource]
+        symbols = {x.symbol for x in group}
+        head = next(iter(symbols)) if len(symbols) == 1 else "~"
+        changes = f"{len(group)} change{'' if len(group) == 1 else 's'}"
+        lines = [f"<details><summary><code>{head} {html.escape(resource)}</code> "
+                 f"({changes})</summary>", "", "```diff"]
+        lines += [f"{action.symbol} {detail(action)}".replace("```", "` ` `")
+                  for action in group]
+        lines += ["```", "", "</details>"]
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+def _markdown_tail(plan: Plan) -> list[str]:
+    """What a reviewer must always see: destructive actions, manual steps, warnings,
+    the cost line."""
+    lines: list[str] = []
+    if plan.destructive:
+        lines += ["", f"#### :warning: Destructive actions ({len(plan.destructive)})", ""]
+        lines += [f"- `{x.address}`: {detail(x)}" for x in plan.destructive]
+    if plan.manual_steps:
+        lines += ["", "#### Manual steps (the API can't do these)", ""]
+        lines += [f"{i}. {step.text}" for i, step in enumerate(plan.manual_steps, 1)]
+    if plan.warnings:
+        lines += ["", "#### Warnings", ""]
+        lines += [f"- {w}" for w in plan.warnings]
+    return [*lines, "", f"**{summary_line(plan)}**"]
 
 
 def as_json(plan: Plan) -> str:

@@ -5,6 +5,7 @@ Public surface::
     import_from_org(client, org_name=..., usernames=..., permission_sets=...,
                     integration_users=...) -> Imported
     read_metadata(paths) -> Imported                 # SFDX *.permissionset-meta.xml …
+    read_sf_project(project_dir) -> Imported         # … under sfdx-project.json's packages
     write_config(imported, out_dir, force=False) -> list[Path]
     export_metadata(config, out_dir, force=False) -> list[Path]
 
@@ -17,6 +18,7 @@ files are never overwritten without ``force``.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -35,9 +37,48 @@ __all__ = [
     "export_metadata",
     "import_from_org",
     "read_metadata",
+    "read_sf_project",
     "render",
     "write_config",
 ]
+
+
+def read_sf_project(project_dir: Path) -> Imported:
+    """The permission sets and groups of an SFDX project: ``sfdx-project.json``'s
+    ``packageDirectories``, each searched as :func:`read_metadata` searches a directory.
+
+    A package directory without permission files is passed over (projects often keep
+    code and permissions apart); a project with none at all is a :class:`UsageError`.
+    """
+    manifest = project_dir / "sfdx-project.json"
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{project_dir} is not an SFDX project: it has no "
+                         "sfdx-project.json") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"can't read {manifest}: {exc}") from None
+    entries = doc.get("packageDirectories") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"{manifest} lists no packageDirectories")
+    root = project_dir.resolve()
+    packages: list[Path] = []
+    for entry in entries:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(path, str) or not path:
+            raise UsageError(f"{manifest}: each packageDirectories entry needs a \"path\"")
+        package = (project_dir / path).resolve()
+        if not package.is_relative_to(root):
+            raise UsageError(f"{manifest}: package directory {path!r} is outside the project")
+        if not package.is_dir():
+            raise UsageError(f"{manifest}: package directory {path!r} does not exist")
+        packages.append(package)
+    holding = [p for p in packages if any(f.name.endswith((SET_SUFFIX, GROUP_SUFFIX))
+                                          for f in p.rglob("*"))]
+    if not holding:
+        raise UsageError(f"no *{SET_SUFFIX} or *{GROUP_SUFFIX} files in the package "
+                         f"directories of {manifest}")
+    return read_metadata(holding)
 
 
 def write_config(imported: Imported, out_dir: Path, *, force: bool = False) -> list[Path]:
