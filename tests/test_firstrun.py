@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
+from reconciler.emulator import Emulator
 
 REPO = Path(__file__).resolve().parent.parent
 REAL = REPO.parent / "shared" / "real-metadata"
@@ -232,3 +233,50 @@ def test_sf_cli_flow_without_sf_on_path_says_how_to_get_it(tmp_path: Path) -> No
     assert "`sf` is not on PATH" in result.output
     assert "npm install --global @salesforce/cli" in result.output
     assert "sf org login web --alias prod" in result.output
+
+
+# A stand-in for `sf` that renews the session on every ask, as the real CLI does for a
+# web or sfdx-url login (it holds a refresh token; the embedded org issues none, so the
+# real CLI can't be shown renewing). Each ask is logged.
+FAKE_SF = """\
+import json, os, sys
+import requests
+args = sys.argv[1:]
+with open(os.environ["FAKE_SF_LOG"], "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[:2] == ["org", "display"]:
+    result = {"instanceUrl": os.environ["FAKE_SF_URL"],
+              "accessToken": "[REDACTED] Use 'sf org auth show-access-token' to view"}
+else:
+    answer = requests.post(os.environ["FAKE_SF_URL"] + "/services/oauth2/token",
+                           data={"grant_type": "client_credentials"},
+                           auth=(os.environ["FAKE_SF_ID"], os.environ["FAKE_SF_SECRET"]),
+                           verify=os.environ["FAKE_SF_CA"])
+    result = {"accessToken": answer.json()["access_token"]}
+print(json.dumps({"status": 0, "result": result}))
+"""
+
+
+def test_sf_cli_flow_asks_sf_again_when_the_session_expires(tmp_path: Path,
+                                                            emu: Emulator) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "sf").write_text(f"#!{sys.executable}\n{FAKE_SF}")
+    (bindir / "sf").chmod(0o755)
+    config = _sf_cli_config(tmp_path, "{flow: sf_cli, target_org: prod}")
+    (config / "org.yaml").write_text((config / "org.yaml").read_text()
+                                     + f"    ca_bundle: {emu.ca_file}\n")
+    creds = emu.credentials()
+    log = tmp_path / "sf.log"
+    # The first query finds every session ended (as when a token times out).
+    emu.faults.add(kind="expire_session", path=r"/query$", times=1)
+    result = run("-c", str(config), "--org", "prod", "plan", "--out", str(tmp_path / "p.json"),
+                 env={"PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+                      "FAKE_SF_LOG": str(log), "FAKE_SF_URL": emu.url,
+                      "FAKE_SF_ID": creds["client_id"], "FAKE_SF_SECRET": creds["client_secret"],
+                      "FAKE_SF_CA": str(emu.ca_file)})
+    assert result.exit_code == 0, result.output
+    assert "No changes. The org matches the config." in result.output
+    asks = log.read_text().splitlines()
+    assert asks == ["org display --target-org prod --json",
+                    "org auth show-access-token --target-org prod --json"] * 2

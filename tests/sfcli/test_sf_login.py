@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from simple_salesforce import Salesforce
 
 from reconciler.cli import cli as reconciler
 from reconciler.emulator import Emulator
-from tests.emulator.helpers import token
+from tests.emulator.helpers import make_set, make_user, token
 from tests.sfcli.helpers import ALIAS, SfCli
 
 pytestmark = [pytest.mark.sfcli, pytest.mark.slow]
@@ -75,3 +76,24 @@ def test_an_expired_session_the_cli_cannot_renew_says_to_log_in_again(
     assert result.exit_code == 1
     assert f"the session the Salesforce CLI holds for '{ALIAS}' has expired" in result.output
     assert f"sf org login web --alias {ALIAS}" in result.output
+
+
+def test_init_from_org_imports_its_integration_users_and_plans_no_change(
+        cli: SfCli, emu: Emulator, sf: Salesforce, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    user = make_user(sf, "orders.api@acme.test")
+    ps = make_set(sf, "INT_Orders_Api")
+    sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": ps})
+    monkeypatch.chdir(tmp_path)
+    made = CliRunner().invoke(reconciler, ["init", "--from-org", ALIAS, "--ca-bundle",
+                                           str(emu.ca_file), "acme"], env=cli.env)
+    assert made.exit_code == 0, made.output
+    assert {p.name for p in (tmp_path / "acme").iterdir()} >= {
+        "reconciler.yaml", ".gitignore", "users.yaml", "permission_sets.yaml"}
+    assert "orders.api@acme.test" in (tmp_path / "acme" / "users.yaml").read_text()
+    assert made.output.splitlines()[-3:] == [
+        "  reconciler validate", "  reconciler plan", f"  reconciler apply plans/{ALIAS}.plan.json"]
+    monkeypatch.chdir(tmp_path / "acme")
+    planned = CliRunner().invoke(reconciler, ["plan"], env=cli.env)
+    assert planned.exit_code == 0, planned.output
+    assert "No changes. The org matches the config." in planned.output
