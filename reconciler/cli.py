@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from reconciler import __version__, terminal
-from reconciler.cli_setup import add_examples, add_setup_commands
+from reconciler.cli_setup import add_examples, add_setup_commands, chosen_format, format_option
 
 if TYPE_CHECKING:
     from reconciler.apply import ApplyResult
@@ -151,22 +151,6 @@ def _default_plan_path(org: str) -> Path:
     return Path("plans") / f"{org}.plan.json"
 
 
-def _format_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--format`` with ``formats`` (text first) and ``--json``, its older spelling."""
-    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        command = click.option("--json", "as_json", is_flag=True,
-                               help="Same as --format json.")(command)
-        return click.option("--format", "fmt", type=click.Choice(formats), default="text",
-                            show_default=True, help="Output format.")(command)
-    return decorate
-
-
-def _chosen(fmt: str, as_json: bool) -> str:
-    if as_json and fmt not in ("text", "json"):
-        raise click.UsageError(f"--json contradicts --format {fmt}")
-    return "json" if as_json else fmt
-
-
 def _echo_plan(plan: Plan, obj: Context, fmt: str) -> None:
     from reconciler import render
 
@@ -181,7 +165,7 @@ def _echo_plan(plan: Plan, obj: Context, fmt: str) -> None:
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to save the plan (default: plans/<org>.plan.json).")
-@_format_option("text", "markdown", "json")
+@format_option("text", "markdown", "json")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes, 0 when there are none.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR",
@@ -198,7 +182,7 @@ def plan(obj: Context, out: Path | None, fmt: str, as_json: bool, detailed_exitc
     """
     from reconciler.workflow import plan_org
 
-    fmt = _chosen(fmt, as_json)
+    fmt = chosen_format(fmt, as_json)
     try:
         result = plan_org(_load(obj), obj.org, targets=targets, excludes=excludes)
         path = out or _default_plan_path(result.org.name)
@@ -339,13 +323,13 @@ def _echo_result(config: Config, plan: Plan, result: ApplyResult) -> None:
 
 @cli.command()
 @click.argument("plan_file", type=click.Path(path_type=Path))
-@_format_option("text", "markdown", "json")
+@format_option("text", "markdown", "json")
 @click.pass_obj
 def show(obj: Context, plan_file: Path, fmt: str, as_json: bool) -> None:
     """Render a saved plan."""
     from reconciler.plan import load_plan
 
-    fmt = _chosen(fmt, as_json)
+    fmt = chosen_format(fmt, as_json)
     try:
         saved = load_plan(plan_file)
     except ReconcilerError as exc:
@@ -406,23 +390,12 @@ def import_cmd(obj: Context, paths: tuple[Path, ...], org_name: str | None,
     reconciler import --org prod --integration-users -o config/
     reconciler import --org prod --user api@acme.com --permission-set INT_X -o config/
     reconciler import --from-metadata force-app/main/default -o config/
-    reconciler import --from-sf-project . -o config/
     reconciler import --org prod --integration-candidates
     """
     from reconciler import importer
 
-    from_org = bool(usernames or set_names or integration_users)
-    modes = sum((from_org, from_metadata, sf_project is not None, integration_candidates))
-    if modes != 1:
-        raise click.UsageError("choose one of: --user/--permission-set/--integration-users, "
-                               "--from-metadata PATH..., --from-sf-project DIR, "
-                               "--integration-candidates")
-    if paths and not from_metadata:
-        raise click.UsageError("PATHS are read only with --from-metadata")
-    if from_metadata and not paths:
-        raise click.UsageError("--from-metadata needs at least one file or directory")
-    if out is None and not integration_candidates:
-        raise click.UsageError("say where to write the YAML files: -o DIR")
+    _import_mode(bool(usernames or set_names or integration_users), from_metadata, paths,
+                 sf_project, integration_candidates, out)
     try:
         if from_metadata:
             imported = importer.read_metadata(paths)
@@ -460,6 +433,22 @@ def import_cmd(obj: Context, paths: tuple[Path, ...], org_name: str | None,
     if imported.warnings:
         click.echo(f"{_count(len(imported.warnings), 'warning')}: what the config language "
                    "does not model yet was left out (listed above).")
+
+
+def _import_mode(from_org: bool, from_metadata: bool, paths: tuple[Path, ...],
+                 sf_project: Path | None, integration_candidates: bool,
+                 out: Path | None) -> None:
+    """Refuse a mix of import sources, or a source without what it needs."""
+    if sum((from_org, from_metadata, sf_project is not None, integration_candidates)) != 1:
+        raise click.UsageError("choose one of: --user/--permission-set/--integration-users, "
+                               "--from-metadata PATH..., --from-sf-project DIR, "
+                               "--integration-candidates")
+    if paths and not from_metadata:
+        raise click.UsageError("PATHS are read only with --from-metadata")
+    if from_metadata and not paths:
+        raise click.UsageError("--from-metadata needs at least one file or directory")
+    if out is None and not integration_candidates:
+        raise click.UsageError("say where to write the YAML files: -o DIR")
 
 
 @cli.command("export")
@@ -538,7 +527,7 @@ def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: 
 
 
 @cli.command()
-@_format_option("text", "json")
+@format_option("text", "json")
 @click.pass_obj
 def doctor(obj: Context, fmt: str, as_json: bool) -> None:
     """Check, read-only, that the org is ready: login, API version, My Domain, the
@@ -546,7 +535,7 @@ def doctor(obj: Context, fmt: str, as_json: bool) -> None:
     and fields. Exit 0 when every check passes, 1 otherwise."""
     from reconciler import doctor as doctor_lib
 
-    fmt = _chosen(fmt, as_json)
+    fmt = chosen_format(fmt, as_json)
     try:
         report = doctor_lib.examine(_load(obj), obj.org)
     except ReconcilerError as exc:

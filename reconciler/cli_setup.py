@@ -1,6 +1,7 @@
-"""The first-run commands (``init``, ``completion``) and the example every command's
-``--help`` ends with. Registered on the command group by :mod:`reconciler.cli`, which
-hands over its error reporter so errors map to exit codes in one place."""
+"""The first-run commands (``init``, ``completion``), the example every command's
+``--help`` ends with, and the ``--format`` option of the commands that print a report.
+Registered on the command group by :mod:`reconciler.cli`, which hands over its error
+reporter so errors map to exit codes in one place."""
 
 from __future__ import annotations
 
@@ -31,6 +32,23 @@ EXAMPLES = {
 }
 
 Fail = Callable[[BaseException, Any], NoReturn]
+
+
+def format_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format`` with ``formats`` (text first) and ``--json``, its older spelling."""
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option("--json", "as_json", is_flag=True,
+                               help="Same as --format json.")(command)
+        return click.option("--format", "fmt", type=click.Choice(formats), default="text",
+                            show_default=True, help="Output format.")(command)
+    return decorate
+
+
+def chosen_format(fmt: str, as_json: bool) -> str:
+    """The format asked for by ``--format`` and ``--json`` together."""
+    if as_json and fmt not in ("text", "json"):
+        raise click.UsageError(f"--json contradicts --format {fmt}")
+    return "json" if as_json else fmt
 
 
 def add_examples(group: click.Group, prefix: str = "") -> None:
