@@ -280,3 +280,18 @@ def test_sf_cli_flow_asks_sf_again_when_the_session_expires(tmp_path: Path,
     asks = log.read_text().splitlines()
     assert asks == ["org display --target-org prod --json",
                     "org auth show-access-token --target-org prod --json"] * 2
+
+
+@pytest.mark.parametrize(("org", "valid"), [
+    ({"auth": {"flow": "sf_cli", "target_org": "prod"}}, True),
+    ({"auth": {"flow": "sf_cli"}}, False),
+    ({"auth": {"flow": "sf_cli", "target_org": "prod", "client_id": "x"}}, False),
+    # Only sf_cli learns the instance URL elsewhere.
+    ({"auth": {"flow": "access_token", "access_token": "${env.T}"}}, False),
+])
+def test_the_json_schema_agrees_on_the_sf_cli_flow(org: dict[str, object], valid: bool) -> None:
+    import jsonschema
+
+    schema = json.loads(run("schema").output)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors({"orgs": {"prod": org}}))
+    assert (errors == []) is valid, [e.message for e in errors]
