@@ -55,6 +55,7 @@ from reconciler.model import (
 __all__ = [
     "Effective",
     "GroupAccess",
+    "Muting",
     "OrgAccess",
     "Right",
     "after_plan",
@@ -74,12 +75,25 @@ Grants = dict[str, tuple[Path, ...]]
 
 
 @dataclass(frozen=True)
+class Muting:
+    """What a group's muting permission set mutes, as its rows tick it: not closed under
+    the implications (muting edit leaves read; muting read takes edit with it, which
+    :func:`effective` works out)."""
+
+    name: str
+    objects: FrozenMap[str, frozenset[str]] = field(default_factory=FrozenMap)
+    fields: FrozenMap[str, frozenset[str]] = field(default_factory=FrozenMap)
+    system_permissions: frozenset[str] = frozenset()
+    setup_entities: frozenset[SetupEntity] = frozenset()
+
+
+@dataclass(frozen=True)
 class GroupAccess:
     """A permission set group as access sees it: its members and its muting set."""
 
     name: str
     members: tuple[str, ...]
-    muting: PermissionSet | None = None
+    muting: Muting | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +130,10 @@ class Effective:
     setup_entities: dict[SetupEntity, tuple[Path, ...]] = field(default_factory=dict)
 
 
-def _sources(org: OrgAccess, user: User) -> list[tuple[Path, PermissionSet, PermissionSet | None]]:
+def _sources(org: OrgAccess, user: User) -> list[tuple[Path, PermissionSet, Muting | None]]:
     """(path, set, muting set of its group) for every holder of permissions the user has;
     a set or group the org lacks grants nothing."""
-    out: list[tuple[Path, PermissionSet, PermissionSet | None]] = []
+    out: list[tuple[Path, PermissionSet, Muting | None]] = []
     own = org.profiles.get(user.profile.casefold())
     if own is not None:
         out.append((("profile", user.profile), own, None))
@@ -161,7 +175,9 @@ class _Collector:
         self.names: dict[str, str] = {}
         self.rights: dict[str, dict[str, list[Path]]] = {}
 
-    def add(self, name: str, words: Iterable[str], path: Path) -> None:
+    def add(self, name: str, words: Sequence[str], path: Path) -> None:
+        if not words:  # all of it muted: no right to name
+            return
         key = name.casefold()
         self.names.setdefault(key, name)
         held = self.rights.setdefault(key, {})
@@ -186,13 +202,11 @@ def effective(org: OrgAccess, username: str) -> Effective:
         muted_objects = _casefolded(muting.objects) if muting else {}
         muted_fields = _casefolded(muting.fields) if muting else {}
         for name, access in ps.objects.items():
-            mute = muted_objects.get(name.casefold())
-            objects.add(name, _unmuted(access.words, mute.words if mute else (), _object_words),
-                        path)
+            objects.add(name, _unmuted(access.words, muted_objects.get(name.casefold(), ()),
+                                       _object_words), path)
         for name, faccess in ps.fields.items():
-            fmute = muted_fields.get(name.casefold())
-            fields.add(name, _unmuted(faccess.words, fmute.words if fmute else (), _field_words),
-                       path)
+            fields.add(name, _unmuted(faccess.words, muted_fields.get(name.casefold(), ()),
+                                      _field_words), path)
         muted_system = {p.casefold() for p in muting.system_permissions} if muting else set()
         for perm in ps.system_permissions:
             if perm.casefold() not in muted_system:
@@ -211,8 +225,7 @@ def effective(org: OrgAccess, username: str) -> Effective:
     )
 
 
-def _casefolded(mapping: Mapping[str, ObjectAccess | FieldAccess]) -> dict[str, ObjectAccess |
-                                                                         FieldAccess]:
+def _casefolded(mapping: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     return {k.casefold(): v for k, v in mapping.items()}
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from reconciler.access import GroupAccess, OrgAccess
+from reconciler.access import GroupAccess, Muting, OrgAccess
 from reconciler.live import Claims, Live, Querier, qualified_name
 from reconciler.model import (
     FieldAccess,
@@ -66,8 +66,7 @@ def read_access(client: Querier, claims: Claims, profiles: Iterable[str] = (),
     content = _Content(client, [str(r["Id"]) for r in (*sets, *owned, *muting)],
                        live.system_permissions)
     by_name = {str(r["Name"]).casefold(): content.of(r, str(r["Name"])) for r in sets}
-    muted = {muting_of[str(r["Id"])].casefold(): content.of(r, str(r["DeveloperName"]))
-             for r in muting}
+    muted = {muting_of[str(r["Id"])].casefold(): content.muting(r) for r in muting}
     return OrgAccess(
         users=live.state.users,
         sets=FrozenMap(by_name),
@@ -110,14 +109,15 @@ class _Content:
     def __init__(self, client: Querier, ids: Sequence[str],
                  system_permissions: frozenset[str]) -> None:
         self.system = system_permissions
-        self.objects: dict[str, dict[str, ObjectAccess]] = {}
+        # The words each row ticks: a muting set's are not closed under implications.
+        self.objects: dict[str, dict[str, frozenset[str]]] = {}
         for r in query_in(client, OBJECTS, ids):
-            self.objects.setdefault(str(r["ParentId"]), {})[str(r["SobjectType"])] = (
-                ObjectAccess.of(w for w, f in OBJECT_FIELDS.items() if r.get(f)))
-        self.fields: dict[str, dict[str, FieldAccess]] = {}
+            self.objects.setdefault(str(r["ParentId"]), {})[str(r["SobjectType"])] = frozenset(
+                w for w, f in OBJECT_FIELDS.items() if r.get(f))
+        self.fields: dict[str, dict[str, frozenset[str]]] = {}
         for r in query_in(client, FIELDS, ids):
-            self.fields.setdefault(str(r["ParentId"]), {})[str(r["Field"])] = (
-                FieldAccess.of(w for w, f in FIELD_FIELDS.items() if r.get(f)))
+            self.fields.setdefault(str(r["ParentId"]), {})[str(r["Field"])] = frozenset(
+                w for w, f in FIELD_FIELDS.items() if r.get(f))
         self.setup: dict[str, set[SetupEntity]] = {}
         for r in query_in(client, SETUP, ids):
             entity = r.get("SetupEntity") or {}
@@ -131,6 +131,17 @@ class _Content:
             name=name, label=str(row.get("Label") or ""),
             system_permissions=frozenset(p for p in self.system
                                          if row.get(SYSTEM_PREFIX + p)),
+            objects=FrozenMap({k: ObjectAccess.of(v)
+                               for k, v in self.objects.get(ident, {}).items()}),
+            fields=FrozenMap({k: FieldAccess.of(v) for k, v in self.fields.get(ident, {}).items()}),
+            setup_entities=frozenset(self.setup.get(ident, ())))
+
+    def muting(self, row: dict[str, Any]) -> Muting:
+        """The muting set ``row`` with what it mutes."""
+        ident = str(row["Id"])
+        return Muting(
+            name=str(row["DeveloperName"]),
             objects=FrozenMap(self.objects.get(ident, {})),
             fields=FrozenMap(self.fields.get(ident, {})),
+            system_permissions=frozenset(p for p in self.system if row.get(SYSTEM_PREFIX + p)),
             setup_entities=frozenset(self.setup.get(ident, ())))
