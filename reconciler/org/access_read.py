@@ -4,9 +4,9 @@
 permissions, object and field access) of the sets the config declares only. Effective
 access needs the content of everything a user holds: each set assigned or in an assigned
 group, each profile's own permission set (``IsOwnedByProfile = true``) and each group's
-muting permission set. They are read here in the same batched way, by Id once the
-snapshot has named them: a few wide queries for the system permissions, then one query
-per permission sObject (split only where a request would be too long).
+muting permission set. Those the snapshot lacks are read here in the same batched way,
+by Id once the snapshot has named them: a few wide queries for the system permissions,
+then one query per permission sObject (split only where a request would be too long).
 """
 
 from __future__ import annotations
@@ -52,9 +52,12 @@ def read_access(client: Querier, claims: Claims, profiles: Iterable[str] = (),
     start = client.calls
     live = read(client, claims)
     columns = [SYSTEM_PREFIX + p for p in sorted(live.system_permissions)]
+    # The snapshot holds the content of the sets the config declares already.
+    known = {name.casefold(): ps for name, ps in live.state.permission_sets.items()}
+    unread = {n for n in _set_names(live, claims.permission_sets, claims.referenced_sets)
+              if n.casefold() not in known}
     sets = _wide(client, SETS, ["Name", "NamespacePrefix", "Label", *columns],
-                 sorted({n.rpartition("__")[2] for n in _set_names(live, claims.permission_sets,
-                                                                   claims.referenced_sets)}))
+                 sorted({n.rpartition("__")[2] for n in unread}))
     for row in sets:
         row["Name"] = qualified_name(str(row["Name"]), row.get("NamespacePrefix"))
     owned = _wide(client, PROFILE_SETS, ["Profile.Name", *columns], sorted(
@@ -65,7 +68,8 @@ def read_access(client: Querier, claims: Claims, profiles: Iterable[str] = (),
     muting = _wide(client, MUTING_SETS, ["DeveloperName", *columns], sorted(muting_of))
     content = _Content(client, [str(r["Id"]) for r in (*sets, *owned, *muting)],
                        live.system_permissions)
-    by_name = {str(r["Name"]).casefold(): content.of(r, str(r["Name"])) for r in sets}
+    by_name = {**known, **{str(r["Name"]).casefold(): content.of(r, str(r["Name"]))
+                           for r in sets}}
     muted = {muting_of[str(r["Id"])].casefold(): content.muting(r) for r in muting}
     return OrgAccess(
         users=live.state.users,
