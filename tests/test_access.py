@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.emulator import start_emulator
-from tests.emulator.helpers import INTEGRATION_PROFILE, grant, one
+from tests.emulator.helpers import INTEGRATION_PROFILE, grant, make_set, make_user, one
 from tests.orgdir import INVOICE_SEED, Org
 
 USER = "mulesoft@acme.example"
@@ -170,3 +171,23 @@ def test_a_user_the_org_lacks_or_a_bad_right_is_refused(org: Org) -> None:
     assert bad.exit_code == 1 and "an object's right is one of" in bad.output
     both = org.run("access")
     assert both.exit_code == 1 and "give a USERNAME or --who RIGHT" in both.output
+
+
+def test_users_brought_in_by_import_are_in_scope(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", INVOICE_SEED) as emu:
+        org = Org(emu, tmp_path)
+        ps = make_set(org.sf, "INT_Legacy")
+        grant(org.sf, ps, "Invoice__c", Read=True, Edit=True)
+        user = make_user(org.sf, "legacy@acme.example")
+        org.sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": ps})
+        # Outside the config, the user is not in --who's scope; `access USER` still answers.
+        assert _json(org, "--who", "Invoice__c:edit")["holders"] == []
+        assert _json(org, "legacy@acme.example")["objects"]["Invoice__c"]["edit"] == [
+            {"permission_set": "INT_Legacy"}]
+        imported = org.run("import", "--user", "legacy@acme.example", "-o", str(org.config))
+        assert imported.exit_code == 0, imported.output
+        data = _json(org, "--who", "Invoice__c:edit")
+        assert data["holders"] == [{"user": "legacy@acme.example",
+                                    "via": [{"permission_set": "INT_Legacy"}]}]
