@@ -70,6 +70,8 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
         own = one(org.sf, "SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true AND "
                           f"Profile.Name = '{INTEGRATION_PROFILE}'")
         grant(org.sf, own["Id"], "Invoice__c", Read=True)
+        app = one(org.sf, "SELECT Id FROM ConnectedApplication WHERE Name = 'Reconciler Local'")
+        org.sf.SetupEntityAccess.create({"ParentId": own["Id"], "SetupEntityId": app["Id"]})
         yield org
 
 
@@ -101,6 +103,8 @@ def test_each_right_comes_with_every_path_granting_it(org: Org) -> None:
     # The API-only profile grants API Enabled itself.
     assert data["system_permissions"]["ApiEnabled"] == [PROFILE,
                                                         {"permission_set": "INT_Standard"}]
+    assert data["setup_entities"] == [{"type": "ConnectedApplication",
+                                       "name": "Reconciler Local", "via": [PROFILE]}]
     assert data["api_calls"] > 0
 
 
@@ -134,6 +138,9 @@ def test_who_lists_the_users_in_scope_holding_a_right(org: Org) -> None:
            "INT_Invoices" in delete.output
     nobody = org.run("access", "--who", "ModifyAllData")
     assert "None of the 2 users in scope hold ModifyAllData." in nobody.output
+    app = _json(org, "--who", "connected_apps:Reconciler Local")
+    assert [(h["user"], h["via"]) for h in app["holders"]] == [
+        (USER, [PROFILE]), ("reader@acme.example", [PROFILE])]
     api = _json(org, "--who", "PermissionsApiEnabled")
     assert [(h["user"], h["via"]) for h in api["holders"]] == [
         (USER, [PROFILE, {"permission_set": "INT_Standard"}]),

@@ -161,7 +161,7 @@ def _answer(org: Org, username: str) -> dict[str, Any]:
                        for p, vias in data["system_permissions"].items() if p in SYSTEM}}
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=layout)
 def test_access_matches_a_brute_force_reading_of_the_rows(org: Org,
