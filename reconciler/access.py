@@ -313,17 +313,17 @@ def _apply(action: Action, users: dict[str, User], sets: dict[str, PermissionSet
     elif isinstance(action, DeletePermissionSet):
         sets.pop(action.name.casefold(), None)
     elif isinstance(action, SetSystemPermissions):
-        ps = sets[action.name.casefold()]
+        ps = _held(sets, action.name)
         sets[action.name.casefold()] = replace(ps, system_permissions=frozenset(
             (ps.system_permissions | set(action.enable)) - set(action.disable)))
     elif isinstance(action, GrantObjectAccess | ChangeObjectAccess | RevokeObjectAccess):
-        ps = sets[action.permission_set.casefold()]
+        ps = _held(sets, action.permission_set)
         objects = {k: v for k, v in ps.objects.items() if k.casefold() != action.sobject.casefold()}
         if action.after:
             objects[action.sobject] = ObjectAccess.of(action.after)
         sets[action.permission_set.casefold()] = replace(ps, objects=FrozenMap(objects))
     elif isinstance(action, GrantFieldAccess | ChangeFieldAccess | RevokeFieldAccess):
-        ps = sets[action.permission_set.casefold()]
+        ps = _held(sets, action.permission_set)
         fields = {k: v for k, v in ps.fields.items() if k.casefold() != action.field.casefold()}
         if action.after:
             fields[action.field] = FieldAccess.of(action.after)
@@ -333,7 +333,7 @@ def _apply(action: Action, users: dict[str, User], sets: dict[str, PermissionSet
     elif isinstance(action, DeleteGroup):
         groups.pop(action.name.casefold(), None)
     elif isinstance(action, AddGroupComponent | RemoveGroupComponent):
-        group = groups[action.group.casefold()]
+        group = groups.get(action.group.casefold()) or GroupAccess(action.group, ())
         members = [m for m in group.members if m.casefold() != action.permission_set.casefold()]
         if isinstance(action, AddGroupComponent):
             members.append(action.permission_set)
@@ -347,6 +347,12 @@ def _apply(action: Action, users: dict[str, User], sets: dict[str, PermissionSet
     elif isinstance(action, AssignPermissionSet | UnassignPermissionSet | AssignGroup
                     | UnassignGroup):
         _assign(action, users)
+
+
+def _held(sets: dict[str, PermissionSet], name: str) -> PermissionSet:
+    """The set as read, or an empty one: a plan older than the read may change a set
+    deleted since, which the plan's own change then describes."""
+    return sets.get(name.casefold()) or PermissionSet(name, name)
 
 
 def _assign(action: AssignPermissionSet | UnassignPermissionSet | AssignGroup | UnassignGroup,

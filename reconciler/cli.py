@@ -545,6 +545,8 @@ def access(obj: Context, username: str | None, right: str | None, sobject: str |
         wanted = lib.parse_right(right) if right else None
         org = org_access(_load(obj), obj.org, [username] if username else [],
                          load_plan(plan_file) if plan_file else None)
+        if plan_file is not None and not as_json:
+            click.echo(f"As the plan {plan_file} would leave the org:\n")
         if wanted is not None:
             click.echo(lib.render_holders(wanted, lib.holders(org, wanted), len(org.scope),
                                           org.api_calls, as_json=as_json))

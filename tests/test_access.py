@@ -164,6 +164,10 @@ def test_planned_answers_for_the_org_the_plan_leaves(org: Org) -> None:
         assert [(h["user"], h["via"]) for h in edit["holders"]] == [
             (USER, [{"group": "INT_Bundle", "permission_set": "INT_Invoices"}]),
             ("reader@acme.example", [{"permission_set": "INT_Invoices"}])]
+        text = org.run("access", "--who", "Invoice__c:delete", "--planned",
+                       str(org.root / "change.plan.json"))
+        assert text.output.startswith(f"As the plan {org.root / 'change.plan.json'} would "
+                                      "leave the org:\n\nNone of the 2 users"), text.output
         # The org itself is unchanged.
         assert [h["user"] for h in _json(org, "--who", "Invoice__c:edit")["holders"]] == [USER]
     finally:
