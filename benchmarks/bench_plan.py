@@ -6,6 +6,7 @@ API calls, the rows read, the wall time, and the time spent outside waiting for 
 org. Prints figures; asserts nothing.
 
     python benchmarks/bench_plan.py [--users 100] [--sets 300] [--objects 40] [--fields 300]
+                                    [--access] [--apply]
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def populate(org: Org, shape: Shape, *, drift: int) -> int:
                     "AssigneeId": user["Id"], "PermissionSetId": set_ids[s],
                     "PermissionSetGroupId": None, "IsActive": True}, admin)
             rows += 1 + len(shape.user_sets(u))
-    from reconciler.emulator.rules import recount_licenses
+    from reconciler.emulator.rules.lookups import recount_licenses
 
     with org.lock, org.store.transaction():
         recount_licenses(org)
@@ -182,6 +183,8 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=40)
     parser.add_argument("--fields", type=int, default=300)
     parser.add_argument("--drift", type=int, default=5)
+    parser.add_argument("--access", action="store_true",
+                        help="also time `access`: every user's effective access, and --who")
     parser.add_argument("--apply", action="store_true",
                         help="also apply the config to an empty org and time it")
     args = parser.parse_args()
@@ -208,16 +211,41 @@ def main() -> None:
                 t0 = time.perf_counter()
                 plan = make_plan(config, timed, org_name="local")  # type: ignore[arg-type]
                 wall = time.perf_counter() - t0
-        pages = math.ceil(timed.rows / 2000)
+                waited, read_rows = timed.waiting, timed.rows
+                if args.access:
+                    access_figures(config, timed)
+        pages = math.ceil(read_rows / 2000)
         add, change, remove = plan.counts()
         print(f"plan: {plan.read_calls} API calls to read (target ≤ 12 + {pages} pages of "
-              f"2,000 = {12 + pages}), {timed.rows:,} rows read")
-        print(f"plan: wall {wall:.2f} s, of which waiting for the org {timed.waiting:.2f} s, "
-              f"local work {wall - timed.waiting:.2f} s (target < 3 s)")
+              f"2,000 = {12 + pages}), {read_rows:,} rows read")
+        print(f"plan: wall {wall:.2f} s, of which waiting for the org {waited:.2f} s, "
+              f"local work {wall - waited:.2f} s (target < 3 s)")
         print(f"plan: {add} to add, {change} to change, {remove} to remove, "
               f"~{plan.apply_calls} write calls to apply")
         if args.apply:
             apply_to_empty_org(root, config, shape)
+
+
+def access_figures(config: Any, timed: Timed) -> None:
+    """Read what effective access needs for every user of the config, then answer for
+    each user and one --who."""
+    from reconciler.access import effective, holders, parse_right
+    from reconciler.org.access_read import read_access
+    from reconciler.plan import claims_for
+
+    rows, waiting = timed.rows, timed.waiting
+    t0 = time.perf_counter()
+    org = read_access(timed, claims_for(config), {u.profile for u in config.users.values()},
+                      config.users)
+    read_wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rights = sum(len(g) for u in org.scope for g in effective(org, u).objects.values())
+    who = holders(org, parse_right("Account:delete"))
+    answer = time.perf_counter() - t0
+    print(f"access: {org.api_calls} API calls to read, {timed.rows - rows:,} rows, wall "
+          f"{read_wall:.2f} s (waiting for the org {timed.waiting - waiting:.2f} s)")
+    print(f"access: {len(org.scope)} users' effective access ({rights:,} object rights with "
+          f"their paths) and --who Account:delete ({len(who)} holders) in {answer:.2f} s")
 
 
 def apply_to_empty_org(root: Path, config: Any, shape: Shape) -> None:

@@ -9,12 +9,16 @@ own rather than part of :mod:`reconciler.apply` because planning without applyin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
+from reconciler.access import OrgAccess, after_plan
 from reconciler.config import Config
+from reconciler.errors import UsageError
 from reconciler.live import Querier
+from reconciler.org.access_read import read_access
 from reconciler.org.connect import open_org
 from reconciler.org.reader import read
 from reconciler.plan import OrgRef, Plan, claims_for, plan_from_live
@@ -57,3 +61,20 @@ def plan_org(config: Config, org_name: str | None, *, targets: Sequence[str] = (
     with open_org(config, org_name) as (org, client):
         return make_plan(config, client, org_name=org.name, targets=targets,
                          excludes=excludes)
+
+
+def org_access(config: Config, org_name: str | None, usernames: Iterable[str] = (),
+               plan: Plan | None = None) -> OrgAccess:
+    """Log in to the org named (default: the config's default org) and read effective
+    access; with ``plan``, as that saved plan would leave the org (refused for a plan
+    made for another org)."""
+    with open_org(config, org_name) as (_, client):
+        if plan is not None and plan.org.org_id != client.org_id:
+            raise UsageError(f"the plan is for org {plan.org.org_id} ({plan.org.name}), "
+                             f"not {client.org_id}")
+        claims = claims_for(config)
+        claims = replace(claims, usernames=tuple(sorted(
+            {*claims.usernames, *(u.casefold() for u in usernames)})))
+        access = read_access(client, claims, {u.profile for u in config.users.values()},
+                             config.users)
+    return access if plan is None else after_plan(access, plan.actions)
