@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from reconciler import __version__, terminal
+from reconciler.cli_fleet import ManyOrgs, load
 from reconciler.cli_setup import add_examples, add_setup_commands, chosen_format, format_option
 
 if TYPE_CHECKING:
@@ -49,23 +50,28 @@ class Context:
         return terminal.color(sys.stdout, allowed=self.color)
 
 
-def report_error(exc: BaseException, ctx: Context | None) -> None:
-    """Print an error as one clear line per problem (a traceback too with -v)."""
+def report_error(exc: BaseException, ctx: Context | None,
+                 echo: Callable[..., None] = click.echo) -> None:
+    """Print an error (with ``echo``) as one clear line per problem (a traceback too
+    with -v)."""
     if ctx is not None and ctx.verbose:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, ConfigError | PlanRejected):
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
+            echo(str(problem), err=True)
     else:
-        click.echo(f"Error: {str(exc) or type(exc).__name__}", err=True)
+        echo(f"Error: {str(exc) or type(exc).__name__}", err=True)
 
 
 def fail(exc: BaseException, ctx: Context | None) -> NoReturn:
     """Report an error and exit with its code."""
     report_error(exc, ctx)
     sys.exit(exit_code_for(exc))
+
+
+many_orgs = ManyOrgs(exit_code_for, report_error)
 
 
 def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
@@ -82,7 +88,8 @@ def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("-c", "--config", "config", type=click.Path(path_type=Path), default=Path("."),
               show_default=True, help="Config directory (or a single YAML file).")
 @click.option("--org", default=None,
-              help="Org name from the config (default: settings.default_org).")
+              help="Org name from the config (default: settings.default_org); plan, drift "
+                   "and doctor take several: dev,uat,prod.")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="Set a variable; repeatable.")
 @click.option("--var-file", "var_files", multiple=True, type=click.Path(path_type=Path),
@@ -142,9 +149,7 @@ def schema() -> None:
 
 
 def _load(obj: Context) -> Config:
-    from reconciler.config import load_config
-
-    return load_config(obj.config, variables=obj.variables, var_files=obj.var_files)
+    return load(obj, obj.org)
 
 
 def _default_plan_path(org: str) -> Path:
@@ -164,7 +169,8 @@ def _echo_plan(plan: Plan, obj: Context, fmt: str) -> None:
 
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Where to save the plan (default: plans/<org>.plan.json).")
+              help="Where to save the plan (default: plans/<org>.plan.json); with several "
+                   "orgs, a directory or a path with {org}.")
 @format_option("text", "markdown", "json")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes, 0 when there are none.")
@@ -172,6 +178,7 @@ def _echo_plan(plan: Plan, obj: Context, fmt: str) -> None:
               help="Plan only this address (and what it depends on); repeatable.")
 @click.option("--exclude", "excludes", multiple=True, metavar="ADDR",
               help="Leave this address (and what depends on it) out; repeatable.")
+@many_orgs("plan")
 @click.pass_obj
 def plan(obj: Context, out: Path | None, fmt: str, as_json: bool, detailed_exitcode: bool,
          targets: tuple[str, ...], excludes: tuple[str, ...]) -> None:
@@ -501,6 +508,7 @@ class _DriftConsole:
               help="Run on a schedule (30s, 15m, 1h…), with jitter, until SIGTERM/SIGINT.")
 @click.option("--runs", type=int, default=None, metavar="N",
               help="With --every: stop after N runs (exit code of the last run).")
+@many_orgs("drift")
 @click.pass_obj
 def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: str | None,
           runs: int | None) -> None:
@@ -528,6 +536,7 @@ def drift(obj: Context, fmt: str, since: str | None, notify: str | None, every: 
 
 @cli.command()
 @format_option("text", "json")
+@many_orgs("doctor")
 @click.pass_obj
 def doctor(obj: Context, fmt: str, as_json: bool) -> None:
     """Check, read-only, that the org is ready: login, API version, My Domain, the

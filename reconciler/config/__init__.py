@@ -13,7 +13,7 @@ objects and cross-resource checks), :mod:`.loader` (files, merge, variables).
 """
 
 from reconciler.config.desired import Config
-from reconciler.config.loader import config_json_schema, load_config
+from reconciler.config.loader import config_json_schema, declared_orgs, load_config
 from reconciler.config.types import (
     DEFAULT_API_VERSION,
     AuthConfig,
@@ -40,5 +40,6 @@ __all__ = [
     "Settings",
     "UserDefaults",
     "config_json_schema",
+    "declared_orgs",
     "load_config",
 ]

@@ -54,6 +54,22 @@ def load_config(
                        os.environ if environ is None else environ).load()
 
 
+def declared_orgs(path: Path) -> list[str]:
+    """The org names the config at ``path`` declares (``local`` when it declares none),
+    read without variables: names are keys, never interpolated, so no org's variables
+    are needed to list them. Raises :class:`~reconciler.errors.ConfigError`."""
+    loader = _Loader(Path(path), {}, [], {})
+    tree: dict[str, MergedMap] = {}
+    for file in loader.discover():
+        ok, root = read_yaml_file(file, str(file), loader.problems)
+        if ok:
+            loader.merge(root, str(file), tree)
+    if loader.problems:
+        raise ConfigError(loader.problems)
+    orgs = tree.get("orgs")
+    return [str(name) for name in orgs] if isinstance(orgs, dict) and orgs else ["local"]
+
+
 class _Loader:
     def __init__(self, path: Path, variables: dict[str, str], var_files: list[Path],
                  environ: Mapping[str, str]) -> None:
