@@ -25,6 +25,7 @@ EXAMPLES = {
     "export": "reconciler export --to-metadata force-app/main/default",
     "drift": "reconciler --org prod drift --format markdown --since 1d",
     "doctor": "reconciler --org prod doctor",
+    "access": "reconciler --org prod access --who Account:delete",
     "emulator": "reconciler emulator serve --port 8443",
     "emulator serve": "reconciler emulator serve --port 8443",
     "init": "reconciler init my-org-config",
@@ -32,6 +33,11 @@ EXAMPLES = {
 }
 
 Fail = Callable[[BaseException, Any], NoReturn]
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def format_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
