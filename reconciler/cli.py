@@ -459,30 +459,17 @@ def doctor(obj: Context, fmt: str, as_json: bool) -> None:
 @click.option("--planned", "plan_file", type=click.Path(path_type=Path), default=None,
               help="Answer for the org as this saved plan would leave it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@many_orgs("access")
 @click.pass_obj
 def access(obj: Context, username: str | None, right: str | None, sobject: str | None,
            field_name: str | None, plan_file: Path | None, as_json: bool) -> None:
     """What USERNAME can do (objects, fields, system permissions, setup entities), each
     right with the path granting it: profile, set, or group → set."""
-    from reconciler import access as lib
-    from reconciler.plan import load_plan
-    from reconciler.workflow import org_access
+    from reconciler.cli_fleet import access_answer
 
     try:
-        if (username is None) == (right is None):
-            raise UsageError("give a USERNAME or --who RIGHT (one of them)")
-        wanted = lib.parse_right(right) if right else None
-        org = org_access(_load(obj), obj.org, [username] if username else [],
-                         load_plan(plan_file) if plan_file else None)
-        if plan_file is not None and not as_json:
-            click.echo(f"As the plan {plan_file} would leave the org:\n")
-        if wanted is not None:
-            click.echo(lib.render_holders(wanted, lib.holders(org, wanted), len(org.scope),
-                                          org.api_calls, as_json=as_json))
-        else:
-            click.echo(lib.render_effective(lib.effective(org, str(username)), org.api_calls,
-                                            sobject=sobject, field_name=field_name,
-                                            as_json=as_json))
+        click.echo(access_answer(_load(obj), obj.org, username, right, sobject, field_name,
+                                 plan_file, as_json)[0])
     except ReconcilerError as exc:
         fail(exc, obj)
 

@@ -1,6 +1,6 @@
-"""``--org dev,uat,prod`` and ``--all-orgs`` for ``plan``, ``drift`` and ``doctor``: each
-org's run as the one-org command makes it, printed under ``==> org <==``, then the
-summary table of :mod:`reconciler.fleet`, and the worst exit code.
+"""``--org dev,uat,prod`` and ``--all-orgs`` for ``plan``, ``drift``, ``doctor`` and
+``access``: each org's run as the one-org command makes it, printed under ``==> org <==``,
+then the summary table of :mod:`reconciler.fleet`, and the worst exit code.
 
 :mod:`reconciler.cli` hands over its error reporter and exit-code mapping, so errors
 read and exit the same with one org or many.
@@ -107,7 +107,42 @@ def _doctor(obj: Options, run: fleet.Run, fmt: str, as_json: bool) -> None:
     run.error = f"{failed} check{'s' if failed != 1 else ''} failed" if failed else None
 
 
-_JOBS: dict[str, Callable[..., None]] = {"plan": _plan, "drift": _drift, "doctor": _doctor}
+def access_answer(config: Config, org: str | None, username: str | None, right: str | None,
+                  sobject: str | None, field_name: str | None, plan_file: Path | None,
+                  as_json: bool) -> tuple[str, int]:
+    """``access``'s answer for one org, as printed, and the API calls it took."""
+    from reconciler import access as lib
+    from reconciler.errors import UsageError
+    from reconciler.plan import load_plan
+    from reconciler.workflow import org_access
+
+    if (username is None) == (right is None):
+        raise UsageError("give a USERNAME or --who RIGHT (one of them)")
+    wanted = lib.parse_right(right) if right else None
+    snapshot = org_access(config, org, [username] if username else [],
+                          load_plan(plan_file) if plan_file else None)
+    head = f"As the plan {plan_file} would leave the org:\n\n" \
+        if plan_file is not None and not as_json else ""
+    if wanted is not None:
+        return head + lib.render_holders(wanted, lib.holders(snapshot, wanted),
+                                         len(snapshot.scope), snapshot.api_calls,
+                                         as_json=as_json), snapshot.api_calls
+    return head + lib.render_effective(lib.effective(snapshot, str(username)),
+                                       snapshot.api_calls, sobject=sobject,
+                                       field_name=field_name,
+                                       as_json=as_json), snapshot.api_calls
+
+
+def _access(obj: Options, run: fleet.Run, username: str | None, right: str | None,
+            sobject: str | None, field_name: str | None, plan_file: Path | None,
+            as_json: bool) -> None:
+    text, run.calls = access_answer(load(obj, run.org), run.org, username, right, sobject,
+                                    field_name, plan_file, as_json)
+    run.out(text)
+
+
+_JOBS: dict[str, Callable[..., None]] = {"plan": _plan, "drift": _drift, "doctor": _doctor,
+                                         "access": _access}
 
 
 class ManyOrgs:

@@ -140,3 +140,16 @@ def test_usage_mistakes(fleet_dir: Path) -> None:
     every = run(fleet_dir, "drift", "--every", "1m", org="dev,uat")
     assert every.exit_code == 2 and "--every runs one org" in every.stderr
     assert "exit code is the worst" in " ".join(run(fleet_dir, "plan", "--help").stdout.split())
+
+
+def test_access_answers_per_org(fleet_dir: Path) -> None:
+    applied = run(fleet_dir, "apply", "--auto-approve", org="dev")
+    assert applied.exit_code == 0, applied.output
+    result = run(fleet_dir, "access", "--who", "Invoice__c:read", org="dev,uat")
+    assert result.exit_code == 0, result.output
+    dev, uat = result.stdout.split("==> uat <==")
+    assert "mulesoft@acme.com.dev" in dev and "mulesoft@acme.com" not in uat
+    table = rows(result.stdout)
+    assert table["dev"][1] == "0" and int(table["dev"][4]) > 0
+    single = run(fleet_dir, "access", "--who", "Invoice__c:read", org="dev")
+    assert single.stdout.strip() in dev
