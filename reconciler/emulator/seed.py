@@ -17,7 +17,7 @@ A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
                                               Number__c: autonumber}}]
     custom_fields: {Account: {Tradestyle__c: text}, Task: {Channel__c: text}}  # Task/Event: both
     connected_apps: [{name: App, client_id: ..., client_secret: ..., certificate: PEM,
-                      run_as: user@x.com, admin_approved_users_only: true}]
+                      run_as: user@x.com, admin_approved_users_only: true}, Other App]
     apex_classes: [OrderService, ns__Helper]   # deployed metadata; ns__: a package's
     visualforce_pages: [{name: Invoice, label: Invoice PDF}]
     custom_permissions: [Bypass_Validation]     # a name, or {name, label, namespace}
@@ -329,7 +329,9 @@ def _seed_connected_apps(org: Org, seed: Mapping[str, Any], admin_id: str) -> No
     """The connected apps and their credentials ("Reconciler Local" first), and the
     admin token."""
     store = org.store
-    apps = list(seed.get("connected_apps") or [])
+    # A bare name is an app with generated credentials, as for the other entity keys.
+    apps = [a if isinstance(a, Mapping) else {"name": a}
+            for a in seed.get("connected_apps") or []]
     if not any(str(a.get("name")) == "Reconciler Local" for a in apps):
         apps.insert(0, {"name": "Reconciler Local"})
     registered = []

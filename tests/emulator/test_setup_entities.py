@@ -16,7 +16,8 @@ from reconciler.emulator.errors import LocalOrgError
 from tests.emulator.helpers import client, make_set, make_user, one, sf_error
 
 SEED: dict[str, Any] = {
-    "connected_apps": [{"name": "Orders Integration", "admin_approved_users_only": True}],
+    "connected_apps": [{"name": "Orders Integration", "admin_approved_users_only": True},
+                       "Billing Sync"],
     "apex_classes": ["OrderService", "acme__Helper"],
     "visualforce_pages": [{"name": "InvoicePdf", "label": "Invoice PDF"}],
     "custom_permissions": ["Bypass_Validation", {"name": "Export", "namespace": "acme"}],
@@ -70,6 +71,7 @@ def test_each_kind_has_its_real_key_prefix_and_is_read_by_name(sf: Salesforce) -
         "CustomPermission:Bypass_Validation": "0CF", "CustomPermission:Export": "0CF",
         "ConnectedApplication:Reconciler Local": "0H4",
         "ConnectedApplication:Orders Integration": "0H4",
+        "ConnectedApplication:Billing Sync": "0H4",
         "TabSet:Sales_Console": "02u",
     }
     helper = one(sf, "SELECT Id, Name, NamespacePrefix FROM ApexClass "
