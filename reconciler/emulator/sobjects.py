@@ -195,6 +195,15 @@ SETUP_ENTITY_SOBJECTS: dict[str, tuple[str, str]] = {
 # A table, not logic: one entry per setup object, as its object reference lists it.
 def _setup_objects() -> list[SObject]:
     license_ref = ("PermissionSetLicense", "UserLicense")
+    read_only: dict[str, Any] = {"setup": True, "createable": False, "updateable": False,
+                                 "deletable": False}
+
+    def labelled(name: str) -> list[Field]:
+        """A metadata component's API name, label and namespace."""
+        return [_ro(name, length=80, nillable=False), _ro("MasterLabel", length=80,
+                                                          nillable=False),
+                _ro("NamespacePrefix", length=15)]
+
     objs = [
         _sobject("Organization", "00D", [
             _ro("Name"), _ro("OrganizationType"), _ro("InstanceName"),
@@ -301,60 +310,44 @@ def _setup_objects() -> list[SObject]:
             _f("Field", nillable=False, updateable=False, length=120),
             *(_bool(p) for p in FIELD_PERMISSION_FIELDS),
         ], setup=True, name_field="Id", audit=("SystemModstamp",)),
-        # Setup entities a permission set can give access to (SetupEntityAccess). All
-        # are deployed or made in Setup, never created through the data API; sources
-        # in docs/salesforce-behaviour.md, "Setup-entity access".
+        # Setup entities a permission set can give access to (SetupEntityAccess): all
+        # deployed or made in Setup, never created through the data API. Sources:
+        # docs/salesforce-behaviour.md, "Setup-entity access".
         _sobject("ConnectedApplication", "0H4", [
-            _ro("Name", length=80, nillable=False),
-            _ro("OptionsAllowAdminApprovedUsersOnly", BOOLEAN),
-            _ro("OptionsHasSessionLevelPolicy", BOOLEAN),
-            _ro("OptionsRefreshTokenValidityMetric", BOOLEAN),
-            _ro("OptionsIsInternal", BOOLEAN),
-            _ro("StartUrl", URL), _ro("MobileStartUrl", URL),
-        ], setup=True, createable=False, updateable=False, deletable=False),
+            _ro("Name", length=80, nillable=False), _ro("StartUrl", URL),
+            _ro("MobileStartUrl", URL), *(_ro(f"Options{o}", BOOLEAN) for o in (
+                "AllowAdminApprovedUsersOnly", "HasSessionLevelPolicy",
+                "RefreshTokenValidityMetric", "IsInternal")),
+        ], **read_only),
         _sobject("ApexClass", "01p", [
             _ro("Name", nillable=False), _ro("NamespacePrefix", length=15),
-            _ro("ApiVersion", DOUBLE, nillable=False),
-            _ro("Status", PICKLIST, picklist=("Active", "Deleted", "Inactive"),
-                nillable=False),
-            _ro("IsValid", BOOLEAN, nillable=False),
+            _ro("ApiVersion", DOUBLE, nillable=False), _ro("IsValid", BOOLEAN, nillable=False),
+            _ro("Status", PICKLIST, picklist=("Active", "Deleted", "Inactive"), nillable=False),
             _ro("LengthWithoutComments", INT, nillable=False),
-        ], setup=True, createable=False, updateable=False, deletable=False),
+        ], **read_only),
         _sobject("ApexPage", "066", [
-            _ro("Name", length=80, nillable=False), _ro("MasterLabel", length=80,
-                                                         nillable=False),
-            _ro("NamespacePrefix", length=15), _ro("Description", TEXTAREA),
-            _ro("ApiVersion", DOUBLE, nillable=False),
-            _ro("ControllerType", PICKLIST, nillable=False,
-                picklist=("Not Specified", "Standard", "StandardSet", "Custom")),
-            _ro("ControllerKey"),
-        ], setup=True, createable=False, updateable=False, deletable=False),
+            *labelled("Name"), _ro("Description", TEXTAREA), _ro("ControllerKey"),
+            _ro("ApiVersion", DOUBLE, nillable=False), _ro("ControllerType", PICKLIST,
+                nillable=False, picklist=("Not Specified", "Standard", "StandardSet", "Custom")),
+        ], **read_only),
         _sobject("CustomPermission", "0CF", [
-            _ro("DeveloperName", length=80, nillable=False),
-            _ro("MasterLabel", length=80, nillable=False),
-            _ro("NamespacePrefix", length=15), _ro("Description", TEXTAREA),
-            _ro("IsLicensed", BOOLEAN, nillable=False),
-            _ro("IsProtected", BOOLEAN, nillable=False),
-        ], setup=True, createable=False, updateable=False, deletable=False,
-            name_field="MasterLabel"),
+            *labelled("DeveloperName"), _ro("Description", TEXTAREA),
+            _ro("IsLicensed", BOOLEAN, nillable=False), _ro("IsProtected", BOOLEAN,
+                                                            nillable=False),
+        ], **read_only, name_field="MasterLabel"),
         # An app (SetupEntityType TabSet): its Id (02u) is what SetupEntityAccess
         # points at; the data API does not query it (clients read AppMenuItem).
-        _sobject("CustomApplication", "02u", [
-            _ro("DeveloperName", length=80, nillable=False),
-            _ro("MasterLabel", length=80, nillable=False),
-            _ro("NamespacePrefix", length=15),
-        ], label="Custom Application", setup=True, createable=False, updateable=False,
-            deletable=False, queryable=False, name_field="MasterLabel"),
+        _sobject("CustomApplication", "02u", labelled("DeveloperName"),
+                 label="Custom Application", **read_only, queryable=False,
+                 name_field="MasterLabel"),
         _sobject("AppMenuItem", "0DS", [
             _ref("ApplicationId", "CustomApplication", rel="Application", createable=False,
                  updateable=False),
-            _ro("Name", length=250), _ro("Label", length=80),
-            _ro("NamespacePrefix", length=15), _ro("Description", length=250),
+            _ro("Name", length=250), _ro("Label", length=80), _ro("NamespacePrefix", length=15),
+            _ro("Description", length=250), _ro("SortOrder", INT),
             _ro("Type", PICKLIST, picklist=("TabSet", "ConnectedApplication", "Network")),
             _ro("IsAccessible", BOOLEAN), _ro("IsVisible", BOOLEAN),
-            _ro("SortOrder", INT),
-        ], setup=True, createable=False, updateable=False, deletable=False,
-            name_field="Label"),
+        ], **read_only, name_field="Label"),
         _sobject("SetupEntityAccess", "0J0", [
             _ref("ParentId", "PermissionSet", nillable=False, updateable=False),
             _ref("SetupEntityId", tuple(SETUP_ENTITY_SOBJECTS), rel="SetupEntity",
