@@ -1,6 +1,7 @@
 """Setup-entity access (connected apps, Apex classes…) through the CLI: the integration
-walkthrough with its connected app applies in one go and converges, access granted out
-of band is drift, and what Salesforce refuses is told at the config line."""
+walkthrough with its connected app and its Apex REST class applies in one go and
+converges, every kind converges, access granted out of band is drift, and a name the
+org lacks is told at the config line."""
 
 from __future__ import annotations
 
@@ -19,11 +20,25 @@ SEED: dict[str, Any] = {
     **INVOICE_SEED,
     "connected_apps": [{"name": APP, "client_id": "mulesoft-orders"},
                        {"name": "Data Export", "admin_approved_users_only": False}],
+    "apex_classes": ["OrdersRestResource", "acme__InvoiceApi"],
+    "custom_permissions": ["Bypass_Validation"],
+    "visualforce_pages": [{"name": "OrderSummary", "label": "Order Summary"}],
+    "apps": [{"name": "Orders_Console", "label": "Orders Console"}],
 }
-# The walkthrough's standard-object set also gives access to the integration's app.
+# The walkthrough's standard-object set also gives access to the integration's app
+# and to the Apex REST class it calls.
 WITH_APP = WALKTHROUGH.replace(
     "    system_permissions: [ApiEnabled]\n",
-    f"    system_permissions: [ApiEnabled]\n    connected_apps: [{APP}]\n", 1)
+    f"    system_permissions: [ApiEnabled]\n    connected_apps: [{APP}]\n"
+    "    apex_classes: [OrdersRestResource]\n", 1)
+EVERY_KIND = """permission_sets:
+  INT_Api:
+    label: Integration - API
+    apex_classes: [OrdersRestResource, acme__InvoiceApi]
+    custom_permissions: [Bypass_Validation]
+    visualforce_pages: [OrderSummary]
+    apps: [Orders_Console]
+"""
 
 
 @pytest.fixture
@@ -40,8 +55,8 @@ def _access(org: Org, set_name: str) -> set[tuple[str, str]]:
     return {(r["SetupEntityType"], r["SetupEntityId"]) for r in rows}
 
 
-def _app_id(org: Org, name: str) -> str:
-    rows = org.sf.query(f"SELECT Id FROM ConnectedApplication WHERE Name = '{name}'")
+def _app_id(org: Org, name: str, sobject: str = "ConnectedApplication") -> str:
+    rows = org.sf.query(f"SELECT Id FROM {sobject} WHERE Name = '{name}'")
     return str(rows["records"][0]["Id"])
 
 
@@ -51,8 +66,9 @@ def test_walkthrough_with_its_connected_app_applies_in_one_go_and_converges(org:
     planned = org.run("plan", "--json")
     assert planned.exit_code == 0, planned.output
     plan = json.loads(planned.output)
-    grant = "permission_sets.INT_Standard_Objects.connected_apps." + APP
-    assert grant in [a["address"] for a in plan["actions"]]
+    addresses = [a["address"] for a in plan["actions"]]
+    assert "permission_sets.INT_Standard_Objects.connected_apps." + APP in addresses
+    assert "permission_sets.INT_Standard_Objects.apex_classes.OrdersRestResource" in addresses
     steps = " ".join(s["text"] for s in plan["manual_steps"])
     # The grant is the plan's now; Run As stays manual and names the app and its page.
     assert "give one of this user's permission sets access" not in steps
@@ -64,11 +80,31 @@ def test_walkthrough_with_its_connected_app_applies_in_one_go_and_converges(org:
 
     applied = org.run("apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
-    assert _access(org, "INT_Standard_Objects") == {("ConnectedApplication",
-                                                     _app_id(org, APP))}
+    assert "Converged" in applied.output
+    assert _access(org, "INT_Standard_Objects") == {
+        ("ConnectedApplication", _app_id(org, APP)),
+        ("ApexClass", _app_id(org, "OrdersRestResource", "ApexClass"))}
     again = org.run("plan", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "No changes" in again.output
+
+
+def test_every_kind_is_granted_then_revoked_and_converges(org: Org) -> None:
+    org.write("sets.yaml", EVERY_KIND)
+    applied = org.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert {t for t, _ in _access(org, "INT_Api")} == {
+        "ApexClass", "CustomPermission", "ApexPage", "TabSet"}
+    assert len(_access(org, "INT_Api")) == 5
+    assert org.run("plan", "--detailed-exitcode").exit_code == 0
+    org.write("sets.yaml", EVERY_KIND.replace(", acme__InvoiceApi", "").replace(
+        "    apps: [Orders_Console]\n", ""))
+    applied = org.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert {t for t, _ in _access(org, "INT_Api")} == {"ApexClass", "CustomPermission",
+                                                       "ApexPage"}
+    assert len(_access(org, "INT_Api")) == 3
+    assert org.run("plan", "--detailed-exitcode").exit_code == 0
 
 
 def test_access_granted_in_the_org_is_widening_drift_then_revoked(org: Org) -> None:
@@ -90,8 +126,8 @@ def test_access_granted_in_the_org_is_widening_drift_then_revoked(org: Org) -> N
     assert item["attribution"]["changes"][0]["by"] == "admin@reconciler.local"
 
     assert org.run("apply", "--auto-approve").exit_code == 0
-    assert _access(org, "INT_Standard_Objects") == {("ConnectedApplication",
-                                                     _app_id(org, APP))}
+    assert ("ConnectedApplication", _app_id(org, "Data Export")) not in _access(
+        org, "INT_Standard_Objects")
 
 
 def test_a_misspelt_connected_app_is_refused_at_its_line(org: Org) -> None:
