@@ -154,3 +154,35 @@ def test_a_self_authorizing_app_is_one_manual_step_with_its_setup_path(org: Org)
     assert ('"All users may self-authorize"; set it to "Admin approved users are '
             'pre-authorized" (Setup > App Manager > Data Export > Manage > Edit Policies > '
             "OAuth Policies)") in steps[0]["text"]
+
+
+def test_a_group_is_assigned_only_once_its_sets_new_access_is_recalculated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    # The org refuses to assign a group while it is Updating: only waiting succeeds.
+    seed = {**SEED, "org": {"group_recalculation": {"seconds": 1.0}},
+            "permission_sets": [{"name": "INT_Api", "label": "Integration - API"}],
+            "permission_set_groups": [{"name": "INT_All", "label": "Integration - All",
+                                       "permission_sets": ["INT_Api"]}],
+            "users": [{"username": "mulesoft@acme.example", "last_name": "Integration",
+                       "profile": "Minimum Access - API Only Integrations"}]}
+    with start_emulator(tmp_path / "data", seed) as emu:
+        org = Org(emu, tmp_path)
+        org.write("main.yaml", EVERY_KIND + """
+permission_set_groups:
+  INT_All:
+    label: Integration - All
+    permission_sets: [INT_Api]
+
+users:
+  mulesoft:
+    username: mulesoft@acme.example
+    last_name: Integration
+    email: mulesoft@acme.example
+    profile: Minimum Access - API Only Integrations
+    permission_set_groups: [INT_All]
+""")
+        result = org.run("apply", "--auto-approve")
+        assert result.exit_code == 0, result.output
+        assert "waiting for permission set groups to recalculate" in result.output
+        assert "Converged: no changes left." in result.output
