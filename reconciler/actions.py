@@ -8,7 +8,8 @@ are pure functions of the action list.
 
 Each kind's facts live on its class: the record it writes (:attr:`Action.writes`,
 :attr:`Action.record`), how it reads in a plan (:meth:`Action.detail`), and its
-fields, which pydantic checks whenever a document is read. :data:`AnyAction` is the
+fields, which pydantic checks whenever a document is read (the base they share is in
+:mod:`reconciler.action_base`). :data:`AnyAction` is the
 union of every kind, told apart by ``kind``. Every kind has a fixed place in
 :data:`KIND_ORDER`, the tie-break that makes the order of independent actions
 deterministic.
@@ -16,48 +17,22 @@ deterministic.
 
 from __future__ import annotations
 
-import abc
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ModelWrapValidatorHandler,
-    StrictBool,
-    model_serializer,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import Field, StrictBool
 
-from reconciler.document import Scalar, Text, Texts, shown
+from reconciler.action_base import Action, Values, Write, values
+from reconciler.document import Text, Texts
 from reconciler.live import record_key
+from reconciler.model import SETUP_ENTITY_TYPES
 
-#: A user's or a set's attributes, as sorted (name, value) pairs.
-Values = tuple[tuple[Text, Scalar], ...]
+__all__ = ["KINDS", "KIND_ORDER", "Action", "AnyAction", "Values", "Write", "estimate_calls",
+           "sort_key", "values"]
 
 #: Records per sObject Collections call.
 COLLECTION_LIMIT = 200
-
-
-def values(mapping: dict[str, Any]) -> Values:
-    """A frozen, sorted form of a small attribute mapping."""
-    return tuple(sorted(mapping.items()))
-
-
-@dataclass(frozen=True)
-class Write:
-    """The sObject an action writes and how: several actions on one record in one layer
-    (a profile change and a rename of the same user) become one record write."""
-
-    sobject: str
-    operation: Literal["create", "update", "delete"]
-
-
-_SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
 
 
 def _words(words: Sequence[str]) -> str:
@@ -67,98 +42,6 @@ def _words(words: Sequence[str]) -> str:
 def _change(before: Values, after: Values) -> str:
     old, new = dict(before), dict(after)
     return ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(new))
-
-
-class Action(BaseModel):
-    """One change to one record of the org."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: str
-    reason: Text = ""
-    #: The sObject and operation of the record this kind writes.
-    writes: ClassVar[Write]
-    #: Fields a document leaves out when they are empty (and may lack).
-    optional: ClassVar[frozenset[str]] = frozenset()
-    #: The kind of resource it belongs to (the first part of its address), and the
-    #: kind of record it writes (the first part of :attr:`record`).
-    resource_kind: ClassVar[str]
-    record_kind: ClassVar[str]
-
-    @property
-    def symbol(self) -> str:
-        """``+`` adds, ``~`` changes, ``-`` removes."""
-        return _SYMBOLS[self.writes.operation]
-
-    @property
-    def destructive(self) -> bool:
-        """Takes away access or data: listed separately, before any approval. A delete
-        does, whatever its values."""
-        return self.writes.operation == "delete"
-
-    @property
-    @abc.abstractmethod
-    def address(self) -> str:
-        """The config address of what this action changes."""
-
-    @property
-    @abc.abstractmethod
-    def record(self) -> str:
-        """The key of the record it writes (see :func:`reader.record_key`)."""
-
-    @property
-    def resource(self) -> str:
-        """The address of the resource (user, set, group) the action belongs to."""
-        user = getattr(self, "user", None)
-        if isinstance(user, str) and user:
-            return f"users.{user}"  # a username used as the key may hold dots
-        parts = self.address.split(".")
-        return ".".join(parts[:2])
-
-    @property
-    def id(self) -> str:
-        """Unique within a plan: kind and address."""
-        return f"{self.kind}:{self.address}"
-
-    @abc.abstractmethod
-    def detail(self) -> str:
-        """What the action does, in a line."""
-
-    if not TYPE_CHECKING:
-        def __getattr__(self, name: str) -> Any:
-            # pydantic's looks for private and extra attributes (actions have none), and
-            # the ordering rules ask every action for fields only some kinds have.
-            raise AttributeError(name)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON data: kind, address, then the fields; :data:`AnyAction` reads it."""
-        return self.model_dump(mode="json")
-
-    @model_serializer(mode="wrap")
-    def _document(self, handler: Any) -> dict[str, Any]:
-        # What names the action comes first, as a reader of the file looks for it.
-        fields = {k: v for k, v in handler(self).items() if k not in self.optional or v}
-        return {"kind": fields.pop("kind"), "address": self.address, **fields}
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _read(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        """An action read from a document (it names its kind, which code never passes)
-        must hold every field, and the address its fields give."""
-        if not isinstance(data, dict) or "kind" not in data:
-            return handler(data)
-        fields = {k: v for k, v in data.items() if k != "address"}
-        missing = [f for f in ("address", *cls.model_fields)
-                   if f not in data and f not in cls.optional]
-        if missing:
-            raise PydanticCustomError("missing_key", "missing key {key}",
-                                      {"key": shown(missing[0])})
-        action = handler(fields)
-        if data["address"] != action.address:
-            raise PydanticCustomError(
-                "derived", "address {got} is not the one its fields give ({want})",
-                {"got": shown(data["address"]), "want": shown(action.address)})
-        return action
 
 
 # -- permission sets -----------------------------------------------------------
@@ -321,6 +204,49 @@ class ChangeFieldAccess(_FieldAccessAction):
 class RevokeFieldAccess(_FieldAccessAction):
     kind: Literal["revoke_field_access"] = "revoke_field_access"
     writes: ClassVar[Write] = Write("FieldPermissions", "delete")
+
+
+# A SetupEntityType → the config key that lists such entities (connected_apps…).
+_ENTITY_KEYS = {t: key for key, t in SETUP_ENTITY_TYPES.items()}
+EntityType = Literal["ConnectedApplication", "ApexClass", "CustomPermission", "ApexPage",
+                     "TabSet"]
+
+
+class _EntityAccessAction(Action):
+    """A set's access to a setup entity: one SetupEntityAccess row, made or deleted
+    (Salesforce never updates one)."""
+
+    permission_set: Text = ""
+    entity_type: EntityType = "ConnectedApplication"
+    entity: Text = ""  # its name, as the org spells it
+    resource_kind: ClassVar[str] = "permission_sets"
+    record_kind: ClassVar[str] = "entity"
+
+    @property
+    def list_name(self) -> str:
+        """The set's list in the config that names the entity."""
+        return _ENTITY_KEYS[self.entity_type]
+
+    @property
+    def address(self) -> str:
+        return f"{self.resource_kind}.{self.permission_set}.{self.list_name}.{self.entity}"
+
+    @property
+    def record(self) -> str:
+        return record_key(self.record_kind, self.permission_set, self.entity_type, self.entity)
+
+    def detail(self) -> str:
+        return f"{self.list_name}: {self.symbol} {self.entity}"
+
+
+class GrantSetupEntityAccess(_EntityAccessAction):
+    kind: Literal["grant_setup_entity_access"] = "grant_setup_entity_access"
+    writes: ClassVar[Write] = Write("SetupEntityAccess", "create")
+
+
+class RevokeSetupEntityAccess(_EntityAccessAction):
+    kind: Literal["revoke_setup_entity_access"] = "revoke_setup_entity_access"
+    writes: ClassVar[Write] = Write("SetupEntityAccess", "delete")
 
 
 # -- permission set groups -------------------------------------------------------
@@ -566,9 +492,10 @@ class UnassignGroup(_Assignment):
 # free, then creation outward to the assignments that use it.
 KIND_ORDER: tuple[type[Action], ...] = (
     UnassignGroup, UnassignPermissionSet, UnassignPermissionSetLicense, RemoveGroupComponent,
-    DeleteGroup, RevokeFieldAccess, RevokeObjectAccess, DeletePermissionSet, DeactivateUser,
-    CreatePermissionSet, UpdatePermissionSet, SetSystemPermissions, GrantObjectAccess,
-    ChangeObjectAccess, GrantFieldAccess, ChangeFieldAccess, CreateGroup, UpdateGroup,
+    DeleteGroup, RevokeSetupEntityAccess, RevokeFieldAccess, RevokeObjectAccess,
+    DeletePermissionSet, DeactivateUser, CreatePermissionSet, UpdatePermissionSet,
+    SetSystemPermissions, GrantObjectAccess, ChangeObjectAccess, GrantFieldAccess,
+    ChangeFieldAccess, GrantSetupEntityAccess, CreateGroup, UpdateGroup,
     AddGroupComponent, CreateUser, ReactivateUser, ChangeUserProfile, UpdateUser,
     AssignPermissionSetLicense, AssignPermissionSet, AssignGroup,
 )

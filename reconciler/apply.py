@@ -250,7 +250,8 @@ def _runnable(layer: list[a.Action], plan: Plan, blocked: dict[str, str],
 # a group recalculates it].
 _SET_CHANGES = (a.UpdatePermissionSet, a.SetSystemPermissions, a.GrantObjectAccess,
                 a.ChangeObjectAccess, a.RevokeObjectAccess, a.GrantFieldAccess,
-                a.ChangeFieldAccess, a.RevokeFieldAccess)
+                a.ChangeFieldAccess, a.RevokeFieldAccess, a.GrantSetupEntityAccess,
+                a.RevokeSetupEntityAccess)
 
 
 def _recalculated(action: a.Action, live: Live) -> set[str]:

@@ -27,6 +27,7 @@ from reconciler.actions import (
     DeactivateUser,
     DeleteGroup,
     DeletePermissionSet,
+    GrantSetupEntityAccess,
     ReactivateUser,
     UnassignGroup,
     UnassignPermissionSet,
@@ -34,9 +35,10 @@ from reconciler.actions import (
 )
 from reconciler.config import Config, Location
 from reconciler.errors import Problem
-from reconciler.live import Live
+from reconciler.live import Live, entity_key
 from reconciler.model import (
     OBJECT_PERMISSIONS,
+    SETUP_ENTITY_TYPES,
     State,
     User,
     is_integration_psl,
@@ -45,6 +47,12 @@ from reconciler.model import (
     object_prerequisites,
     same_name,
 )
+
+_CONNECTED_APP = SETUP_ENTITY_TYPES["connected_apps"]
+_ENTITY_KEYS = {t: key for key, t in SETUP_ENTITY_TYPES.items()}
+_ENTITY_WORDS = {"ConnectedApplication": "connected app", "ApexClass": "Apex class",
+                 "CustomPermission": "custom permission", "ApexPage": "Visualforce page",
+                 "TabSet": "app"}
 
 
 def location_of(config: Config, address: str) -> Location | None:
@@ -112,6 +120,7 @@ class Checker:
         """The checks without which a diff means nothing: names the org lacks, access the
         org can't hold. ``drift`` runs these (and reports a license change as drift)."""
         self.references()
+        self.setup_entities()
         self.prefix_scope()
         self.objects_and_fields()
         self.users()
@@ -161,6 +170,20 @@ class Checker:
         }.get(kind, [])
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
         return close[0] if close else None
+
+    def setup_entities(self) -> None:
+        """Entities a set gives access to that the org lacks: Salesforce can't hold the
+        access row without the entity."""
+        for name, ps in sorted(self.desired.permission_sets.items()):
+            for e in sorted(ps.setup_entities) if not ps.absent else ():
+                if entity_key(e.type, e.name) in self.live.setup_entities:
+                    continue
+                close = difflib.get_close_matches(e.name, self.live.entity_names.get(e.type, ()),
+                                                  n=1, cutoff=0.75)
+                hint = f'; did you mean "{close[0]}"?' if close else ""
+                key = _ENTITY_KEYS[e.type]
+                self.at(f'permission_sets.{name}.{key}["{e.name}"]',
+                        f'{_ENTITY_WORDS[e.type]} "{e.name}" does not exist in the org{hint}')
 
     def prefix_scope(self) -> None:
         """A set the config assigns but doesn't declare must not be one the prefix
@@ -437,10 +460,18 @@ def _seat_changes(a: Action) -> list[tuple[str, str, int]]:
     return []
 
 
-def manual_steps(actions: Sequence[Action]) -> list[ManualStep]:
-    """What a human must do after apply for new or converted integration users."""
+_APP_POLICIES = "Setup > App Manager > {app} > Manage > Edit Policies"
+
+
+def manual_steps(actions: Sequence[Action], desired: State, live: Live) -> list[ManualStep]:
+    """What a human must do after apply: for new or converted integration users, the
+    connected app's "Run As" user (no API sets it), and pre-authorization of each
+    connected app they reach or the plan grants, unless the org says it is on."""
     steps: list[ManualStep] = []
+    apps: dict[str, str] = {}  # app → the address of the set that gives it
     for a in actions:
+        if isinstance(a, GrantSetupEntityAccess) and a.entity_type == _CONNECTED_APP:
+            apps.setdefault(a.entity, a.address)
         becomes_integration = (
             isinstance(a, CreateUser) and is_integration_user_license(a.license)
         ) or (isinstance(a, ChangeUserProfile) and is_integration_user_license(a.license_after)
@@ -448,20 +479,56 @@ def manual_steps(actions: Sequence[Action]) -> list[ManualStep]:
         if not becomes_integration:
             continue
         username = getattr(a, "username", "")
+        reached = _connected_apps(desired, desired.users.get(username.casefold()))
+        for app, address in reached.items():
+            apps.setdefault(app, address)
+        named = ", ".join(f'"{app}"' for app in reached) or "the connected app"
         steps.append(ManualStep(a.resource, (
             f"{username}: choose how the integration authenticates. Recommended: OAuth client "
-            "credentials, with this user as the connected app's \"Run As\" user (Setup > App "
-            "Manager > the app > Manage > Edit Policies).")))
-        steps.append(ManualStep(a.resource, (
-            f"{username}: for the JWT bearer or username-password flows, pre-authorize the "
-            "connected app (\"Admin approved users are pre-authorized\") and give one of this "
-            "user's permission sets access to it: API-only users can't grant OAuth consent "
-            "interactively.")))
+            f"credentials, with this user as the \"Run As\" user of {named} ("
+            + _APP_POLICIES.format(app=" / ".join(reached) or "the app")
+            + " > Client Credentials Flow); the API can't set it.")))
+        if not reached:
+            steps.append(ManualStep(a.resource, (
+                f"{username}: for the JWT bearer or username-password flows, list its "
+                "connected app under connected_apps of one of this user's permission sets "
+                "(the plan then gives the access) and pre-authorize the app (\"Admin approved "
+                f"users are pre-authorized\", {_APP_POLICIES.format(app='the app')}): "
+                "API-only users can't grant OAuth consent interactively.")))
         steps.append(ManualStep(a.resource, (
             f"{username}: a password or security token can't be reset over the API; if a "
             "legacy integration logs in with username, password and token, reset them in "
             "Setup and store them in your secret manager.")))
+    for app, address in sorted(apps.items()):
+        info = live.setup_entities.get(entity_key(_CONNECTED_APP, app))
+        if info is not None and info.admin_approved_only:
+            continue
+        now = ("is \"All users may self-authorize\"" if info is not None
+               and info.admin_approved_only is False else "could not be read")
+        steps.append(ManualStep(address, (
+            f"connected app \"{app}\": its Permitted Users policy {now}; set it to \"Admin "
+            "approved users are pre-authorized\" (" + _APP_POLICIES.format(app=app)
+            + " > OAuth Policies), or the access the permission set gives has no effect and "
+            "API-only users can't authorize it themselves.")))
     return steps
+
+
+def _connected_apps(desired: State, user: User | None) -> dict[str, str]:
+    """The connected apps a declared user reaches through its declared sets (directly or
+    in its groups) → the address of a set that lists each."""
+    if user is None:
+        return {}
+    sets = set(user.permission_sets)
+    for g in user.permission_set_groups:
+        group = desired.permission_set_groups.get(g)
+        sets |= set(group.permission_sets) if group else set()
+    out: dict[str, str] = {}
+    for name in sorted(sets):
+        ps = desired.permission_sets.get(name)
+        for e in sorted(ps.setup_entities) if ps else ():
+            if e.type == _CONNECTED_APP:
+                out.setdefault(e.name, f"permission_sets.{name}.connected_apps.{e.name}")
+    return out
 
 
 def group_status_warnings(desired: State, live: Live) -> list[str]:

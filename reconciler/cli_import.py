@@ -97,9 +97,12 @@ def add_import_commands(group: click.Group, fail: Fail) -> None:
         from reconciler import importer
 
         try:
-            written = importer.export_metadata(load(obj, obj.org), to_metadata, force=force)
+            config = load(obj, obj.org)
+            written = importer.export_metadata(config, to_metadata, force=force)
         except ReconcilerError as exc:
             fail(exc, obj)
+        for warning in importer.export_warnings(config):
+            click.echo(f"warning: {warning}", err=True)
         click.echo(f"Wrote {count(len(written), 'file')} under {to_metadata}")
 
 

@@ -1,12 +1,14 @@
 """Desired × live → actions, per natural key. Pure: no network, no ordering.
 
-Names are first made canonical against the live org (a PSL written by label or by
-developer name, a profile in any case, ``account.industry``…), so that spelling never
-shows up as a change. Then each resource is compared by its natural key:
+Names are first made canonical against the live org (:mod:`reconciler.names`: a PSL
+written by label or by developer name, a profile in any case, ``account.industry``…), so
+that spelling never shows up as a change. Then each resource is compared by its natural
+key:
 
 - permission sets and groups by API name: create, update, or delete when declared
   ``absent`` (or undeclared under ``settings.scope.permission_sets.name_prefix``); their access
-  entries by (set, object) and (set, field);
+  entries by (set, object) and (set, field), its setup-entity access by (set, kind,
+  name);
 - users by username: create, update, profile change, (de)activation; assignments by
   (user, target), revoked only under ``scope.assignments: authoritative``. A PSL that
   a user's sets are licensed to is wanted whether or not the config lists it: Salesforce
@@ -18,10 +20,9 @@ plan checks (``checks.py``) and the order (``graph.py``) come after this.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 from reconciler.actions import (
     Action,
@@ -38,12 +39,15 @@ from reconciler.actions import (
     DeactivateUser,
     DeleteGroup,
     DeletePermissionSet,
+    EntityType,
     GrantFieldAccess,
     GrantObjectAccess,
+    GrantSetupEntityAccess,
     ReactivateUser,
     RemoveGroupComponent,
     RevokeFieldAccess,
     RevokeObjectAccess,
+    RevokeSetupEntityAccess,
     SetSystemPermissions,
     UnassignGroup,
     UnassignPermissionSet,
@@ -54,17 +58,19 @@ from reconciler.actions import (
     values,
 )
 from reconciler.config import Config
-from reconciler.live import Live, license_label
+from reconciler.live import Live
 from reconciler.model import (
     INTEGRATION_PSL_LABEL,
-    FrozenMap,
+    SETUP_ENTITY_TYPES,
     PermissionSet,
     PermissionSetGroup,
+    SetupEntity,
     State,
     User,
     field_key,
     is_integration_user_license,
 )
+from reconciler.names import Names, canonical
 
 T = TypeVar("T")
 
@@ -87,88 +93,6 @@ class Diff:
     #: Actions for no difference: they keep what matches matching through the apply
     #: (a plan runs them after ``actions``; drift has nothing to report about them).
     kept: list[Action] = field(default_factory=list)
-
-
-# -- canonical names ------------------------------------------------------------------
-
-
-class Names:
-    """Canonical spelling of org names, from the live catalogue."""
-
-    def __init__(self, live: Live) -> None:
-        self.live = live
-
-    def license(self, name: str | None) -> str | None:
-        """A user license's Name or a PSL's label, whichever ``name`` designates."""
-        if name is None:
-            return None
-        key = name.casefold()
-        lic = self.live.psls.get(key) or self.live.user_licenses.get(key)
-        return license_label(lic) if lic else name
-
-    def profile(self, name: str) -> str:
-        found = self.live.profiles.get(name.casefold())
-        return found[0] if found else name
-
-    def profile_license(self, profile: str) -> str | None:
-        found = self.live.profiles.get(profile.casefold())
-        return found[1] if found else None
-
-    def set(self, name: str) -> str:
-        info = self.live.sets.get(name.casefold())
-        return info.name if info else name
-
-    def group(self, name: str, declared: Mapping[str, PermissionSetGroup]) -> str:
-        for known in (*declared, *self.live.state.permission_set_groups):
-            if known.casefold() == name.casefold():
-                return known
-        return name
-
-    def sobject(self, name: str) -> str:
-        info = self.live.objects.get(name.casefold())
-        return info.name if info else name
-
-    def field(self, name: str) -> str:
-        obj, _, fname = name.partition(".")
-        info = self.live.objects.get(obj.casefold())
-        if info is None:
-            return name
-        return f"{info.name}.{info.field_names.get(fname.casefold(), fname)}"
-
-
-def canonical(desired: State, names: Names) -> State:
-    """``desired`` with every org name spelled as the org spells it."""
-    sets = {}
-    for key, ps in desired.permission_sets.items():
-        sets[key] = dataclasses.replace(
-            ps,
-            license=names.license(ps.license),
-            objects=FrozenMap({names.sobject(o): a for o, a in ps.objects.items()}),
-            fields=FrozenMap({names.field(f): a for f, a in ps.fields.items()}),
-        )
-    groups = {}
-    for key, group in desired.permission_set_groups.items():
-        groups[key] = dataclasses.replace(
-            group, permission_sets=frozenset(
-                s if s in desired.permission_sets else names.set(s)
-                for s in group.permission_sets))
-    users = {}
-    for key, user in desired.users.items():
-        users[key] = dataclasses.replace(
-            user,
-            profile=names.profile(user.profile),
-            license=names.license(user.license),
-            permission_set_licenses=frozenset(
-                names.license(p) or p for p in user.permission_set_licenses),
-            permission_sets=frozenset(
-                s if s in desired.permission_sets else names.set(s)
-                for s in user.permission_sets),
-            permission_set_groups=frozenset(
-                names.group(g, desired.permission_set_groups)
-                for g in user.permission_set_groups),
-        )
-    return State(users=FrozenMap(users), permission_sets=FrozenMap(sets),
-                 permission_set_groups=FrozenMap(groups))
 
 
 # -- the diff ---------------------------------------------------------------------------
@@ -337,6 +261,7 @@ class _Context:
             fields = {field_key(f): (f, a) for f, a in sorted(ps.fields.items())}
             actions += [GrantFieldAccess(permission_set=name, field=f, after=a.words)
                         for f, a in sorted(fields.values()) if not a.empty]
+            actions += self.entity_access(name, ps.setup_entities, frozenset())
             return [self.with_masters(a) for a in actions]
         actions = []
         before, after = self.changed(address, ps, live, ("label", "description"))
@@ -355,7 +280,25 @@ class _Context:
             actions += _access_changes(name, ps.fields, live.fields, GrantFieldAccess,
                                        ChangeFieldAccess, RevokeFieldAccess, "field",
                                        key=field_key)
+        actions += self.entity_access(name, ps.setup_entities, live.setup_entities)
         return [self.with_masters(a) for a in actions]
+
+    def entity_access(self, name: str, want: frozenset[SetupEntity],
+                      have: frozenset[SetupEntity]) -> list[Action]:
+        """Grant and revoke setup-entity access, per kind the config doesn't ignore;
+        names compare as Salesforce compares them, ignoring case."""
+        actions: list[Action] = []
+        for key, entity_type in SETUP_ENTITY_TYPES.items():
+            if self.ignored(f"permission_sets.{name}", key):
+                continue
+            match = keyed([e.name for e in want if e.type == entity_type],
+                          [e.name for e in have if e.type == entity_type])
+            kind = cast(EntityType, entity_type)
+            actions += [GrantSetupEntityAccess(permission_set=name, entity_type=kind, entity=e)
+                        for e in match.only_wanted]
+            actions += [RevokeSetupEntityAccess(permission_set=name, entity_type=kind, entity=e,
+                                                reason="not in config") for e in match.only_held]
+        return actions
 
     def with_masters(self, action: Action) -> Action:
         """An object access action with the masters its object depends on (describe)."""

@@ -29,7 +29,6 @@ from urllib.parse import urlsplit
 
 from reconciler.checks import Checker
 from reconciler.config import Config
-from reconciler.diff import Names, canonical
 from reconciler.live import Live
 from reconciler.model import (
     INTEGRATION_PSL_LABEL,
@@ -39,6 +38,7 @@ from reconciler.model import (
     is_integration_psl,
     is_integration_user_license,
 )
+from reconciler.names import Names, canonical
 from reconciler.org.discover import Seats
 from reconciler.org.permissions import NEEDS, Need
 from reconciler.org.preflight import Facts

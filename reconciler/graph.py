@@ -35,9 +35,11 @@ from reconciler.actions import (
     DeletePermissionSet,
     GrantFieldAccess,
     GrantObjectAccess,
+    GrantSetupEntityAccess,
     ReactivateUser,
     RemoveGroupComponent,
     RevokeObjectAccess,
+    RevokeSetupEntityAccess,
     SetSystemPermissions,
     UnassignGroup,
     UnassignPermissionSet,
@@ -162,7 +164,7 @@ class Rule:
 
 
 _SET_CONTENT = (GrantObjectAccess, ChangeObjectAccess, GrantFieldAccess, ChangeFieldAccess,
-                SetSystemPermissions, UpdatePermissionSet)
+                SetSystemPermissions, UpdatePermissionSet, GrantSetupEntityAccess)
 _USER_ASSIGN = (AssignPermissionSetLicense, AssignPermissionSet, AssignGroup)
 _USER_UNASSIGN = (UnassignPermissionSet, UnassignGroup, UnassignPermissionSetLicense)
 
@@ -197,6 +199,8 @@ RULES: tuple[Rule, ...] = (
     Rule("access that depends on an object's access goes before that access",
          (RevokeObjectAccess, ChangeObjectAccess), (RevokeObjectAccess, ChangeObjectAccess),
          _prerequisites_removed, _access_removed),
+    Rule("a set's users and groups leave it before it loses access to a setup entity",
+         (UnassignPermissionSet, RemoveGroupComponent), (RevokeSetupEntityAccess,), _set, _set),
     Rule("a set's assignments go before the PSL it needs",
          (UnassignPermissionSet, UnassignGroup), (UnassignPermissionSetLicense,),
          _user_licenses, _user_licenses),

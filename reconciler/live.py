@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from reconciler.model import FrozenMap, State
+from reconciler.model import FrozenMap, SetupEntity, State
 
 
 class Querier(Protocol):
@@ -39,6 +39,8 @@ class Claims:
     referenced_groups: tuple[str, ...] = ()
     set_prefix: str | None = None
     objects: tuple[str, ...] = ()  # sObjects named in object or field access
+    #: Setup entities the declared sets name: the reader looks each up by name.
+    setup_entities: tuple[SetupEntity, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,23 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True)
+class EntityInfo:
+    """A setup entity of the org (a connected app, an Apex class…)."""
+
+    id: str
+    type: str  # its SetupEntityType
+    name: str  # as the org spells it (``namespace__Name`` for a package's)
+    #: A connected app's "Admin approved users are pre-authorized" policy; None where
+    #: the org doesn't say (another kind, or a field the org lacks).
+    admin_approved_only: bool | None = None
+
+
+def entity_key(entity_type: str, name: str) -> str:
+    """The key of a setup entity in :attr:`Live.setup_entities`."""
+    return f"{entity_type}:{name.casefold()}"
+
+
+@dataclass(frozen=True)
 class Live:
     """The org as far as the config claims it, plus the catalogue the plan checks against."""
 
@@ -120,6 +139,12 @@ class Live:
     #: Each group's recalculation Status (Updated, Outdated, Updating, Failed), by
     #: casefolded DeveloperName.
     group_status: FrozenMap[str, str] = field(default_factory=FrozenMap)
+    #: The setup entities the config names or the managed sets hold, by
+    #: :func:`entity_key`; a name the config uses that is missing is not in the org.
+    setup_entities: FrozenMap[str, EntityInfo] = field(default_factory=FrozenMap)
+    #: SetupEntityType → the org's names of that kind, read only for a kind where a
+    #: name the config uses is missing (for "did you mean").
+    entity_names: FrozenMap[str, tuple[str, ...]] = field(default_factory=FrozenMap)
 
 
 def record_key(kind: str, *parts: str) -> str:

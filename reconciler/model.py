@@ -447,7 +447,9 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, _SET_TYPES):
-        return sorted(to_jsonable(v) for v in value)
+        # Sorted as values (names, or SetupEntity by type and name), not as JSON: a
+        # dataclass's JSON is an object, which has no order.
+        return [to_jsonable(v) for v in sorted(value)]
     if isinstance(value, _SEQUENCE_TYPES):
         return [to_jsonable(v) for v in value]
     return value

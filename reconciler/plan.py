@@ -384,6 +384,8 @@ def claims_for(config: Config) -> Claims:
                                         if r.kind == "permission_set_group"})),
         set_prefix=config.settings.scope.permission_set_prefix,
         objects=tuple(sorted(objects, key=str.casefold)),
+        setup_entities=tuple(sorted({e for ps in sets if not ps.absent
+                                     for e in ps.setup_entities})),
     )
 
 
@@ -411,7 +413,7 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
         actions=tuple(ordered),
         depends_on=FrozenMap({a.id: tuple(graph.dependencies(dag, a)) for a in ordered}),
         layers=tuple(tuple(a.id for a in layer) for layer in layers),
-        manual_steps=tuple(manual_steps(ordered)),
+        manual_steps=tuple(manual_steps(ordered, desired, live)),
         warnings=tuple(warnings),
         read_calls=live.api_calls,
         apply_calls=estimate_calls(layers),

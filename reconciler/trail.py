@@ -257,3 +257,11 @@ def user_attributes(user: Sequence[str], attributes: Iterable[str]) -> Clue:
     fields = tuple(USER_FIELDS.get(a, a) for a in attributes)
     return Clue(phrases=(("changed",),), people=(tuple(user),), names=(fields,),
                 unless=("changed profile",))
+
+
+def setup_entity_access(set_names: Sequence[str], entity: str) -> Clue:
+    """A row naming the set and the entity whose access changed (connected app, Apex
+    class…). The wording is assumed: the real rows seen name a profile's connected app
+    ("Changed profile P: … connected"), not a permission set's."""
+    return Clue(labels=(tuple(set_names),), names=((entity,),),
+                unless=("permission set group",))

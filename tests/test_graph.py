@@ -169,6 +169,9 @@ def _sample(cls: type[a.Action], rng: random.Random) -> a.Action:
                    before=("read",), after=("read", "edit"))
     if issubclass(cls, a._FieldAccessAction):
         return cls(permission_set=s, field="Account.Industry", after=("read",))
+    if issubclass(cls, a._EntityAccessAction):
+        return cls(permission_set=s, entity_type=rng.choice(["ConnectedApplication", "ApexClass"]),
+                   entity=rng.choice(["Orders App", "OrdersApi"]))
     if cls in (a.CreatePermissionSet, a.DeletePermissionSet):
         return cls(name=s)
     if cls in (a.UpdatePermissionSet,):

@@ -44,9 +44,11 @@ from reconciler.model import (
     INTEGRATION_PROFILES,
     INTEGRATION_PSL_LABEL,
     INTEGRATION_USER_LICENSE,
+    SETUP_ENTITY_TYPES,
     FrozenMap,
     PermissionSet,
     PermissionSetGroup,
+    SetupEntity,
     User,
     field_key,
     is_activity_object,
@@ -243,6 +245,9 @@ class _Builder:
             system_permissions=frozenset(data.system_permissions),
             objects=FrozenMap((k, v) for k, v in data.objects.items() if not v.empty),
             fields=FrozenMap((k, v) for k, v in data.fields.items() if not v.empty),
+            setup_entities=frozenset(SetupEntity(entity_type, entity)
+                                     for key, entity_type in SETUP_ENTITY_TYPES.items()
+                                     for entity in getattr(data, key)),
             absent=data.absent,
         )
         self.out.permission_sets[name] = pset

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from reconciler.config.entities import SetupEntityKeys
 from reconciler.config.fields import (
     Distinct,
     DistinctKeys,
@@ -34,7 +35,13 @@ from reconciler.config.types import (
     Scope,
     UserDefaults,
 )
-from reconciler.model import FIELD_PERMISSIONS, OBJECT_PERMISSIONS, FieldAccess, ObjectAccess
+from reconciler.model import (
+    FIELD_PERMISSIONS,
+    OBJECT_PERMISSIONS,
+    SETUP_ENTITY_TYPES,
+    FieldAccess,
+    ObjectAccess,
+)
 
 __all__ = ["BLOCKS", "ConfigFile", "Record", "document_schema"]
 
@@ -62,7 +69,8 @@ EmailEncoding = Literal["UTF-8", "ISO-8859-1", "Shift_JIS", "ISO-2022-JP", "EUC-
 
 # Attributes `lifecycle.ignore_changes` may name, per resource kind.
 SetAttribute = Literal["label", "description", "license", "system_permissions", "objects",
-                       "fields"]
+                       "fields", "connected_apps", "apex_classes", "custom_permissions",
+                       "visualforce_pages", "apps"]
 GroupAttribute = Literal["label", "description", "permission_sets"]
 UserAttribute = Literal["first_name", "last_name", "email", "alias", "profile", "license",
                         "permission_set_licenses", "permission_sets", "permission_set_groups",
@@ -387,7 +395,7 @@ FieldWords = Words("field", FIELD_PERMISSIONS, FieldAccess.of,
                    "Field permissions: read edit (edit ⇒ read).")
 
 
-class PermissionSetEntry(Record):
+class PermissionSetEntry(Record, SetupEntityKeys):
     """One permission set."""
 
     label: Annotated[str | None, Text(max_len=80)] = Field(
@@ -411,7 +419,8 @@ class PermissionSetEntry(Record):
     @model_validator(mode="after")
     def _rules(self) -> PermissionSetEntry:
         found = _destroy_rules(self, "absent", self.absent, "absent: true",
-                               ("license", "system_permissions", "objects", "fields"))
+                               ("license", "system_permissions", "objects", "fields",
+                                *SETUP_ENTITY_TYPES))
         found += [Finding(("system_permissions", index),
                           f'write "{name[len("Permissions"):]}", without the "Permissions" '
                           "prefix", own_address=True)

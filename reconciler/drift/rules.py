@@ -152,6 +152,14 @@ RULES: dict[type[Action], Rule] = {
     a.RevokeFieldAccess: Rule(
         _is("widening"), lambda x: _access(x.before, ()),
         lambda x, n: trail.field_access(n.set(x.permission_set), x.field)),
+    a.GrantSetupEntityAccess: Rule(
+        _is("narrowing"), lambda x: f"the set lacks access to {x.list_name} {x.entity}",
+        lambda x, n: trail.setup_entity_access(n.set(x.permission_set), x.entity)),
+    a.RevokeSetupEntityAccess: Rule(
+        _is("widening"),
+        lambda x: f"the set also gives access to {x.list_name} {x.entity}, which the "
+                  "config does not list",
+        lambda x, n: trail.setup_entity_access(n.set(x.permission_set), x.entity)),
     a.CreateGroup: Rule(
         _is("narrowing"), lambda x: "the org lacks this permission set group",
         lambda x, n: trail.group_deleted(n.group(x.name))),

@@ -17,10 +17,16 @@ A seed is a YAML document (see ``fixtures/seeds/example.yaml``)::
                                               Number__c: autonumber}}]
     custom_fields: {Account: {Tradestyle__c: text}, Task: {Channel__c: text}}  # Task/Event: both
     connected_apps: [{name: App, client_id: ..., client_secret: ..., certificate: PEM,
-                      run_as: user@x.com, admin_approved_users_only: true}]
+                      run_as: user@x.com, admin_approved_users_only: true}, Other App]
+    apex_classes: [OrderService, ns__Helper]   # deployed metadata; ns__: a package's
+    visualforce_pages: [{name: Invoice, label: Invoice PDF}]
+    custom_permissions: [Bypass_Validation]     # a name, or {name, label, namespace}
+    apps: [{name: Sales_Console, label: Sales Console}]   # an app (SetupEntityType TabSet)
     permission_sets: [{name: N, label: L, license: PSL or user license,
                        system_permissions: [ApiEnabled], objects: {Account: [read]},
                        fields: {Account.Industry: [read, edit]},
+                       connected_apps: [App], apex_classes: [OrderService],
+                       visualforce_pages: [...], custom_permissions: [...], apps: [...],
                        namespace: ns}]                   # a managed package's set
 
     permission_set_groups: [{name: G, label: L, permission_sets: [N]}]
@@ -51,6 +57,7 @@ from reconciler.emulator.apierror import ApiFault
 from reconciler.emulator.errors import LocalOrgError
 from reconciler.emulator.ids import ORG_PREFIX, is_id, new_org_id, to18
 from reconciler.emulator.org import Org
+from reconciler.emulator.rules.entities import entity_name
 from reconciler.emulator.rules.groups import fail_seeded_groups, set_group_recalculation
 from reconciler.emulator.rules.lookups import recount_licenses
 from reconciler.emulator.rules.permsets import OBJECT_IMPLIES
@@ -86,9 +93,13 @@ DEFAULT_PROFILES = [
 #: Org settings that switch legacy logins off, with their default: on, as in an org
 #: created before Summer '23 (username-password flow) and Winter '26 (SOAP login()).
 LOGIN_SETTINGS = {"allow_oauth_username_password_flows": True, "allow_soap_login": True}
+#: Seed keys of the setup entities a permission set can give access to → their sObject
+#: (the same keys a permission set's entry lists them under).
+ENTITY_KEYS = {"connected_apps": "ConnectedApplication", "apex_classes": "ApexClass",
+               "visualforce_pages": "ApexPage", "custom_permissions": "CustomPermission",
+               "apps": "CustomApplication"}
 _TOP_KEYS = {"org", "user_licenses", "permission_set_licenses", "profiles", "custom_objects",
-             "custom_fields", "connected_apps", "permission_sets", "permission_set_groups",
-             "users"}
+             "custom_fields", "permission_sets", "permission_set_groups", "users", *ENTITY_KEYS}
 OBJECT_WORDS = {"read": "PermissionsRead", "create": "PermissionsCreate",
                 "edit": "PermissionsEdit", "delete": "PermissionsDelete",
                 "view_all": "PermissionsViewAllRecords",
@@ -212,6 +223,7 @@ def _build(org: Org, seed: dict[str, Any], org_id: str | None) -> None:
     for obj, fields in (seed.get("custom_fields") or {}).items():
         org.add_custom_fields(obj, fields)
     _seed_connected_apps(org, seed, admin_id)
+    _seed_setup_entities(org, seed, admin_id)
     names: dict[str, str] = {}
     for spec in seed.get("permission_sets") or []:
         # A managed set is named namespace__Name here, as Salesforce qualifies it.
@@ -317,7 +329,9 @@ def _seed_connected_apps(org: Org, seed: Mapping[str, Any], admin_id: str) -> No
     """The connected apps and their credentials ("Reconciler Local" first), and the
     admin token."""
     store = org.store
-    apps = list(seed.get("connected_apps") or [])
+    # A bare name is an app with generated credentials, as for the other entity keys.
+    apps = [a if isinstance(a, Mapping) else {"name": a}
+            for a in seed.get("connected_apps") or []]
     if not any(str(a.get("name")) == "Reconciler Local" for a in apps):
         apps.insert(0, {"name": "Reconciler Local"})
     registered = []
@@ -336,6 +350,52 @@ def _seed_connected_apps(org: Org, seed: Mapping[str, Any], admin_id: str) -> No
         })
     store.set_meta("connected_apps", registered)
     store.set_meta("admin_token", secrets.token_urlsafe(32))
+
+
+def _entity_spec(item: Any) -> tuple[str, str | None, str]:
+    """A seeded entity's (API name, namespace, label): from ``Name``, ``ns__Name`` or
+    ``{name, label, namespace}``."""
+    spec = item if isinstance(item, Mapping) else {"name": item}
+    name = str(spec["name"])
+    namespace = spec.get("namespace")
+    if namespace is None and "__" in name:
+        namespace, _, name = name.partition("__")
+    return name, (str(namespace) if namespace else None), str(spec.get("label") or name)
+
+
+def _seed_setup_entities(org: Org, seed: Mapping[str, Any], admin_id: str) -> None:
+    """Apex classes, Visualforce pages, custom permissions and apps: deployed metadata,
+    made by the platform (the data API creates none of them)."""
+    for key, sobject in ENTITY_KEYS.items():
+        if sobject == "ConnectedApplication":
+            continue  # seeded with its credentials, by _seed_connected_apps
+        for order, item in enumerate(seed.get(key) or []):
+            name, namespace, label = _entity_spec(item)
+            if sobject == "ApexClass":
+                values: dict[str, Any] = {"Name": name, "ApiVersion": 62.0, "Status": "Active",
+                                          "IsValid": True, "LengthWithoutComments": 0}
+            elif sobject == "ApexPage":
+                values = {"Name": name, "MasterLabel": label, "ApiVersion": 62.0,
+                          "ControllerType": "Not Specified"}
+            else:
+                values = {"DeveloperName": name, "MasterLabel": label}
+                if sobject == "CustomPermission":
+                    values.update(IsLicensed=False, IsProtected=False)
+            rec = org.insert_raw(sobject, {**values, "NamespacePrefix": namespace}, admin_id)
+            if sobject == "CustomApplication":
+                # How a client learns an app's name: its menu item [doc].
+                org.insert_raw("AppMenuItem", {
+                    "ApplicationId": rec["Id"], "Name": name, "Label": label,
+                    "NamespacePrefix": namespace, "Type": "TabSet", "IsAccessible": True,
+                    "IsVisible": True, "SortOrder": order + 1}, admin_id)
+
+
+def _entity_id(org: Org, sobject: str, name: str) -> str:
+    """The Id of the seeded setup entity ``name`` (``ns__Name`` for a package's)."""
+    for rec in org.records(sobject):
+        if entity_name(sobject, rec).lower() == str(name).lower():
+            return str(rec["Id"])
+    raise ValueError(f"unknown {sobject} {name!r}")
 
 
 def _seed_groups(org: Org, seed: Mapping[str, Any], names: Mapping[str, str],
@@ -421,12 +481,11 @@ def _seed_permission_set(org: Org, spec: Mapping[str, Any], admin_id: str) -> st
         org.create("FieldPermissions", {"ParentId": ps["Id"],
                                         "SobjectType": str(field_name).split(".")[0],
                                         "Field": field_name, **row}, admin_id)
-    for app_name in spec.get("connected_apps") or []:
-        app = org.where("ConnectedApplication", Name=app_name)
-        if not app:
-            raise ValueError(f"unknown connected app {app_name!r}")
-        org.create("SetupEntityAccess", {"ParentId": ps["Id"], "SetupEntityId": app[0]["Id"]},
-                   admin_id)
+    for key, sobject in ENTITY_KEYS.items():
+        for entity in spec.get(key) or []:
+            org.create("SetupEntityAccess", {
+                "ParentId": ps["Id"], "SetupEntityId": _entity_id(org, sobject, entity),
+            }, admin_id)
     return str(ps["Id"])
 
 

@@ -181,11 +181,29 @@ EMAIL_ENCODINGS = ("UTF-8", "ISO-8859-1", "Shift_JIS", "ISO-2022-JP", "EUC-JP", 
 USER_TYPES = ("Standard", "PowerPartner", "CspLitePortal", "CustomerSuccess", "Guest")
 SETUP_ENTITY_TYPES = ("ApexClass", "ApexPage", "ConnectedApplication", "CustomPermission",
                       "CustomEntityDefinition", "TabSet", "FlowDefinition")
+#: The sObjects a SetupEntityAccess row may point at → its ``SetupEntityType``, and the
+#: field that names one (an app is ``TabSet``, by its developer name).
+SETUP_ENTITY_SOBJECTS: dict[str, tuple[str, str]] = {
+    "ApexClass": ("ApexClass", "Name"),
+    "ApexPage": ("ApexPage", "Name"),
+    "ConnectedApplication": ("ConnectedApplication", "Name"),
+    "CustomPermission": ("CustomPermission", "DeveloperName"),
+    "CustomApplication": ("TabSet", "DeveloperName"),
+}
 
 
 # A table, not logic: one entry per setup object, as its object reference lists it.
 def _setup_objects() -> list[SObject]:
     license_ref = ("PermissionSetLicense", "UserLicense")
+    read_only: dict[str, Any] = {"setup": True, "createable": False, "updateable": False,
+                                 "deletable": False}
+
+    def labelled(name: str) -> list[Field]:
+        """A metadata component's API name, label and namespace."""
+        return [_ro(name, length=80, nillable=False), _ro("MasterLabel", length=80,
+                                                          nillable=False),
+                _ro("NamespacePrefix", length=15)]
+
     objs = [
         _sobject("Organization", "00D", [
             _ro("Name"), _ro("OrganizationType"), _ro("InstanceName"),
@@ -292,16 +310,50 @@ def _setup_objects() -> list[SObject]:
             _f("Field", nillable=False, updateable=False, length=120),
             *(_bool(p) for p in FIELD_PERMISSION_FIELDS),
         ], setup=True, name_field="Id", audit=("SystemModstamp",)),
+        # Setup entities a permission set can give access to (SetupEntityAccess): all
+        # deployed or made in Setup, never created through the data API. Sources:
+        # docs/salesforce-behaviour.md, "Setup-entity access".
         _sobject("ConnectedApplication", "0H4", [
-            _ro("Name"),
-            _ro("OptionsAllowAdminApprovedUsersOnly", BOOLEAN),
-        ], setup=True, createable=False, updateable=False, deletable=False),
+            _ro("Name", length=80, nillable=False), _ro("StartUrl", URL),
+            _ro("MobileStartUrl", URL), *(_ro(f"Options{o}", BOOLEAN) for o in (
+                "AllowAdminApprovedUsersOnly", "HasSessionLevelPolicy",
+                "RefreshTokenValidityMetric", "IsInternal")),
+        ], **read_only),
+        _sobject("ApexClass", "01p", [
+            _ro("Name", nillable=False), _ro("NamespacePrefix", length=15),
+            _ro("ApiVersion", DOUBLE, nillable=False), _ro("IsValid", BOOLEAN, nillable=False),
+            _ro("Status", PICKLIST, picklist=("Active", "Deleted", "Inactive"), nillable=False),
+            _ro("LengthWithoutComments", INT, nillable=False),
+        ], **read_only),
+        _sobject("ApexPage", "066", [
+            *labelled("Name"), _ro("Description", TEXTAREA), _ro("ControllerKey"),
+            _ro("ApiVersion", DOUBLE, nillable=False), _ro("ControllerType", PICKLIST,
+                nillable=False, picklist=("Not Specified", "Standard", "StandardSet", "Custom")),
+        ], **read_only),
+        _sobject("CustomPermission", "0CF", [
+            *labelled("DeveloperName"), _ro("Description", TEXTAREA),
+            _ro("IsLicensed", BOOLEAN, nillable=False), _ro("IsProtected", BOOLEAN,
+                                                            nillable=False),
+        ], **read_only, name_field="MasterLabel"),
+        # An app (SetupEntityType TabSet): its Id (02u) is what SetupEntityAccess
+        # points at; the data API does not query it (clients read AppMenuItem).
+        _sobject("CustomApplication", "02u", labelled("DeveloperName"),
+                 label="Custom Application", **read_only, queryable=False,
+                 name_field="MasterLabel"),
+        _sobject("AppMenuItem", "0DS", [
+            _ref("ApplicationId", "CustomApplication", rel="Application", createable=False,
+                 updateable=False),
+            _ro("Name", length=250), _ro("Label", length=80), _ro("NamespacePrefix", length=15),
+            _ro("Description", length=250), _ro("SortOrder", INT),
+            _ro("Type", PICKLIST, picklist=("TabSet", "ConnectedApplication", "Network")),
+            _ro("IsAccessible", BOOLEAN), _ro("IsVisible", BOOLEAN),
+        ], **read_only, name_field="Label"),
         _sobject("SetupEntityAccess", "0J0", [
             _ref("ParentId", "PermissionSet", nillable=False, updateable=False),
-            _ref("SetupEntityId", ("ConnectedApplication",), rel="SetupEntity",
+            _ref("SetupEntityId", tuple(SETUP_ENTITY_SOBJECTS), rel="SetupEntity",
                  nillable=False, updateable=False),
             _ro("SetupEntityType", PICKLIST, picklist=SETUP_ENTITY_TYPES),
-        ], setup=True, updateable=False, name_field="Id"),
+        ], setup=True, updateable=False, name_field="Id", audit=("SystemModstamp",)),
         _sobject("SetupAuditTrail", "0Ym", [
             _ro("Action", nillable=False), _ro("Section"), _ro("Display", length=1000),
             _ro("DelegateUser", length=80),

@@ -78,13 +78,15 @@ NEEDS: tuple[Need, ...] = (
          "License: \"To assign a permission set to users: Assign Permission Sets\": "
          "https://help.salesforce.com/s/articleView?id=platform."
          "users_permissionset_licenses_and_perm_sets.htm"),
+    # SetupEntityAccess rows (connected apps, Apex classes…) are edited on the set's page:
+    # the same permission (assumed, docs/salesforce-behaviour.md).
     Need("permission_sets", "create, change and delete permission sets and their object "
          "and field permissions", "Manage Profiles and Permission Sets",
          ("ManageProfilesPermissionsets", MODIFY_ALL_DATA),
          ("create_permission_set", "update_permission_set", "set_system_permissions",
           "delete_permission_set", "grant_object_access", "change_object_access",
           "revoke_object_access", "grant_field_access", "change_field_access",
-          "revoke_field_access"),
+          "revoke_field_access", "grant_setup_entity_access", "revoke_setup_entity_access"),
          "Salesforce Help, Create Permission Sets: \"To create permission sets: Manage "
          "Profiles and Permission Sets\": https://help.salesforce.com/s/articleView?id="
          "platform.perm_sets_create.htm"),

@@ -21,17 +21,20 @@ assignment revoked by a user access policy (``IsRevoked``) is not held.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.live import (
     Claims,
+    EntityInfo,
     License,
     Live,
     ObjectInfo,
     Querier,
     SetInfo,
+    entity_key,
     license_label,
     qualified_name,
     record_key,
@@ -42,10 +45,12 @@ from reconciler.model import (
     ObjectAccess,
     PermissionSet,
     PermissionSetGroup,
+    SetupEntity,
     State,
     User,
     is_standard_object,
 )
+from reconciler.org.entities import ACCESS_COLUMN, access_rows, read_entities
 from reconciler.org.soql import chunked_in, like_prefix, split_select
 
 # Salesforce field ↔ permission word, for object and field permissions.
@@ -122,6 +127,9 @@ class _Rows:
     sets: list[Row] = field(default_factory=list)
     object_permissions: list[Row] = field(default_factory=list)
     field_permissions: list[Row] = field(default_factory=list)
+    entity_access: list[Row] = field(default_factory=list)  # the managed sets' rows
+    entities: list[EntityInfo] = field(default_factory=list)
+    entity_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def read(client: Querier, claims: Claims) -> Live:
@@ -162,6 +170,10 @@ def read(client: Querier, claims: Claims) -> Live:
         client, OBJECT_PERMISSIONS, map(_bare, content + inspected)), content + inspected)
     rows.field_permissions = _parented(query_in(client, FIELD_PERMISSIONS, map(_bare, content)),
                                        content)
+    rows.entity_access = access_rows(client, [s for s in rows.sets
+                                              if str(s["Name"]).casefold() in declared])
+    rows.entities, rows.entity_names = read_entities(client, claims.setup_entities,
+                                                     rows.entity_access)
     return _live(rows, claims, system_perms, client.calls - start)
 
 
@@ -173,6 +185,8 @@ def _live(rows: _Rows, claims: Claims, system_perms: set[str], api_calls: int) -
     license_by_id = {lic.id: lic for lic in (*user_licenses.values(), *psls.values())}
     sets = _parse_sets(rows.sets, license_by_id, system_perms, _managed(claims)[1],
                        claims.set_prefix, rows.object_permissions, rows.field_permissions, acc)
+    _add_entity_access(sets, rows.entity_access, rows.entities,
+                       {str(s["Id"]): str(s["Name"]) for s in rows.sets}, acc)
     groups, group_info = _parse_groups(rows.groups, rows.components, acc)
     users = _parse_users(rows.users, rows.assignments, rows.psl_assignments, license_by_id, acc)
     for r in rows.others:
@@ -202,6 +216,8 @@ def _live(rows: _Rows, claims: Claims, system_perms: set[str], api_calls: int) -
         api_calls=api_calls,
         group_status=FrozenMap({str(g["DeveloperName"]).casefold(): str(g.get("Status") or "")
                                 for g in rows.groups}),
+        setup_entities=FrozenMap({entity_key(e.type, e.name): e for e in rows.entities}),
+        entity_names=FrozenMap(rows.entity_names),
     )
 
 
@@ -331,7 +347,8 @@ def _read_sets(client: Querier, names: set[str], managed: set[str], prefix: str 
     wide = sorted(n for n in names if n.casefold() in managed)
     narrow = sorted(n for n in names if n.casefold() not in managed)
     rows = _named(_wide(client, "SELECT Id, {columns} " + _SET_WHERE + "Name IN {in}",
-                        [*SET_COLUMNS, *perm_columns], sorted({_bare(n) for n in wide})),
+                        [*SET_COLUMNS, ACCESS_COLUMN, *perm_columns],
+                        sorted({_bare(n) for n in wide})),
                   wide)
     rows += _named(query_in(client, base + "Name IN {in}", map(_bare, narrow)), narrow)
     if prefix:
@@ -470,6 +487,25 @@ def _parse_sets(raw: list[Row], licenses: Mapping[str, License],
             fields=FrozenMap(fields.get(key, {})),
         )
     return out
+
+
+def _add_entity_access(sets: dict[str, PermissionSet], access: list[Row],
+                       entities: list[EntityInfo], set_names: Mapping[str, str],
+                       acc: _Acc) -> None:
+    """Each managed set's access to setup entities, named as the org names them (by Id
+    where the entity could not be read)."""
+    by_id = {e.id: e for e in entities}
+    held: dict[str, set[SetupEntity]] = {}
+    for row in access:
+        info = by_id.get(str(row["SetupEntityId"]))
+        entity = SetupEntity(str(row["SetupEntityType"]),
+                             info.name if info else str(row["SetupEntityId"]))
+        parent = set_names.get(str(row["ParentId"]), "")
+        held.setdefault(parent.casefold(), set()).add(entity)
+        acc.seen(record_key("entity", parent, entity.type, entity.name), row)
+    for name, ps in sets.items():
+        sets[name] = dataclasses.replace(ps, setup_entities=frozenset(
+            held.get(name.casefold(), ())))
 
 
 def _parse_groups(raw: list[Row], components: list[Row], acc: _Acc,

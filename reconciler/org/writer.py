@@ -27,7 +27,7 @@ from typing import Any
 
 from reconciler import actions as a
 from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
-from reconciler.live import Live, record_key
+from reconciler.live import Live, entity_key, record_key
 from reconciler.org.client import OrgClient
 from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX
 from reconciler.org.soql import chunked_in
@@ -50,6 +50,8 @@ GROUP_WAIT_SECONDS = 300.0
 _FIRST_POLL, _MAX_POLL = 0.2, 5.0
 _ASSIGNMENTS = (a.AssignPermissionSet, a.AssignGroup, a.AssignPermissionSetLicense,
                 a.AddGroupComponent)
+# A SetupEntityAccess row holds nothing but its two ends: one already there is as wanted.
+_ACCESS_ROWS = (a.GrantSetupEntityAccess,)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,12 @@ class Writer:
             raise Unresolved(f"no license named {name!r} in the org")
         return lic.id
 
+    def _entity_id(self, entity_type: str, name: str) -> str:
+        found = self.live.setup_entities.get(entity_key(entity_type, name))
+        if found is None:
+            raise Unresolved(f"no {entity_type} named {name!r} in the org")
+        return found.id
+
     def _profile_id(self, name: str) -> str:
         found = self.live.profile_ids.get(name.casefold())
         if found is None:
@@ -137,6 +145,9 @@ class Writer:
                     **{f: w in action.after for w, f in FIELD_FIELDS.items()}}
         if isinstance(action, a.ChangeFieldAccess):
             return {f: w in action.after for w, f in FIELD_FIELDS.items()}
+        if isinstance(action, a.GrantSetupEntityAccess):
+            return {"ParentId": self._id("set", action.permission_set),
+                    "SetupEntityId": self._entity_id(action.entity_type, action.entity)}
         if isinstance(action, a.CreateGroup):
             return {"DeveloperName": action.name, "MasterLabel": action.label,
                     "Description": action.description or None}
@@ -241,9 +252,10 @@ class Writer:
                 elif codes & _TRANSIENT and attempt < self.max_record_retries:
                     retry.append((key, group, payload))
                 elif operation == "create" and codes & _ALREADY_THERE and isinstance(
-                        group[0], _ASSIGNMENTS):
-                    outcomes.update({x.id: Outcome("applied", note="already assigned")
-                                     for x in group})
+                        group[0], _ASSIGNMENTS + _ACCESS_ROWS):
+                    note = ("already there" if isinstance(group[0], _ACCESS_ROWS)
+                            else "already assigned")
+                    outcomes.update({x.id: Outcome("applied", note=note) for x in group})
                 elif operation == "create" and codes & _ALREADY_THERE and sobject in _ROW_KEYS:
                     taken.append((key, group, payload))
                 elif operation == "delete" and codes & _ALREADY_GONE:

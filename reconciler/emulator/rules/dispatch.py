@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from reconciler.emulator.catalog import SObject
-from reconciler.emulator.rules import assignments, groups, permsets, users
+from reconciler.emulator.rules import assignments, entities, groups, permsets, users
 from reconciler.emulator.rules.groups import group_assignable, recalculate_after
 from reconciler.emulator.rules.lookups import Check, Hooks, OrgView, UpdateCheck
 from reconciler.emulator.store import Record
 
-_FAMILIES: tuple[Hooks, ...] = (users.HOOKS, permsets.HOOKS, assignments.HOOKS, groups.HOOKS)
+_FAMILIES: tuple[Hooks, ...] = (users.HOOKS, permsets.HOOKS, entities.HOOKS, assignments.HOOKS,
+                                 groups.HOOKS)
 _Rule = TypeVar("_Rule")
 
 

@@ -1,10 +1,8 @@
 """Rules for permission sets and what they grant: ObjectPermissions (implications and
-cross-object dependencies), FieldPermissions (mirrored on Task and Event), and
-SetupEntityAccess; and the permission rows that vanish when they grant nothing."""
+cross-object dependencies) and FieldPermissions (mirrored on Task and Event); and the
+permission rows that vanish when they grant nothing. SetupEntityAccess is ``entities``."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from reconciler.emulator.apierror import bad_request
 from reconciler.emulator.catalog import SObject
@@ -19,10 +17,8 @@ from reconciler.emulator.rules.lookups import (
     is_integration_license,
     license_allows,
     license_of_profile,
-    name_of,
     name_of_license,
     not_platform_owned,
-    set_name,
     sharing_custom_fields,
 )
 from reconciler.emulator.sobjects import (
@@ -372,24 +368,6 @@ def _fieldperm_audit(org: OrgView, old: Record | None, new: Record | None, actor
               f"changed from {words(old)} to {words(new)}", actor_id)
 
 
-def _sea_before_create(org: OrgView, rec: Record, actor_id: str) -> None:
-    target = org.get(rec["SetupEntityId"])
-    assert target is not None
-    rec["SetupEntityType"] = "ConnectedApplication" if target[0] == "ConnectedApplication" \
-        else target[0]
-    if org.where("SetupEntityAccess", ParentId=rec["ParentId"],
-                 SetupEntityId=rec["SetupEntityId"]):
-        raise bad_request("DUPLICATE_VALUE", "duplicate value found: SetupEntityId", [])
-
-
-def _sea_audit(verb: str) -> Callable[[OrgView, Record, str], None]:
-    def audit(org: OrgView, rec: Record, actor_id: str) -> None:
-        org.audit(f"PermSetSetupEntity{verb}", "Permission Sets",
-                  f"Permission set {set_name(org, rec['ParentId'])}: {verb.lower()} access to "
-                  f"{rec['SetupEntityType']} {name_of(org, rec['SetupEntityId'])}", actor_id)
-    return audit
-
-
 def _objperm_create(org: OrgView, rec: Record, actor_id: str) -> None:
     _objperm_check(org, rec, None)
 
@@ -411,13 +389,11 @@ HOOKS = Hooks(
         "PermissionSet": _ps_before_create,
         "ObjectPermissions": _objperm_create,
         "FieldPermissions": _fieldperm_create,
-        "SetupEntityAccess": _sea_before_create,
     },
     after_create={
         "PermissionSet": _ps_after_create,
         "ObjectPermissions": lambda org, rec, a: _objperm_audit(org, None, rec, a),
         "FieldPermissions": lambda org, rec, a: _fieldperm_after_write(org, None, rec, a),
-        "SetupEntityAccess": _sea_audit("Added"),
     },
     before_update={
         "PermissionSet": _ps_before_update,
@@ -437,6 +413,5 @@ HOOKS = Hooks(
         "PermissionSet": _ps_after_delete,
         "ObjectPermissions": lambda org, rec, a: _objperm_audit(org, rec, None, a),
         "FieldPermissions": lambda org, rec, a: _fieldperm_after_write(org, rec, None, a),
-        "SetupEntityAccess": _sea_audit("Removed"),
     },
 )
