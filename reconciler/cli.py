@@ -434,9 +434,12 @@ def export_cmd(obj: Context, to_metadata: Path, force: bool) -> None:
     from reconciler import importer
 
     try:
-        written = importer.export_metadata(_load(obj), to_metadata, force=force)
+        config = _load(obj)
+        written = importer.export_metadata(config, to_metadata, force=force)
     except ReconcilerError as exc:
         fail(exc, obj)
+    for warning in importer.export_warnings(config):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"Wrote {_count(len(written), 'file')} under {to_metadata}")
 
 

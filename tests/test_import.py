@@ -16,7 +16,7 @@ from reconciler.cli import cli
 from reconciler.config import load_config
 from reconciler.emulator import Emulator, start_emulator
 from reconciler.importer.imported import minimal_object_words, user_keys
-from reconciler.model import ObjectAccess
+from reconciler.model import ObjectAccess, SetupEntity
 from tests.emulator.helpers import client
 from tests.orgdir import Org as BaseOrg
 
@@ -39,8 +39,13 @@ def _user(username: str, last: str, *, profile: str = INTEGRATION_PROFILE,
 
 
 # Three integration users, five sets (one only named on the command line), a group,
-# PSL assignments; plus people --integration-users must leave out or flag.
+# PSL assignments, setup-entity access; plus people --integration-users must leave out
+# or flag.
 SEED: dict[str, Any] = {
+    "connected_apps": ["MuleSoft Integration"],
+    "apex_classes": ["OrderRestResource", "acme__InvoiceController", "Unused"],
+    "custom_permissions": ["View_Reports"],
+    "apps": ["Reporting"],
     "custom_objects": [
         {"name": "Invoice__c", "label": "Invoice",
          "fields": {"Amount__c": "currency", "Status__c": "text"}},
@@ -54,7 +59,9 @@ SEED: dict[str, Any] = {
          "license": PSL, "system_permissions": ["ApiEnabled"],
          "objects": {"Account": ["read", "create", "edit"], "Contact": ["read"],
                      "Case": ["read", "view_all"]},
-         "fields": {"Account.Industry": ["read", "edit"], "Contact.Email": ["read"]}},
+         "fields": {"Account.Industry": ["read", "edit"], "Contact.Email": ["read"]},
+         "connected_apps": ["MuleSoft Integration"],
+         "apex_classes": ["OrderRestResource", "acme__InvoiceController"]},
         {"name": "INT_Invoices", "label": "Integration - Invoices",
          "objects": {"Invoice__c": ["read", "create", "edit", "delete"]},
          "fields": {"Invoice__c.Amount__c": ["read", "edit"],
@@ -63,7 +70,8 @@ SEED: dict[str, Any] = {
          "objects": {"Shipment__c": ["modify_all", "create"]},
          "fields": {"Shipment__c.Carrier__c": ["edit"]}},
         {"name": "INT_Reports", "label": "Integration: reports # read only",
-         "license": PSL, "objects": {"Opportunity": ["read"]}},
+         "license": PSL, "objects": {"Opportunity": ["read"]},
+         "custom_permissions": ["View_Reports"], "apps": ["Reporting"]},
         {"name": "INT_Unassigned", "label": "Not assigned to anyone",
          "objects": {"Invoice__c": ["read"]}},
         {"name": "API_Only", "label": "API only", "system_permissions": ["ApiUserOnly"]},
@@ -122,6 +130,12 @@ def test_integration_users_import_then_plan_shows_no_changes(org: Org) -> None:
     assert (mule.time_zone, mule.locale, mule.language) == ("Europe/Paris", "fr_FR", "fr")
     assert config.permission_sets["INT_Standard"].description == (
         'Standard objects for "sync" jobs: ${not a variable}')
+    assert config.permission_sets["INT_Standard"].setup_entities == {
+        SetupEntity("ConnectedApplication", "MuleSoft Integration"),
+        SetupEntity("ApexClass", "OrderRestResource"),
+        SetupEntity("ApexClass", "acme__InvoiceController")}
+    assert config.permission_sets["INT_Reports"].setup_entities == {
+        SetupEntity("CustomPermission", "View_Reports"), SetupEntity("TabSet", "Reporting")}
 
     plan = org.run("plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
@@ -142,6 +156,9 @@ def test_the_written_yaml_reads_like_hand_written_config(org: Org) -> None:
     assert "      Account.Industry: [edit]  # implies read\n" in sets
     assert "    label: \"Integration: reports # read only\"\n" in sets
     assert "$${not a variable}" in sets
+    assert ("    connected_apps: [MuleSoft Integration]\n"
+            "    apex_classes: [acme__InvoiceController, OrderRestResource]\n") in sets
+    assert "    custom_permissions: [View_Reports]\n    apps: [Reporting]\n" in sets
     # deterministic: a second import writes the same bytes
     first = {p.name: p.read_bytes() for p in org.config.glob("*.yaml")}
     again = org.run("import", "--integration-users", "-o", str(org.config), "--force")

@@ -1,8 +1,9 @@
 """SFDX permission metadata ↔ config: `import --from-metadata` and `export --to-metadata`.
 
 The real files in ../shared/real-metadata (public Salesforce sample apps) are imported,
-validated, applied to an emulated org seeded with the custom objects and fields they
-name, and planned again: the plan must be empty. They are read in place, never copied.
+validated, applied to an emulated org seeded with the custom objects and fields, Apex
+classes and apps they name, and planned again: the plan must be empty. They are read in
+place, never copied.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from reconciler.emulator import start_emulator
 from reconciler.importer import read_metadata, render
 from reconciler.importer.metadata import group_xml, set_xml
 from reconciler.importer.yamltext import scalar
-from reconciler.model import ObjectAccess
+from reconciler.model import SETUP_ENTITY_TYPES, ObjectAccess, PermissionSet, SetupEntity
 from tests.config.helpers import write
 from tests.emulator.helpers import client
 from tests.test_import import Org
@@ -40,7 +41,9 @@ def run(*args: str) -> Result:
 
 
 def seed_for(config: Config) -> dict[str, Any]:
-    """An org with every custom object and custom field the config names.
+    """An org with every custom object and custom field, and every Apex class, page,
+    custom permission and app the config names (deployed metadata, as in the sample
+    apps' orgs).
 
     Standard objects and fields are the emulator's own: a name it lacks makes the
     plan fail with "does not exist in the org", which is how a gap would show.
@@ -58,8 +61,13 @@ def seed_for(config: Config) -> dict[str, Any]:
             if fname.endswith("__c"):
                 (objects[obj] if obj.endswith("__c") else custom_fields.setdefault(obj, {}))[
                     fname] = "text"
-    return {"custom_objects": [{"name": o, "fields": f} for o, f in sorted(objects.items())],
-            "custom_fields": custom_fields}
+    seed: dict[str, Any] = {
+        "custom_objects": [{"name": o, "fields": f} for o, f in sorted(objects.items())],
+        "custom_fields": custom_fields}
+    for config_key, entity_type in SETUP_ENTITY_TYPES.items():
+        seed[config_key] = sorted({e.name for ps in config.permission_sets.values()
+                                   for e in ps.setup_entities if e.type == entity_type})
+    return seed
 
 
 @needs_real
@@ -94,7 +102,8 @@ def test_every_real_file_imports_validates_applies_and_then_plans_nothing(
         # the access really is in the org, row for row
         sf = client(emu)
         names = ", ".join(f"'{n}'" for n in config.permission_sets)
-        for sobject, attr in (("ObjectPermissions", "objects"), ("FieldPermissions", "fields")):
+        for sobject, attr in (("ObjectPermissions", "objects"), ("FieldPermissions", "fields"),
+                              ("SetupEntityAccess", "setup_entities")):
             count = sf.query(f"SELECT COUNT() FROM {sobject} WHERE Parent.Name IN ({names})")
             assert count["totalSize"] == sum(len(getattr(ps, attr))
                                              for ps in config.permission_sets.values())
@@ -106,32 +115,18 @@ def test_what_the_language_does_not_model_is_listed_per_file_and_element() -> No
                  for w in read_metadata([REAL]).warnings)
     assert got == sorted([
         ("Coral_Cloud_Admin.permissionset-meta.xml",
-         "2 <applicationVisibilities> left out (app visibility: not in the config language "
-         "yet)"),
-        ("Coral_Cloud_Admin.permissionset-meta.xml",
          "5 <tabSettings> left out (tab settings: not in the config language yet)"),
-        ("dreamhouse.permissionset-meta.xml",
-         "<applicationVisibilities> left out (app visibility: not in the config language yet)"),
-        ("dreamhouse.permissionset-meta.xml",
-         "3 <classAccesses> left out (Apex class access: not in the config language yet)"),
         ("dreamhouse.permissionset-meta.xml",
          "5 <tabSettings> left out (tab settings: not in the config language yet)"),
         ("dreamhouse.permissionset-meta.xml",
          "<fieldPermissions> for Property__c.Name left out: Salesforce keeps no field "
          "permissions for it (always readable and writable)"),
         ("ebikes.permissionset-meta.xml",
-         "<applicationVisibilities> left out (app visibility: not in the config language yet)"),
-        ("ebikes.permissionset-meta.xml",
          "4 <tabSettings> left out (tab settings: not in the config language yet)"),
         ("sfdcInternalInt__sfdc_scrt2.permissionset-meta.xml",
          "permission set sfdcInternalInt__sfdc_scrt2 not imported: it belongs to the package "
          "namespace sfdcInternalInt (as sfdc_scrt2); only the package can change it, and the "
          "config language has no namespaced sets"),
-        ("recipes.permissionset-meta.xml",
-         "2 <applicationVisibilities> left out (app visibility: not in the config language "
-         "yet)"),
-        ("recipes.permissionset-meta.xml",
-         "5 <classAccesses> left out (Apex class access: not in the config language yet)"),
         ("recipes.permissionset-meta.xml",
          "22 <tabSettings> left out (tab settings: not in the config language yet)"),
     ])
@@ -161,9 +156,16 @@ def meaning(path: Path) -> dict[str, Any]:
     for fp in root.findall(NS + "fieldPermissions"):
         if true(fp, "editable") or true(fp, "readable"):
             fields[text(fp, "field")] = "edit" if true(fp, "editable") else "read"
+    entities = sorted(
+        (kind, text(e, name)) for element, kind, name, flag in (
+            ("applicationVisibilities", "TabSet", "application", "visible"),
+            ("classAccesses", "ApexClass", "apexClass", "enabled"),
+            ("customPermissions", "CustomPermission", "name", "enabled"),
+            ("pageAccesses", "ApexPage", "apexPage", "enabled"))
+        for e in root.findall(NS + element) if true(e, flag))
     return {
         "label": text(root, "label"), "description": text(root, "description"),
-        "license": text(root, "license"),
+        "license": text(root, "license"), "entities": entities,
         "system": sorted(text(up, "name") for up in root.findall(NS + "userPermissions")
                          if true(up, "enabled")),
         "objects": objects, "fields": fields,
@@ -461,3 +463,139 @@ def test_one_set_in_two_files_is_an_error(tmp_path: Path) -> None:
     assert result.output.strip() == (f"{src}/b/same.permissionset-meta.xml: permission set "
                                      f"same is also defined in {src}/a/Same.permissionset-meta"
                                      ".xml")
+
+
+@needs_real
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
+def test_setup_entity_access_goes_xml_to_model_to_xml_unchanged(path: Path,
+                                                                 tmp_path: Path) -> None:
+    imported = read_metadata([path])
+    for ps in imported.permission_sets.values():
+        want = meaning(path)
+        assert sorted((e.type, e.name) for e in ps.setup_entities) == want["entities"]
+        again = tmp_path / path.name
+        again.write_text(set_xml(ps), encoding="utf-8")
+        want["fields"].pop("Property__c.Name", None)  # left out, with a warning
+        assert meaning(again) == want
+        assert read_metadata([again]).permission_sets[ps.name] == ps
+
+
+@needs_real
+def test_the_sample_apps_class_and_app_access_is_imported() -> None:
+    imported = read_metadata([REAL])
+    got = {name: sorted((e.type, e.name) for e in ps.setup_entities)
+           for name, ps in imported.permission_sets.items() if ps.setup_entities}
+    assert got == {
+        "Coral_Cloud_Admin": [("TabSet", "Coral_Cloud"), ("TabSet", "Sample_Data_Import")],
+        "dreamhouse": [("ApexClass", "PagedResult"), ("ApexClass", "PropertyController"),
+                       ("ApexClass", "SampleDataController"), ("TabSet", "Dreamhouse")],
+        "ebikes": [("TabSet", "EBikes")],
+        "recipes": [("ApexClass", "AccountController"), ("ApexClass", "ApexTypesController"),
+                    ("ApexClass", "ContactController"), ("ApexClass", "CustomWrapper"),
+                    ("ApexClass", "LMSVisualforceController"), ("TabSet", "LWC_Recipes"),
+                    ("TabSet", "LWC_Recipes_Console_App")],
+    }
+    # The YAML the import writes names them under the language's keys.
+    text = render(imported)["permission_sets.yaml"]
+    assert ("    apex_classes: [PagedResult, PropertyController, SampleDataController]\n"
+            "    apps: [Dreamhouse]\n") in text
+
+
+ENTITY_BODY = """    <pageAccesses>
+        <apexPage>acme__Invoice</apexPage>
+        <enabled>true</enabled>
+    </pageAccesses>
+    <pageAccesses>
+        <apexPage>Retired</apexPage>
+        <enabled>false</enabled>
+    </pageAccesses>
+    <customPermissions>
+        <enabled>true</enabled>
+        <name>Bypass_Validation</name>
+    </customPermissions>
+    <applicationVisibilities>
+        <application>Billing</application>
+        <default>true</default>
+        <visible>true</visible>
+    </applicationVisibilities>
+    <applicationVisibilities>
+        <application>Hidden</application>
+        <visible>false</visible>
+    </applicationVisibilities>
+"""
+
+
+def test_page_custom_permission_and_app_access_import_and_export(tmp_path: Path) -> None:
+    src = write(tmp_path, {"S.permissionset-meta.xml": SET_XML.format(label="S",
+                                                                      body=ENTITY_BODY)})
+    imported = read_metadata([src])
+    ps = imported.permission_sets["S"]
+    # What is not granted (enabled or visible false) is not access.
+    assert ps.setup_entities == {SetupEntity("ApexPage", "acme__Invoice"),
+                                 SetupEntity("CustomPermission", "Bypass_Validation"),
+                                 SetupEntity("TabSet", "Billing")}
+    assert [w.message for w in imported.warnings] == [
+        "<applicationVisibilities/default> left out (the default app, a profile setting: not "
+        "in the config language yet)"]
+    text = render(imported)["permission_sets.yaml"]
+    assert ("    custom_permissions: [Bypass_Validation]\n"
+            "    visualforce_pages: [acme__Invoice]\n"
+            "    apps: [Billing]\n") in text
+    # Written back in the order sf project retrieve uses: elements and their children
+    # alphabetical, page access after object permissions.
+    assert set_xml(ps) == (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+        "    <applicationVisibilities>\n        <application>Billing</application>\n"
+        "        <visible>true</visible>\n    </applicationVisibilities>\n"
+        "    <customPermissions>\n        <enabled>true</enabled>\n"
+        "        <name>Bypass_Validation</name>\n    </customPermissions>\n"
+        "    <hasActivationRequired>false</hasActivationRequired>\n"
+        "    <label>S</label>\n"
+        "    <pageAccesses>\n        <apexPage>acme__Invoice</apexPage>\n"
+        "        <enabled>true</enabled>\n    </pageAccesses>\n"
+        "</PermissionSet>\n")
+
+
+def test_access_without_the_entity_name_is_an_error(tmp_path: Path) -> None:
+    body = "    <classAccesses>\n        <enabled>true</enabled>\n    </classAccesses>\n"
+    src = write(tmp_path, {"S.permissionset-meta.xml": SET_XML.format(label="S", body=body)})
+    result = run("import", "--from-metadata", str(src), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"{src}/S.permissionset-meta.xml: <classAccesses> "
+                                     "without <apexClass>")
+    assert not (tmp_path / "out").exists()
+
+
+def test_connected_app_access_has_no_element_in_a_set_file() -> None:
+    ps = PermissionSet("S", "S", setup_entities=frozenset({
+        SetupEntity("ConnectedApplication", "Orders Integration"),
+        SetupEntity("ApexClass", "OrderService")}))
+    text = set_xml(ps)
+    assert "Orders Integration" not in text
+    assert "<apexClass>OrderService</apexClass>" in text
+
+
+def test_export_writes_entity_access_and_warns_that_connected_apps_stay_behind(
+        tmp_path: Path) -> None:
+    config = write(tmp_path / "config", {"main.yaml": """
+permission_sets:
+  INT_Orders:
+    label: Orders
+    connected_apps: [Orders Integration]
+    apex_classes: [OrderService, acme__Helper]
+    custom_permissions: [Bypass_Validation]
+    visualforce_pages: [InvoicePdf]
+    apps: [Billing]
+"""})
+    out = tmp_path / "force-app"
+    result = run("-c", str(config), "export", "--to-metadata", str(out))
+    assert result.exit_code == 0, result.output
+    assert ("warning: permission set INT_Orders: connected-app access (Orders Integration) is "
+            "not written: SFDX keeps it in each connected app's own metadata "
+            "(<permissionSetName> in its .connectedApp-meta.xml)") in result.output
+    written = out / "permissionsets" / "INT_Orders.permissionset-meta.xml"
+    assert meaning(written)["entities"] == [
+        ("ApexClass", "OrderService"), ("ApexClass", "acme__Helper"), ("ApexPage", "InvoicePdf"),
+        ("CustomPermission", "Bypass_Validation"), ("TabSet", "Billing")]
+    assert "Orders Integration" not in written.read_text()

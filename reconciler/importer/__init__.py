@@ -7,6 +7,7 @@ Public surface::
     read_metadata(paths) -> Imported                 # SFDX *.permissionset-meta.xml …
     write_config(imported, out_dir, force=False) -> list[Path]
     export_metadata(config, out_dir, force=False) -> list[Path]
+    export_warnings(config) -> list[Problem]         # what SFDX set files can't carry
 
 Modules: :mod:`.imported` (the value both sources build), :mod:`.fromorg` (the org
 side, through the plan's reader), :mod:`.metadata` (SFDX XML both ways),
@@ -28,11 +29,13 @@ from reconciler.importer.fromorg import import_from_org
 from reconciler.importer.imported import Imported
 from reconciler.importer.metadata import GROUP_SUFFIX, SET_SUFFIX, group_xml, read_metadata, set_xml
 from reconciler.importer.render import FILE_NAMES, render
+from reconciler.model import SETUP_ENTITY_TYPES
 
 __all__ = [
     "FILE_NAMES",
     "Imported",
     "export_metadata",
+    "export_warnings",
     "import_from_org",
     "read_metadata",
     "render",
@@ -125,3 +128,19 @@ def export_metadata(config: Config, out_dir: Path, *, force: bool = False) -> li
     if not files:
         raise UsageError("nothing to export: the config declares no permission sets or groups")
     return _write(files, out_dir, force=force)
+
+
+def export_warnings(config: Config) -> list[Problem]:
+    """What :func:`export_metadata` leaves out, one warning per set: connected-app access,
+    which a permission set's SFDX file has no element for (Salesforce keeps it in each
+    connected app's metadata, under ``permissionSetName``)."""
+    out = []
+    for name, ps in config.permission_sets.items():
+        apps = sorted(e.name for e in ps.setup_entities
+                      if e.type == SETUP_ENTITY_TYPES["connected_apps"])
+        if apps and not ps.absent:
+            out.append(Problem(
+                f"permission set {name}: connected-app access ({', '.join(apps)}) is not "
+                "written: SFDX keeps it in each connected app's own metadata "
+                "(<permissionSetName> in its .connectedApp-meta.xml)"))
+    return out

@@ -3,11 +3,14 @@
 
 Reading (salesforce.md §5): ``label``, ``description``, ``license`` (``userLicense`` in
 old files), ``userPermissions`` → system permissions, ``objectPermissions`` → object
-access, ``fieldPermissions`` → field access; for groups ``label``, ``description`` and
-``permissionSets``. Everything else (tab settings, record types, Apex class access…)
-is not in the config language yet: each kind of element becomes one warning naming
-the file, the element and how many there were. Entries that grant nothing are
-dropped without a word, because leaving them out means the same thing.
+access, ``fieldPermissions`` → field access, ``classAccesses``, ``pageAccesses``,
+``customPermissions`` and ``applicationVisibilities`` → setup-entity access; for groups
+``label``, ``description`` and ``permissionSets``. Everything else (tab settings,
+record types, flow access…) is not in the config language yet: each kind of element
+becomes one warning naming the file, the element and how many there were. Entries that
+grant nothing are dropped without a word, because leaving them out means the same
+thing. A set's connected-app access has no element here: Salesforce keeps it in the
+connected app's own metadata (``permissionSetName``).
 
 XML goes through ``defusedxml`` with DTDs forbidden, so no entity is ever expanded.
 A file that is not XML, is malformed, or has another root element is an error; all
@@ -43,6 +46,7 @@ from reconciler.model import (
     ObjectAccess,
     PermissionSet,
     PermissionSetGroup,
+    SetupEntity,
 )
 
 __all__ = ["GROUP_SUFFIX", "NAMESPACE", "SET_SUFFIX", "group_xml", "read_metadata", "set_xml"]
@@ -61,18 +65,23 @@ OBJECT_ELEMENTS = {
     "allowDelete": "delete", "viewAllRecords": "view_all", "modifyAllRecords": "modify_all",
 }
 
+# Setup-entity access elements: element → (SetupEntityType, the child naming the entity,
+# the child saying it is granted).
+ENTITY_ELEMENTS: dict[str, tuple[str, str, str]] = {
+    "applicationVisibilities": ("TabSet", "application", "visible"),
+    "classAccesses": ("ApexClass", "apexClass", "enabled"),
+    "customPermissions": ("CustomPermission", "name", "enabled"),
+    "pageAccesses": ("ApexPage", "apexPage", "enabled"),
+}
+
 # What the config language does not model yet, with a word for the warning.
 _UNMODELLED = {
-    "applicationVisibilities": "app visibility",
-    "classAccesses": "Apex class access",
     "customMetadataTypeAccesses": "custom metadata type access",
-    "customPermissions": "custom permissions",
     "customSettingAccesses": "custom setting access",
     "emailRoutingAddressAccesses": "email routing address access",
     "externalCredentialPrincipalAccesses": "external credential principal access",
     "externalDataSourceAccesses": "external data source access",
     "flowAccesses": "flow access",
-    "pageAccesses": "Visualforce page access",
     "recordTypeVisibilities": "record type visibility",
     "servicePresenceStatusAccesses": "service presence status access",
     "tabSettings": "tab settings",
@@ -294,6 +303,7 @@ def _read_set(path: Path, name: str, root: Any, warnings: list[Problem]) -> Perm
     system: set[str] = set()
     objects: dict[str, ObjectAccess] = {}
     fields: dict[str, FieldAccess] = {}
+    entities: set[SetupEntity] = set()
     for tag, child in _children(root):
         if tag == "label":
             label = (child.text or "").strip()
@@ -334,12 +344,25 @@ def _read_set(path: Path, name: str, root: Any, warnings: list[Problem]) -> Perm
             if fname in fields:
                 faccess = FieldAccess(read=True, edit=faccess.edit or fields[fname].edit)
             fields[fname] = faccess
+        elif tag in ENTITY_ELEMENTS:
+            entities.update(_entity_access(path, tag, child, left))
         else:
             left.add(tag)
     warnings.extend(left.warnings())
     return PermissionSet(name=name, label=label or name, description=description,
                          license=license_name, system_permissions=frozenset(system),
-                         objects=FrozenMap(objects), fields=FrozenMap(fields))
+                         objects=FrozenMap(objects), fields=FrozenMap(fields),
+                         setup_entities=frozenset(entities))
+
+
+def _entity_access(path: Path, tag: str, element: Any,
+                   left: _Unmodelled) -> tuple[SetupEntity, ...]:
+    """The setup entity an access element grants, if it grants it."""
+    entity_type, name_tag, flag_tag = ENTITY_ELEMENTS[tag]
+    name = _required(path, element, tag, name_tag)
+    if tag == "applicationVisibilities" and _bool(path, element, "default"):
+        left.add(f"{tag}/default", "the default app, a profile setting")
+    return (SetupEntity(entity_type, name),) if _bool(path, element, flag_tag) else ()
 
 
 def _unpermissionable(field_name: str) -> bool:
@@ -404,9 +427,30 @@ def _document(root: str, body: Iterable[str]) -> str:
                       f'<{root} xmlns="{NAMESPACE}">', *body, f"</{root}>"]) + "\n"
 
 
+def _entity_elements(lines: list[str], ps: PermissionSet, elements: Iterable[str]) -> None:
+    """The set's setup-entity access of the given element kinds, in element order."""
+    for element in elements:
+        entity_type, name_tag, flag_tag = ENTITY_ELEMENTS[element]
+        names = sorted((e.name for e in ps.setup_entities if e.type == entity_type),
+                       key=str.casefold)
+        for entity in names:
+            lines.append(f"    <{element}>")
+            # Children in alphabetical order, as sf project retrieve writes them.
+            children: dict[str, str | bool] = {name_tag: entity, flag_tag: True}
+            for tag in sorted(children):
+                _element(lines, tag, children[tag], 2)
+            lines.append(f"    </{element}>")
+
+
 def set_xml(ps: PermissionSet) -> str:
-    """One permission set as a ``.permissionset-meta.xml`` document."""
+    """One permission set as a ``.permissionset-meta.xml`` document.
+
+    Connected-app access is not written: it has no permission-set element (Salesforce
+    keeps it in the connected app's metadata).
+    """
     lines: list[str] = []
+    _entity_elements(lines, ps, ("applicationVisibilities", "classAccesses",
+                                 "customPermissions"))
     if ps.description:
         _element(lines, "description", ps.description)
     for fname, faccess in ps.fields.items():
@@ -426,6 +470,7 @@ def set_xml(ps: PermissionSet) -> str:
         for element in sorted(values):
             _element(lines, element, values[element], 2)
         lines.append("    </objectPermissions>")
+    _entity_elements(lines, ps, ("pageAccesses",))
     for perm in sorted(ps.system_permissions, key=str.casefold):
         lines.append("    <userPermissions>")
         _element(lines, "enabled", True, 2)

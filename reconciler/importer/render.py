@@ -17,7 +17,13 @@ from reconciler.importer.imported import (
     user_keys,
 )
 from reconciler.importer.yamltext import Block, flow_list, key, scalar
-from reconciler.model import INTEGRATION_USER_LICENSE, PermissionSet, PermissionSetGroup, User
+from reconciler.model import (
+    INTEGRATION_USER_LICENSE,
+    SETUP_ENTITY_TYPES,
+    PermissionSet,
+    PermissionSetGroup,
+    User,
+)
 from reconciler.org.discover import FULL_USER_LICENSE, Candidates
 
 __all__ = ["FILE_NAMES", "candidates_lines", "render"]
@@ -93,6 +99,11 @@ def _set(block: Block, ps: PermissionSet) -> None:
         for name, faccess in ps.fields.items():
             block.entry(6, key(name), flow_list(minimal_field_words(faccess)),
                         "implies read" if faccess.edit else "")
+    for config_key, entity_type in SETUP_ENTITY_TYPES.items():
+        names = sorted((e.name for e in ps.setup_entities if e.type == entity_type),
+                       key=str.casefold)
+        if names:
+            block.string_list(4, config_key, names, interpolated=False)
 
 
 def _groups(imported: Imported) -> str:
