@@ -186,3 +186,16 @@ users:
         assert result.exit_code == 0, result.output
         assert "waiting for permission set groups to recalculate" in result.output
         assert "Converged: no changes left." in result.output
+
+
+def test_ignore_changes_leaves_one_list_alone(org: Org) -> None:
+    org.write("sets.yaml", EVERY_KIND)
+    assert org.run("apply", "--auto-approve").exit_code == 0
+    # The org's extra class stays while the config ignores apex_classes; the page goes.
+    org.write("sets.yaml", EVERY_KIND.replace(", acme__InvoiceApi", "").replace(
+        "    visualforce_pages: [OrderSummary]\n", "") + (
+        "    lifecycle: {ignore_changes: [apex_classes]}\n"))
+    planned = org.run("plan", "--json")
+    assert planned.exit_code == 0, planned.output
+    assert [a["address"] for a in json.loads(planned.output)["actions"]] == [
+        "permission_sets.INT_Api.visualforce_pages.OrderSummary"]
