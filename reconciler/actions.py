@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union, get_args
 
 from pydantic import Field, StrictBool
 
@@ -210,6 +210,8 @@ class RevokeFieldAccess(_FieldAccessAction):
 _ENTITY_KEYS = {t: key for key, t in SETUP_ENTITY_TYPES.items()}
 EntityType = Literal["ConnectedApplication", "ApexClass", "CustomPermission", "ApexPage",
                      "TabSet"]
+# The Literal spells out, for the plan file's check, what the model's table holds.
+assert set(get_args(EntityType)) == set(SETUP_ENTITY_TYPES.values())
 
 
 class _EntityAccessAction(Action):

@@ -186,3 +186,42 @@ users:
         assert result.exit_code == 0, result.output
         assert "waiting for permission set groups to recalculate" in result.output
         assert "Converged: no changes left." in result.output
+
+
+def test_ignore_changes_leaves_one_list_alone(org: Org) -> None:
+    org.write("sets.yaml", EVERY_KIND)
+    assert org.run("apply", "--auto-approve").exit_code == 0
+    # The org's extra class stays while the config ignores apex_classes; the page goes.
+    org.write("sets.yaml", EVERY_KIND.replace(", acme__InvoiceApi", "").replace(
+        "    visualforce_pages: [OrderSummary]\n", "") + (
+        "    lifecycle: {ignore_changes: [apex_classes]}\n"))
+    planned = org.run("plan", "--json")
+    assert planned.exit_code == 0, planned.output
+    assert [a["address"] for a in json.loads(planned.output)["actions"]] == [
+        "permission_sets.INT_Api.visualforce_pages.OrderSummary"]
+
+
+def test_a_grant_salesforce_refuses_is_told_at_its_line_and_a_rerun_finishes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    seed = {**SEED, "permission_sets": [{"name": "INT_Api", "label": "Integration - API"}]}
+    with start_emulator(tmp_path / "data", seed) as emu:
+        org = Org(emu, tmp_path)
+        org.write("sets.yaml", EVERY_KIND)
+        # The set exists: the grants are the apply's only write call, and the org
+        # refuses it (as it would a licence that can't hold the access).
+        emu.faults.add(kind="error", method="POST", path="composite/sobjects", status=400,
+                       error_code="FIELD_INTEGRITY_EXCEPTION",
+                       message="The user license doesn't allow this access")
+        result = org.run("apply", "--auto-approve")
+        assert result.exit_code == 1, result.output
+        lines = (org.config / "sets.yaml").read_text().splitlines()
+        line = next(n for n, t in enumerate(lines, 1) if "custom_permissions:" in t)
+        told = next(t for t in result.output.splitlines()
+                    if "custom_permissions.Bypass_Validation: failed" in t)
+        assert told.startswith(f"{org.config / 'sets.yaml'}:{line}:"), result.output
+        assert "The user license doesn't allow this access" in told
+        assert _access(org, "INT_Api") == set()
+        again = org.run("apply", "--auto-approve")
+        assert again.exit_code == 0, again.output
+        assert len(_access(org, "INT_Api")) == 5

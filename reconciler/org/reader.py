@@ -7,7 +7,9 @@ take IN lists of names, split so that each request fits Salesforce's limit on it
 size (see :mod:`reconciler.org.soql`); a permission set's hundreds of system permission
 columns are read only for the sets the plan manages, spread over as few queries as
 fit. The number of calls grows with the number of rows through paging, and with the
-number of managed sets only as far as their Ids must be split.
+number of managed sets only as far as their Ids must be split. Their access to setup
+entities (connected apps, Apex classes…) comes with them, and the entities are looked up
+by :mod:`reconciler.org.entities`.
 
 The module is facts, one group per sObject read: its SOQL (a constant, or a template
 whose ``{in}`` takes the names), its record key, and a pure parse (``_parse_*``).
