@@ -11,7 +11,8 @@ from reconciler.config.build import build
 from reconciler.config.desired import Config, gc_paused
 from reconciler.config.fields import scalar_text
 from reconciler.config.interpolate import VAR_ENV_PREFIX, Interpolator
-from reconciler.config.schema import BLOCKS, document_schema
+from reconciler.config.jsonschema import document_schema
+from reconciler.config.schema import BLOCKS
 from reconciler.config.suggest import Names, Suggester, bare, q
 from reconciler.config.validate import scalar_problem, validate_block
 from reconciler.config.yamlload import LMap, MergedMap, kind_of, read_yaml_file

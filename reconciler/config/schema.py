@@ -1,4 +1,5 @@
-"""The config language as pydantic models: validation and JSON Schema both come from here.
+"""The config language as pydantic models: validation and the JSON Schema (:mod:`.jsonschema`)
+come from here.
 
 Every model forbids unknown keys, and reads a key written with nothing after it
 as not given. Rules that need several keys of one record are the models' own
@@ -13,8 +14,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
 
 from reconciler.config.entities import SetupEntityKeys
 from reconciler.config.fields import (
@@ -43,7 +42,7 @@ from reconciler.model import (
     ObjectAccess,
 )
 
-__all__ = ["BLOCKS", "ConfigFile", "Record", "document_schema"]
+__all__ = ["BLOCKS", "ConfigFile", "Record"]
 
 # Salesforce's rule for API names (permission sets, groups): a letter first, then
 # letters, digits and single underscores, not ending with an underscore.
@@ -550,56 +549,3 @@ BLOCKS: dict[str, str | None] = {
     "permission_sets": "permission set", "permission_set_groups": "permission set group",
     "users": None,
 }
-class _Generator(GenerateJsonSchema):
-    """pydantic's JSON Schema, spoken the way editors read this language."""
-
-    def field_title_should_be_set(self, schema: Any) -> bool:
-        return False
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        # null means "not given"; editors need not offer it.
-        return self.generate_inner(schema["schema"])
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        out = super().default_schema(schema)
-        if out.get("default", ...) is None:
-            del out["default"]  # "not given" is not a value to suggest
-        return out
-
-    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
-        # Every key must match: propertyNames says so, patternProperties would not.
-        out = super().dict_schema(schema)
-        patterns = out.pop("patternProperties", None)
-        if patterns:
-            ((pattern, value),) = patterns.items()
-            out["propertyNames"] = {**out.get("propertyNames", {}), "pattern": pattern}
-            out["additionalProperties"] = value
-        return out
-
-
-def document_schema() -> dict[str, Any]:
-    """JSON Schema of one config file (every block optional: files are merged)."""
-    schema = ConfigFile.model_json_schema(schema_generator=_Generator)
-    defs = schema.pop("$defs", {})
-    for model in defs.values():
-        model.pop("title", None)
-    properties = {}
-    for name, block in schema["properties"].items():
-        block.pop("default", None)
-        ref = block.pop("$ref", None)
-        if ref is not None:
-            block = {**defs[ref.rsplit("/", 1)[1]], **block}
-        # `users:` with nothing under it is an empty block. A type list rather than
-        # anyOf keeps validators' messages pointed at the offending key.
-        properties[name] = {**block, "type": [block["type"], "null"]}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": schema["title"],
-        "description": "Desired state of Salesforce integration users and their access. "
-                       "All *.yaml/*.yml files of the config directory are merged.",
-        "type": "object",
-        "properties": properties,
-        "patternProperties": {"^x-": {"description": "Ignored: a place for YAML anchors."}},
-        "additionalProperties": False,
-        "$defs": defs,
-    }
