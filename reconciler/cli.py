@@ -458,18 +458,18 @@ def doctor(obj: Context, fmt: str, as_json: bool) -> None:
               help="Only this field.")
 @click.option("--planned", "plan_file", type=click.Path(path_type=Path), default=None,
               help="Answer for the org as this saved plan would leave it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@format_option("text", "json")
 @many_orgs("access")
 @click.pass_obj
 def access(obj: Context, username: str | None, right: str | None, sobject: str | None,
-           field_name: str | None, plan_file: Path | None, as_json: bool) -> None:
+           field_name: str | None, plan_file: Path | None, fmt: str, as_json: bool) -> None:
     """What USERNAME can do (objects, fields, system permissions, setup entities), each
     right with the path granting it: profile, set, or group → set."""
     from reconciler.cli_fleet import access_answer
 
     try:
         click.echo(access_answer(_load(obj), obj.org, username, right, sobject, field_name,
-                                 plan_file, as_json)[0])
+                                 plan_file, chosen_format(fmt, as_json) == "json")[0])
     except ReconcilerError as exc:
         fail(exc, obj)
 

@@ -135,9 +135,9 @@ def access_answer(config: Config, org: str | None, username: str | None, right: 
 
 def _access(obj: Options, run: fleet.Run, username: str | None, right: str | None,
             sobject: str | None, field_name: str | None, plan_file: Path | None,
-            as_json: bool) -> None:
+            fmt: str, as_json: bool) -> None:
     text, run.calls = access_answer(load(obj, run.org), run.org, username, right, sobject,
-                                    field_name, plan_file, as_json)
+                                    field_name, plan_file, chosen_format(fmt, as_json) == "json")
     run.out(text)
 
 

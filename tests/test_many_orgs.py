@@ -153,3 +153,17 @@ def test_access_answers_per_org(fleet_dir: Path) -> None:
     assert table["dev"][1] == "0" and int(table["dev"][4]) > 0
     single = run(fleet_dir, "access", "--who", "Invoice__c:read", org="dev")
     assert single.stdout.strip() in dev
+
+
+def test_access_as_json_over_orgs_is_one_document(fleet_dir: Path) -> None:
+    run(fleet_dir, "apply", "--auto-approve", org="dev")
+    one = run(fleet_dir, "access", "--who", "Invoice__c:read", "--format", "json", org="dev")
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout) == json.loads(
+        run(fleet_dir, "access", "--who", "Invoice__c:read", "--json", org="dev").stdout)
+    both = run(fleet_dir, "access", "--who", "Invoice__c:read", "--format", "json",
+               org="dev,uat")
+    assert both.exit_code == 0, both.output
+    reports = {r["org"]: r["report"] for r in json.loads(both.stdout)["runs"]}
+    assert reports["dev"] == json.loads(one.stdout)
+    assert reports["uat"] != reports["dev"]
