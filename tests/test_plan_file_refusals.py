@@ -40,6 +40,9 @@ DAMAGE: dict[str, tuple[str, str]] = {
                                   f'malformed plan file: org: unknown key "zzz"{REPLAN}'),
     "an action without a kind": (_edited(lambda d: d["actions"][0].pop("kind")),
                                  f'malformed plan file: actions[0]: missing key "kind"{REPLAN}'),
+    "a number among an action's dependencies": (
+        _edited(lambda d: d["actions"][0].update(depends_on=[1])),
+        f"malformed plan file: actions[0].depends_on[0] must be a string, not 1{REPLAN}"),
     "NaN": (SAVED.read_text().replace('"version": 1', '"version": NaN'),
             "not a readable plan file: NaN is not a JSON value"),
     "a key twice": ('{"format": "reconciler-plan", "format": "x"}',

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply import check_fresh
 from reconciler.emulator import start_emulator
+from reconciler.errors import StalePlanError
+from reconciler.plan import load_plan
 from tests.emulator.helpers import grant, make_set, one
-from tests.orgdir import INVOICE_SEED, Org
+from tests.orgdir import FIXTURES, INVOICE_SEED, Org
 
 SEED = {**INVOICE_SEED, "permission_sets": [
     {"name": "INT_Old", "label": "Old", "objects": {"Invoice__c": ["read"]}}]}
@@ -101,3 +104,17 @@ def test_a_plan_for_some_addresses_applies_as_saved(org: Org, option: str,
     applied = org.run("apply", "plans/p.json", "--group-wait", "30")
     assert applied.exit_code == 0, applied.output
     assert _set_names(org) == created
+
+
+def test_many_moved_resources_are_named_ten_at_a_time() -> None:
+    """A plan stale in a dozen places names the first ten, in order, and counts the
+    rest, so the refusal stays one readable line."""
+    plan = load_plan(FIXTURES / "plans" / "v1" / "psl-implied-through-group.plan.json")
+    now = {f"users.u{n:02}": "0" for n in range(12)}
+    with pytest.raises(StalePlanError) as refused:
+        check_fresh(plan, config_digest=plan.config_digest, org_id=plan.org.org_id,
+                    fingerprint_now={**plan.fingerprint, **now})
+    named = ", ".join(f"users.u{n:02}" for n in range(10))
+    assert str(refused.value) == (f"the org changed since the plan was made ({named} and 2 "
+                                  "more); nothing was written. Run `reconciler plan` again "
+                                  "and review the new plan")
