@@ -118,3 +118,15 @@ def test_many_moved_resources_are_named_ten_at_a_time() -> None:
     assert str(refused.value) == (f"the org changed since the plan was made ({named} and 2 "
                                   "more); nothing was written. Run `reconciler plan` again "
                                   "and review the new plan")
+
+
+def test_a_plan_made_for_another_api_version_is_refused(org: Org) -> None:
+    """The API version decides what the org's answers mean (and what a write may
+    carry): a plan reviewed against one version is not applied under another."""
+    org.write("access.yaml", TWO_SETS)
+    assert org.run("plan", "--out", "plans/p.json").exit_code == 0
+    org.write("access.yaml", 'settings:\n  api_version: "67.0"\n' + TWO_SETS)
+    refused = org.run("apply", "plans/p.json")
+    assert refused.exit_code == 1, refused.output
+    assert "the config changed since the plan was made" in refused.output
+    assert _set_names(org) == {"INT_Old"}
