@@ -68,6 +68,11 @@ def test_a_quiet_window_keeps_what_the_last_report_found() -> None:
     assert kept.attribution == (earlier_row,)
     (fresh,) = attribute([item], [_row(1)], running_user=RUNNING_USER, earlier=earlier)
     assert [e.source for e in fresh.attribution] == ["audit_trail"]
+    # what the last report found about other items explains nothing about this one
+    (unknown,) = attribute([item], [], running_user=RUNNING_USER,
+                           earlier={"another item": (earlier_row,)})
+    assert unknown.model_dump(mode="json")["attribution"] == {"status": "unknown",
+                                                              "changes": []}
 
 
 def test_the_last_report_is_remembered_with_its_evidence_marked_as_earlier() -> None:
