@@ -7,19 +7,26 @@ out of those checked and the names of the survivors (``mutmut show NAME`` prints
 survivor's diff). docs/testing.md says how to read them. Too slow for ``.ci/run``.
 
     python benchmarks/mutation.py [MODULE ...] [--budget SECONDS] [--children N] [--retest]
+                                  [--against TEST ... [--mutants PATTERN]]
 
 MODULE is a dotted name under ``reconciler`` (``graph``, ``org.writer``); the default
 is every module ``[tool.mutmut] only_mutate`` lists, smallest first. Results are kept
 in ``mutants/``: a second run goes on where the first stopped. mutmut tests a mutant
 again only when its function changes; ``--retest`` forgets the module's survivors
-first, to see which of them tests written since then kill.
+first, to see which of them tests written since then kill. Changing the test selection
+makes mutmut start every module over; ``--against`` instead runs each mutant of the
+named modules not yet killed (those matching ``--mutants``, a glob) against the given
+test files (new ones not yet in the selection, or a fast few of it) and counts those
+they fail on as killed; the others keep their status.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,6 +95,28 @@ def forget_survivors(module: str) -> None:
     _meta(module).write_text(json.dumps(data, indent=4))
 
 
+def kill_with(module: str, tests: list[str], pattern: str) -> None:
+    """Run each mutant of the module matching ``pattern`` and not yet killed against
+    ``tests``; mark those they fail on killed."""
+    if not _meta(module).exists():
+        return
+    for test in {t.split("::")[0] for t in tests}:  # mutmut's copy of the tree runs them
+        (ROOT / "mutants" / test).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / test, ROOT / "mutants" / test)
+    data = json.loads(_meta(module).read_text())
+    codes = data["exit_code_by_key"]
+    for name, code in codes.items():
+        if status_by_exit_code[code] in KILLED or not fnmatch.fnmatchcase(name, pattern):
+            continue
+        command = ["nice", "-n", "19", sys.executable, "-m", "pytest", "-x", "-q",
+                   "-p", "no:cacheprovider", *tests]
+        done = subprocess.run(command, cwd=ROOT / "mutants", capture_output=True,
+                              env={**os.environ, "MUTANT_UNDER_TEST": name}, check=False)
+        if done.returncode == 1:  # a test failed (2 and up: pytest itself went wrong)
+            codes[name] = 1
+            _meta(module).write_text(json.dumps(data, indent=4))  # kept if interrupted
+
+
 def report(module: str, found: dict[str, str], seconds: float, finished: bool) -> None:
     counts = Counter(found.values())
     checked = sum(n for s, n in counts.items() if s not in UNCHECKED)
@@ -110,12 +139,20 @@ def main() -> int:
                         help="mutants tested at once (default 1: the machine is shared)")
     parser.add_argument("--retest", action="store_true",
                         help="test the survivors of earlier runs again")
+    parser.add_argument("--against", nargs="+", metavar="TEST", default=[],
+                        help="run the mutants not yet killed against these test files")
+    parser.add_argument("--mutants", default="*", metavar="PATTERN",
+                        help="with --against: only the mutants whose name matches")
     args = parser.parse_args()
     for module in args.modules or configured_modules():
         if args.retest:
             forget_survivors(module)
         start = time.monotonic()
-        finished = run(module, args.budget, args.children)
+        if args.against:
+            kill_with(module, args.against, args.mutants)
+            finished = True
+        else:
+            finished = run(module, args.budget, args.children)
         report(module, statuses(module), time.monotonic() - start, finished)
     return 0
 
