@@ -166,7 +166,9 @@ def login_fix(flow: str, error: str, login_url: str) -> str:
                     "is on (Setup > OAuth and OpenID Connect Settings): better, switch to "
                     "client_credentials",
         "access_token": "the token expired or belongs to another org: get a fresh one "
-                        "(e.g. `sf org display`)",
+                        "(`sf org auth show-access-token`), or use flow: sf_cli",
+        "sf_cli": "log the Salesforce CLI in to the org again (`sf org login web --alias "
+                  "ALIAS`) and check that target_org names that alias (`sf org list`)",
     }.get(flow, "check the org's auth settings")
 
 

@@ -235,6 +235,15 @@ def test_sf_cli_flow_without_sf_on_path_says_how_to_get_it(tmp_path: Path) -> No
     assert "sf org login web --alias prod" in result.output
 
 
+def test_doctor_names_the_sf_cli_fix_when_its_login_fails(tmp_path: Path) -> None:
+    config = _sf_cli_config(tmp_path, "{flow: sf_cli, target_org: prod}")
+    result = run("-c", str(config), "--org", "prod", "doctor",
+                 env={"PATH": str(tmp_path / "nothing-here")})
+    assert result.exit_code == 1
+    assert "fix: log the Salesforce CLI in to the org again" in result.output
+    assert "check the org's auth settings" not in result.output
+
+
 # A stand-in for `sf` that renews the session on every ask, as the real CLI does for a
 # web or sfdx-url login (it holds a refresh token; the embedded org issues none, so the
 # real CLI can't be shown renewing). Each ask is logged.

@@ -161,7 +161,7 @@ def test_access_token_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         emu.auth.expire_all()
         expired = org.run("plan")
         assert expired.exit_code == 1
-        assert "sf org display" in expired.output
+        assert "sf org auth show-access-token" in expired.output
 
 
 def test_soap_login_only_when_asked_and_with_a_warning(tmp_path: Path,

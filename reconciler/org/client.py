@@ -497,8 +497,10 @@ class OrgClient:
 
     def _relogin(self) -> None:
         if self.conn.flow == "access_token":
+            # Recent sf CLIs hide the token in `sf org display`: name the command that shows it.
             raise AuthError(f"the access token for {self.conn.instance_url} has expired or "
-                            "was revoked; get a fresh one (e.g. re-run `sf org display`)")
+                            "was revoked; get a fresh one (`sf org auth show-access-token`), "
+                            "or let the reconciler ask sf itself with `flow: sf_cli`")
         self.reauthentications += 1
         self._login()
 

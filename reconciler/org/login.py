@@ -53,7 +53,7 @@ class Connection:
       orgs created since Summer '23. With ``soap_login=True``, SOAP ``login()`` instead,
       which Salesforce is retiring (always called at API 64.0, the last that has it).
     - ``access_token``: a ready ``access_token`` for ``instance_url`` (e.g. from
-      ``sf org display``); no login call, and no renewal when it expires.
+      ``sf org auth show-access-token``); no login call, and no renewal when it expires.
     - ``sf_cli``: ``target_org``, an alias the Salesforce CLI has logged in; the CLI
       gives the token and instance URL, and is asked again when the token expires.
 

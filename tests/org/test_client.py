@@ -149,7 +149,7 @@ def test_access_token_flow_uses_the_token_and_cannot_renew_it(emu: Emulator) -> 
         emu.auth.expire_all()
         with pytest.raises(AuthError) as err:
             client.query("SELECT Id FROM Organization")
-        assert "sf org display" in str(err.value)
+        assert "sf org auth show-access-token" in str(err.value)
         assert client.reauthentications == 0
         assert conn.access_token is not None and conn.access_token not in str(err.value)
 
