@@ -33,9 +33,11 @@ from reconciler.actions import (
     DeletePermissionSet,
     GrantFieldAccess,
     GrantObjectAccess,
+    GrantSetupEntityAccess,
     RemoveGroupComponent,
     RevokeFieldAccess,
     RevokeObjectAccess,
+    RevokeSetupEntityAccess,
     SetSystemPermissions,
     UnassignGroup,
     UnassignPermissionSet,
@@ -328,6 +330,12 @@ def _apply(action: Action, users: dict[str, User], sets: dict[str, PermissionSet
         if action.after:
             fields[action.field] = FieldAccess.of(action.after)
         sets[action.permission_set.casefold()] = replace(ps, fields=FrozenMap(fields))
+    elif isinstance(action, GrantSetupEntityAccess | RevokeSetupEntityAccess):
+        ps = _held(sets, action.permission_set)
+        entity = SetupEntity(action.entity_type, action.entity)
+        sets[action.permission_set.casefold()] = replace(ps, setup_entities=(
+            ps.setup_entities | {entity} if isinstance(action, GrantSetupEntityAccess)
+            else ps.setup_entities - {entity}))
     elif isinstance(action, CreateGroup):
         groups[action.name.casefold()] = GroupAccess(action.name, ())
     elif isinstance(action, DeleteGroup):

@@ -225,3 +225,19 @@ def test_a_grant_salesforce_refuses_is_told_at_its_line_and_a_rerun_finishes(
         again = org.run("apply", "--auto-approve")
         assert again.exit_code == 0, again.output
         assert len(_access(org, "INT_Api")) == 5
+
+
+def test_access_planned_shows_the_setup_entities_a_plan_grants(org: Org) -> None:
+    org.write("integration.yaml", WALKTHROUGH)
+    assert org.run("apply", "--auto-approve").exit_code == 0
+    org.write("integration.yaml", WITH_APP)
+    saved = org.run("plan", "--out", str(org.root / "app.plan.json"))
+    assert saved.exit_code == 0, saved.output
+    right = "apex_classes:OrdersRestResource"
+    now = org.run("access", "--who", right, "--json")
+    planned = org.run("access", "--who", right, "--json", "--planned",
+                      str(org.root / "app.plan.json"))
+    assert now.exit_code == 0 and planned.exit_code == 0, planned.output
+    assert json.loads(now.output)["holders"] == []
+    assert [h["user"] for h in json.loads(planned.output)["holders"]] == [
+        "mulesoft@acme.com.integration"]
