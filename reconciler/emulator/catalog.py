@@ -67,6 +67,10 @@ class Field:
     #: Set on a master-detail field only (0 for the first master, 1 for a junction's
     #: second), as describe's ``relationshipOrder``: the object is a detail of its target.
     relationship_order: int | None = None
+    #: sObjects whose Ids the field takes besides ``reference_to``'s, though SOQL still
+    #: reads its relationship as a lookup to ``reference_to`` (null for those Ids): a
+    #: permission row's parent or a group's component may be a MutingPermissionSet.
+    also_to: tuple[str, ...] = ()
 
     @property
     def required_on_create(self) -> bool:

@@ -280,10 +280,20 @@ def _setup_objects() -> list[SObject]:
             _bool("HasActivationRequired"),
             _f("NamespacePrefix", length=15, createable=False, updateable=False),
         ], setup=True, name_field="MasterLabel"),
+        # What a group mutes: the fields of the object reference (no group Id, no
+        # namespace), the same system permissions as a set (true mutes it), and
+        # ObjectPermissions/FieldPermissions rows whose ParentId is its Id.
+        _sobject("MutingPermissionSet", "0QM", [
+            _f("DeveloperName", nillable=False, length=80),
+            _f("MasterLabel", nillable=False, length=80),
+            _f("Language", PICKLIST, picklist=LANGUAGES, length=40),
+            *(_bool(SYSTEM_PREFIX + p) for p in SYSTEM_PERMISSIONS),
+        ], setup=True, name_field="DeveloperName"),
         _sobject("PermissionSetGroupComponent", "0PM", [
             _ref("PermissionSetGroupId", "PermissionSetGroup", nillable=False,
                  updateable=False),
-            _ref("PermissionSetId", "PermissionSet", nillable=False, updateable=False),
+            _ref("PermissionSetId", "PermissionSet", nillable=False, updateable=False,
+                 also_to=("MutingPermissionSet",)),
         ], setup=True, updateable=False, name_field="Id"),
         _sobject("PermissionSetAssignment", "0Pa", [
             _ref("AssigneeId", "User", nillable=False, updateable=False),
@@ -300,12 +310,14 @@ def _setup_objects() -> list[SObject]:
                  updateable=False),
         ], setup=True, updateable=False, name_field="Id"),
         _sobject("ObjectPermissions", "110", [
-            _ref("ParentId", "PermissionSet", nillable=False, updateable=False),
+            _ref("ParentId", "PermissionSet", nillable=False, updateable=False,
+                 also_to=("MutingPermissionSet",)),
             _f("SobjectType", nillable=False, updateable=False, length=40),
             *(_bool(p) for p in OBJECT_PERMISSION_FIELDS),
         ], setup=True, name_field="Id"),
         _sobject("FieldPermissions", "01k", [
-            _ref("ParentId", "PermissionSet", nillable=False, updateable=False),
+            _ref("ParentId", "PermissionSet", nillable=False, updateable=False,
+                 also_to=("MutingPermissionSet",)),
             _f("SobjectType", nillable=False, updateable=False, length=40),
             _f("Field", nillable=False, updateable=False, length=120),
             *(_bool(p) for p in FIELD_PERMISSION_FIELDS),

@@ -1171,6 +1171,7 @@ class _Entry:
     field: str = ""
     node: _Node | None = None
     sub: int = 0
+    target: str | None = None  # a relationship's parent sObject (None: polymorphic)
 
 
 @dataclass
@@ -1186,7 +1187,8 @@ class _Node:
             sub = node.rels.get(hop.relationship)
             if sub is None:
                 sub = node.rels[hop.relationship] = _Node()
-                node.entries.append(_Entry(_REL, hop.relationship, hop.field, sub))
+                node.entries.append(_Entry(_REL, hop.relationship, hop.field, sub,
+                                           target=hop.target))
             node = sub
         kind = _POLY if path.polymorphic_leaf else _VALUE
         if not any(e.key == path.name and e.kind in (_VALUE, _POLY) for e in node.entries):
@@ -1253,6 +1255,15 @@ class _Run:
             got = self._parents[ref] = self.source.get(ref)
         return got  # type: ignore[no-any-return]
 
+    def parent(self, ref: str | None, target: str | None) -> tuple[str, Record] | None:
+        """The parent a relationship reaches: none when the Id names a record of another
+        sObject than the lookup's (a permission row or group component whose parent is
+        a MutingPermissionSet reads ``PermissionSet``/``Parent`` as null)."""
+        got = self.resolve(ref) if ref else None
+        if got is None or (target is not None and got[0] != target):
+            return None
+        return got
+
     def _name_field(self, sobject: str) -> str:
         name = self._name_fields.get(sobject)
         if name is None:
@@ -1281,23 +1292,21 @@ class _Run:
                 return lambda r: bool(r.get(name))
             return lambda r: r.get(name)
         leaf = self._leaf(path)
-        resolve = self.resolve
+        parent = self.parent
         if len(path.hops) == 1:
-            ref_field = path.hops[0].field
+            ref_field, target = path.hops[0].field, path.hops[0].target
 
             def one_hop(r: Record) -> Any:
-                ref = r.get(ref_field)
-                got = resolve(ref) if ref else None
+                got = parent(r.get(ref_field), target)
                 return None if got is None else leaf(got[0], got[1])
 
             return one_hop
-        ref_fields = [h.field for h in path.hops]
+        ref_fields = [(h.field, h.target) for h in path.hops]
 
         def many_hops(r: Record) -> Any:
             typ, cur = "", r
-            for f in ref_fields:
-                ref = cur.get(f)
-                got = resolve(ref) if ref else None
+            for f, target in ref_fields:
+                got = parent(cur.get(f), target)
                 if got is None:
                     return None
                 typ, cur = got
@@ -1479,13 +1488,13 @@ class _Run:
         result: a node of plain fields becomes a tight loop over (key, field) pairs.
         """
         prefix = self.url_prefix
-        resolve = self.resolve
+        parent = self.parent
         name_field = self._name_field
         plan: list[tuple[int, str, str, Any]] = []
         for e in node.entries:
             if e.kind == _REL:
                 assert e.node is not None
-                plan.append((_REL, e.key, e.field, self.shaper(e.node, [])))
+                plan.append((_REL, e.key, e.field, (self.shaper(e.node, []), e.target)))
             elif e.kind == _SUB:
                 plan.append((_SUB, e.key, "", subs[e.sub]))
             else:
@@ -1511,9 +1520,9 @@ class _Run:
                 if kind == _VALUE:
                     out[key] = rec.get(f)
                 elif kind == _REL:
-                    ref = rec.get(f)
-                    got = resolve(ref) if ref else None
-                    out[key] = None if got is None else extra(got[1], got[0])
+                    shape_parent, target = extra
+                    got = parent(rec.get(f), target)
+                    out[key] = None if got is None else shape_parent(got[1], got[0])
                 elif kind == _SUB:
                     out[key] = extra.get(rid)
                 elif key == "Type":

@@ -61,7 +61,7 @@ def check_value(f: Field, value: Any, store: Store) -> Any:
             raise bad_request("MALFORMED_ID", f"{f.name}: id value of incorrect type: {value}",
                               [f.name])
         got = store.get(value)
-        if got is None or (f.reference_to and got[0] not in f.reference_to):
+        if got is None or (f.reference_to and got[0] not in (*f.reference_to, *f.also_to)):
             raise bad_request("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
                               [f.name])
         return to18(value)

@@ -49,6 +49,10 @@ NEEDS: tuple[Needs, ...] = (
     Needs("PermissionSetGroup", _WRITE, "ManageProfilesPermissionsets",
           f"{_TOOLING_REFERENCE}permissionsetgroup.htm: \"To edit this object, users must have "
           "the Manage Profiles and Permission Sets permission\""),
+    Needs("MutingPermissionSet", _WRITE, "ManageProfilesPermissionsets",
+          "https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/"
+          "meta_mutingpermissionset.htm (access rules: Manage Profiles and Permission Sets; "
+          "that writing needs it: assumed, as for a group)"),
     Needs("PermissionSetGroupComponent", _WRITE, "ManageProfilesPermissionsets",
           f"{_TOOLING_REFERENCE}permissionsetgroup.htm (a component is part of its group)"),
     Needs("SetupAuditTrail", ("read",), "ViewSetup",

@@ -1,4 +1,9 @@
-"""Rules for permission set groups and their components, and group recalculation.
+"""Rules for permission set groups, their components and muting permission sets, and
+group recalculation.
+
+Muting [doc: Help "Muting Permission Sets": up to one muting permission set per group;
+what it enables is turned off for that group only]: a MutingPermissionSet joins its
+group as a PermissionSetGroupComponent whose PermissionSetId is its 0QM Id.
 
 Recalculation [doc: Help "Permission Set Group Considerations": adding, removing or
 editing a set in a group recalculates the group; Status is Updating until it ends
@@ -14,6 +19,7 @@ from typing import Any
 from reconciler.emulator.apierror import bad_request
 from reconciler.emulator.catalog import SObject
 from reconciler.emulator.rules.lookups import (
+    MUTING_PREFIX,
     Hooks,
     OrgView,
     dev_name,
@@ -73,17 +79,50 @@ def _group_after_update(org: OrgView, old: Record, new: Record, actor_id: str) -
 def _component_before_create(org: OrgView, rec: Record, actor_id: str) -> None:
     ps = org.get(rec["PermissionSetId"])
     assert ps is not None
-    not_platform_owned(ps[1], "add to a group")
+    if ps[0] == "PermissionSet":
+        not_platform_owned(ps[1], "add to a group")
     if org.where("PermissionSetGroupComponent", PermissionSetGroupId=rec["PermissionSetGroupId"],
                  PermissionSetId=rec["PermissionSetId"]):
         raise bad_request("DUPLICATE_VALUE",
                           "duplicate value found: the permission set is already in the group",
                           [])
+    if ps[0] == "MutingPermissionSet":
+        _second_muting_set(org, rec)
     for psa in org.where("PermissionSetAssignment",
                          PermissionSetGroupId=rec["PermissionSetGroupId"]):
         user = org.get(psa["AssigneeId"])
-        if user is not None:
+        if user is not None and ps[0] == "PermissionSet":
             license_allows(org, ps[1], user[1], None)
+
+
+def _second_muting_set(org: OrgView, rec: Record) -> None:
+    """A group takes one muting permission set [doc]; the refusal's wording is ours
+    [assumed]."""
+    for comp in org.where("PermissionSetGroupComponent",
+                          PermissionSetGroupId=rec["PermissionSetGroupId"]):
+        if str(comp["PermissionSetId"]).startswith(MUTING_PREFIX):
+            raise bad_request("FIELD_INTEGRITY_EXCEPTION",
+                              "A permission set group can have only one muting permission "
+                              "set.", ["PermissionSetId"])
+
+
+def _muting_before_write(org: OrgView, rec: Record, old: Record | None) -> None:
+    dev_name(org, "MutingPermissionSet", "DeveloperName", rec, old)
+
+
+def _muting_before_delete(org: OrgView, rec: Record, actor_id: str) -> None:
+    """As a set in a group, a muting set in its group can't go [assumed]."""
+    if org.where("PermissionSetGroupComponent", PermissionSetId=rec["Id"]):
+        raise bad_request("DELETE_FAILED",
+                          f"Can't delete muting permission set {rec['DeveloperName']}: it is "
+                          "included in a permission set group. Remove it from the group "
+                          "first.")
+
+
+def _muting_after_delete(org: OrgView, rec: Record, actor_id: str) -> None:
+    for child in ("ObjectPermissions", "FieldPermissions"):
+        for row in org.where(child, ParentId=rec["Id"]):
+            org.store.delete(row["Id"])
 
 
 def _component_audit(verb: str) -> Callable[[OrgView, Record, str], None]:
@@ -190,6 +229,7 @@ def _groups_holding(org: OrgView, ps_id: str) -> list[str]:
 _RECALCULATES: dict[str, Callable[[OrgView, Record], list[str]]] = {
     "PermissionSetGroupComponent": lambda org, rec: [str(rec["PermissionSetGroupId"])],
     "PermissionSet": lambda org, rec: _groups_holding(org, str(rec["Id"])),
+    "MutingPermissionSet": lambda org, rec: _groups_holding(org, str(rec["Id"])),
     "ObjectPermissions": lambda org, rec: _groups_holding(org, str(rec["ParentId"])),
     "FieldPermissions": lambda org, rec: _groups_holding(org, str(rec["ParentId"])),
     "SetupEntityAccess": lambda org, rec: _groups_holding(org, str(rec["ParentId"])),
@@ -207,16 +247,25 @@ HOOKS = Hooks(
     before_create={
         "PermissionSetGroup": _group_before_create,
         "PermissionSetGroupComponent": _component_before_create,
+        "MutingPermissionSet": lambda org, rec, actor_id: _muting_before_write(org, rec, None),
     },
     after_create={
         "PermissionSetGroup": _group_after_create,
         "PermissionSetGroupComponent": _component_audit("AddPermSet"),
     },
-    before_update={"PermissionSetGroup": _group_before_update},
+    before_update={
+        "PermissionSetGroup": _group_before_update,
+        "MutingPermissionSet": lambda org, old, changes, actor_id: _muting_before_write(
+            org, changes, old),
+    },
     after_update={"PermissionSetGroup": _group_after_update},
-    before_delete={"PermissionSetGroup": _group_before_delete},
+    before_delete={
+        "PermissionSetGroup": _group_before_delete,
+        "MutingPermissionSet": _muting_before_delete,
+    },
     after_delete={
         "PermissionSetGroup": _group_after_delete,
+        "MutingPermissionSet": _muting_after_delete,
         "PermissionSetGroupComponent": _component_audit("RemovePermSet"),
     },
 )

@@ -60,6 +60,8 @@ class Hooks:
 
 
 INTEGRATION_LICENSE = "Salesforce Integration"
+#: The key prefix of MutingPermissionSet Ids.
+MUTING_PREFIX = "0QM"
 API_PSL_NAMES = ("salesforceapiintegrationpsl", "salesforce api integration")
 _DEV_NAME_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
 _DEV_NAME_MESSAGE = (
@@ -160,11 +162,7 @@ def effective_sets(org: OrgView, user_id: str) -> list[Record]:
         if psa.get("IsRevoked"):
             continue  # a user access policy revoked it: the row stays, the access goes [doc]
         if psa.get("PermissionSetGroupId"):
-            for comp in org.where("PermissionSetGroupComponent",
-                                  PermissionSetGroupId=psa["PermissionSetGroupId"]):
-                got = org.get(comp["PermissionSetId"])
-                if got is not None:
-                    out.append(got[1])
+            out += _unmuted_sets(org, psa["PermissionSetGroupId"])
         else:
             got = org.get(psa.get("PermissionSetId") or "")
             if got is not None:
@@ -190,12 +188,26 @@ def grant_words(org: OrgView, row: Record) -> list[str]:
 
 
 def component_sets(org: OrgView, group_id: str) -> list[Record]:
+    """A group's member permission sets (not its muting set, which grants nothing)."""
     out = []
     for comp in org.where("PermissionSetGroupComponent", PermissionSetGroupId=group_id):
         got = org.get(comp["PermissionSetId"])
-        if got is not None:
+        if got is not None and got[0] == "PermissionSet":
             out.append(got[1])
     return out
+
+
+def _unmuted_sets(org: OrgView, group_id: str) -> list[Record]:
+    """A group's member sets with the system permissions its muting set mutes turned
+    off [doc]. Muted object and field permissions still count for the running user's
+    own checks (not modelled)."""
+    muted: dict[str, bool] = {}
+    for comp in org.where("PermissionSetGroupComponent", PermissionSetGroupId=group_id):
+        if str(comp["PermissionSetId"]).startswith(MUTING_PREFIX):
+            got = org.get(comp["PermissionSetId"])
+            muted = {k: False for k, v in (got[1] if got else {}).items()
+                     if k.startswith("Permissions") and v}
+    return [{**ps, **muted} for ps in component_sets(org, group_id)]
 
 
 def recount_licenses(org: OrgView) -> None:

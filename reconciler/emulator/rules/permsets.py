@@ -19,6 +19,7 @@ from reconciler.emulator.rules.lookups import (
     license_of_profile,
     name_of_license,
     not_platform_owned,
+    set_name,
     sharing_custom_fields,
 )
 from reconciler.emulator.sobjects import (
@@ -157,9 +158,17 @@ def _parent_set(org: OrgView, rec: Record) -> Record:
     return got[1]
 
 
+def _mutes(org: OrgView, row: Record) -> bool:
+    """The row is a muting permission set's: what it ticks is muted, so it needs
+    nothing else ticked (muting Edit alone leaves Read) [assumed]."""
+    got = org.get(row["ParentId"])
+    return got is not None and got[0] == "MutingPermissionSet"
+
+
 def _objperm_check(org: OrgView, rec: Record, old: Record | None) -> None:
     merged = {**(old or {}), **rec}
     ps = _parent_set(org, merged)
+    mutes = _mutes(org, merged)
     sobject = str(merged["SobjectType"])
     target = org.catalog.get(sobject)
     if target is None or target.setup or target.name.lower() in ACTIVITY_PERMISSIONS:
@@ -170,14 +179,15 @@ def _objperm_check(org: OrgView, rec: Record, old: Record | None) -> None:
     rec["SobjectType"] = target.name
     if ps.get("PermissionSetGroupId"):
         not_platform_owned(ps, "edit")
-    _check_dependencies(org, merged)
-    if old is not None:
+    if not mutes:
+        _check_dependencies(org, merged)
+    if old is not None and not mutes:
         _check_dependents(org, merged)
     if old is None and org.where("ObjectPermissions", ParentId=ps["Id"], SobjectType=target.name):
         raise bad_request("DUPLICATE_VALUE",
                           f"duplicate value found: ParentId, SobjectType duplicates value on "
                           f"record with id: {ps['Id']}", [])
-    if not is_standard_data_object(target.name):
+    if mutes or not is_standard_data_object(target.name):
         return
     granted = grant_words(org, merged)
     if not granted:
@@ -200,6 +210,8 @@ def _objperm_check(org: OrgView, rec: Record, old: Record | None) -> None:
 
 
 def _objperm_before_delete(org: OrgView, rec: Record, actor_id: str) -> None:
+    if _mutes(org, rec):
+        return
     _check_dependents(org, {**rec, **dict.fromkeys(OBJECT_PERMISSION_FIELDS, False)})
 
 
@@ -276,8 +288,7 @@ def _check_dependents(org: OrgView, row: Record) -> None:
 def _objperm_audit(org: OrgView, old: Record | None, new: Record | None, actor_id: str) -> None:
     row = new or old
     assert row is not None
-    ps = org.get(row["ParentId"])
-    label = ps[1].get("Label") if ps else row["ParentId"]
+    label = set_name(org, row["ParentId"])
     before = [WORDS[p] for p in OBJECT_PERMISSION_FIELDS if old and old.get(p)]
     after = [WORDS[p] for p in OBJECT_PERMISSION_FIELDS if new and new.get(p)]
     org.audit("PermSetEntityPermChanged", "Permission Sets",
@@ -304,7 +315,8 @@ def _fieldperm_check(org: OrgView, rec: Record, old: Record | None) -> None:
                           ["Field"])
     rec["Field"] = f"{target.name}.{f.name}"
     rec["SobjectType"] = target.name
-    check_implications(merged, FIELD_IMPLIES, rec["Field"])
+    if not _mutes(org, merged):
+        check_implications(merged, FIELD_IMPLIES, rec["Field"])
     if merged.get("PermissionsEdit") and (f.calculated or f.auto_number):
         # [assumed wording] Setup offers only Read for formula and auto-number fields.
         kind = "a formula" if f.calculated else "an auto-number"
@@ -354,8 +366,7 @@ def _fieldperm_after_write(org: OrgView, old: Record | None, new: Record | None,
 def _fieldperm_audit(org: OrgView, old: Record | None, new: Record | None, actor_id: str) -> None:
     row = new or old
     assert row is not None
-    ps = org.get(row["ParentId"])
-    label = ps[1].get("Label") if ps else row["ParentId"]
+    label = set_name(org, row["ParentId"])
 
     def words(r: Record | None) -> str:
         if r is None:
