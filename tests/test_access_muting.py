@@ -1,9 +1,9 @@
 """Muting permission sets in effective access, on values (the core is pure).
 
-The emulator doesn't hold muting sets (see docs/salesforce-behaviour.md), so their rule
-is pinned here on :func:`reconciler.access.effective` directly: what a group's muting
-set mutes is gone from that group's paths only, and muting a permission mutes those
-that need it.
+The rule is pinned here on :func:`reconciler.access.effective` directly, on every case
+at once: what a group's muting set mutes is gone from that group's paths only, and
+muting a permission mutes those that need it. The same rule read from an org is
+``tests/test_access_muting_org.py``.
 """
 
 from __future__ import annotations

@@ -23,12 +23,18 @@ from reconciler.model import (
     PermissionSet,
     SetupEntity,
 )
-from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX, Row, query_in, read
+from reconciler.org.reader import (
+    FIELD_FIELDS,
+    MUTING_PREFIX,
+    OBJECT_FIELDS,
+    SYSTEM_PREFIX,
+    Row,
+    query_in,
+    read,
+    system_permissions_of,
+)
 from reconciler.org.soql import split_select
 
-#: The key prefix of MutingPermissionSet Ids: a group's component with one is its
-#: muting set, not a member.
-MUTING_PREFIX = "0QM"
 SETS = ("SELECT Id, {columns} FROM PermissionSet WHERE IsOwnedByProfile = false AND "
         "PermissionSetGroupId = null AND Name IN {in}")
 PROFILE_SETS = ("SELECT Id, {columns} FROM PermissionSet WHERE IsOwnedByProfile = true AND "
@@ -62,26 +68,41 @@ def read_access(client: Querier, claims: Claims, profiles: Iterable[str] = (),
         row["Name"] = qualified_name(str(row["Name"]), row.get("NamespacePrefix"))
     owned = _wide(client, PROFILE_SETS, ["Profile.Name", *columns], sorted(
         {u.profile for u in live.state.users.values()} | set(profiles)))
-    components = query_in(client, COMPONENT_IDS, list(live.state.permission_set_groups))
-    muting_of = {str(c["PermissionSetId"]): str(c["PermissionSetGroup"]["DeveloperName"])
-                 for c in components if str(c["PermissionSetId"]).startswith(MUTING_PREFIX)}
-    muting = _wide(client, MUTING_SETS, ["DeveloperName", *columns], sorted(muting_of))
+    # A group's muting set is the component with a 0QM Id (its PermissionSet reads null).
+    muting_of = {str(c["PermissionSetGroup"]["DeveloperName"]).casefold(): str(
+        c["PermissionSetId"]) for c in query_in(client, COMPONENT_IDS,
+                                                list(live.state.permission_set_groups))
+        if str(c["PermissionSetId"]).startswith(MUTING_PREFIX)}
+    muting = _wide(client, MUTING_SETS, ["DeveloperName", *_muting_columns(
+        client, live.system_permissions, bool(muting_of))], sorted(set(muting_of.values())))
     content = _Content(client, [str(r["Id"]) for r in (*sets, *owned, *muting)],
                        live.system_permissions)
     by_name = {**known, **{str(r["Name"]).casefold(): content.of(r, str(r["Name"]))
                            for r in sets}}
-    muted = {muting_of[str(r["Id"])].casefold(): content.muting(r) for r in muting}
+    by_id = {str(r["Id"]): content.muting(r) for r in muting}
     return OrgAccess(
         users=live.state.users,
         sets=FrozenMap(by_name),
         profiles=FrozenMap({str(r["Profile"]["Name"]).casefold(): content.of(
             r, str(r["Profile"]["Name"])) for r in owned}),
         groups=FrozenMap({g.name.casefold(): GroupAccess(
-            g.name, tuple(sorted(g.permission_sets, key=str.casefold)), muted.get(
-                g.name.casefold())) for g in live.state.permission_set_groups.values()}),
+            g.name, tuple(sorted(g.permission_sets, key=str.casefold)),
+            by_id.get(muting_of.get(g.name.casefold(), "")))
+            for g in live.state.permission_set_groups.values()}),
         scope=tuple(sorted(u.casefold() for u in scope if u.casefold() in live.state.users)),
         api_calls=client.calls - start,
     )
+
+
+def _muting_columns(client: Querier, system_permissions: frozenset[str],
+                    needed: bool) -> list[str]:
+    """The system permission columns to read of the muting sets: those MutingPermissionSet
+    has of the ones PermissionSet has (one describe, and only when a group has one)."""
+    if not needed:
+        return []
+    muting = system_permissions_of(client.describe(["MutingPermissionSet"]).get(
+        "MutingPermissionSet"))
+    return [SYSTEM_PREFIX + p for p in sorted(muting & system_permissions)]
 
 
 def _set_names(live: Live, *named: Sequence[str]) -> set[str]:

@@ -89,9 +89,13 @@ PSL_ASSIGNMENTS = ("SELECT Id, Assignee.Username, PermissionSetLicenseId, System
                    "FROM PermissionSetLicenseAssign WHERE Assignee.Username IN {in}")
 GROUPS = ("SELECT Id, DeveloperName, MasterLabel, Description, Status, SystemModstamp "
           "FROM PermissionSetGroup WHERE DeveloperName IN {in}")
-COMPONENTS = ("SELECT Id, PermissionSetGroup.DeveloperName, PermissionSet.Name, "
-              "PermissionSet.NamespacePrefix, SystemModstamp FROM PermissionSetGroupComponent "
-              "WHERE PermissionSetGroup.DeveloperName IN {in}")
+COMPONENTS = ("SELECT Id, PermissionSetGroup.DeveloperName, PermissionSetId, "
+              "PermissionSet.Name, PermissionSet.NamespacePrefix, SystemModstamp "
+              "FROM PermissionSetGroupComponent WHERE PermissionSetGroup.DeveloperName IN {in}")
+#: The key prefix of MutingPermissionSet Ids: a group's component with one is its muting
+#: set, not a member (its ``PermissionSet`` reads null), so it is no component the plan
+#: manages, whatever the org answers through the relationship.
+MUTING_PREFIX = "0QM"
 #: Groups holding a set about to be deleted (it must leave them first).
 GROUPS_HOLDING = "SELECT PermissionSetGroup.DeveloperName FROM PermissionSetGroupComponent WHERE "
 # Columns every permission set is read with (besides Id); the system permissions only
@@ -159,8 +163,9 @@ def read(client: Querier, claims: Claims) -> Live:
     rows.psl_assignments = query_in(client, PSL_ASSIGNMENTS, claims.usernames)
     holders = _about_doomed_sets(client, claims, GROUPS_HOLDING)
     rows.groups = query_in(client, GROUPS, _group_names(claims, rows.assignments, holders))
-    rows.components = _qualified(query_in(client, COMPONENTS,
-                                          sorted(str(g["DeveloperName"]) for g in rows.groups)))
+    rows.components = _qualified([c for c in query_in(
+        client, COMPONENTS, sorted(str(g["DeveloperName"]) for g in rows.groups))
+        if not str(c.get("PermissionSetId") or "").startswith(MUTING_PREFIX)])
     declared, managed = _managed(claims)
     rows.sets = _read_sets(client, _set_names(claims, rows.assignments, rows.components),
                            managed, claims.set_prefix, system_perms)
