@@ -102,6 +102,10 @@ def test_its_rows_tick_what_they_mute_with_no_implied_permission(sf: Salesforce)
                       f"WHERE ParentId = '{mid}'")
     assert [(r["Field"], r["PermissionsRead"], r["PermissionsEdit"])
             for r in fields["records"]] == [("Account.Industry", False, True)]
+    # Setup-entity access names a permission set as its parent, never a muting set.
+    app = one(sf, "SELECT Id FROM ConnectedApplication WHERE Name = 'Reconciler Local'")
+    assert refused(sf.SetupEntityAccess.create, {"ParentId": mid, "SetupEntityId": app["Id"]})[
+        0] == "INVALID_CROSS_REFERENCE_KEY"
 
 
 def test_a_group_takes_one_muting_set_which_reads_as_no_permission_set(
@@ -160,7 +164,9 @@ def test_a_muted_system_permission_is_not_the_running_users(emu: Emulator,
                                   data={"grant_type": "client_credentials"},
                                   auth=("runner-id", "runner-secret"))
     runner = client(emu, resp.json()["access_token"])
+    # Manage Profiles and Permission Sets writes sets and muting sets alike.
     runner.PermissionSet.create({"Name": "Made_Through_Group", "Label": "Made"})
+    runner.MutingPermissionSet.create({"DeveloperName": "Runners_Own", "MasterLabel": "Own"})
     sf.MutingPermissionSet.update(mid, {"PermissionsManageProfilesPermissionsets": True})
     assert refused(runner.PermissionSet.create, {"Name": "Muted_Now", "Label": "Muted"})[0] \
         == "INSUFFICIENT_ACCESS_OR_READONLY"
