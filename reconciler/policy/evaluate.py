@@ -176,7 +176,11 @@ class _Check:
 
     def add(self, right: str, what: str, paths: tuple[Path, ...], grant: str) -> None:
         """``grant`` is the right's address inside a set (``system_permissions["X"]``)."""
-        address = self.address(paths[0], grant) if paths else (
+        # The line to point at: a set the config declares, where the right can be taken
+        # away, before an assignment or the profile.
+        primary = next((p for p in paths if p[0] != "profile" and self.declared(p[-1])),
+                       paths[0] if paths else None)
+        address = self.address(primary, grant) if primary else (
             f"{self.config.address('users', self.user.username)}.profile")
         via = f" through {'; '.join(path_text(p) for p in paths)}" if paths else ""
         message = f"policy {self.rule.id}: {self.user.username} {what}{via} ({self.rule.title})"
@@ -184,14 +188,18 @@ class _Check:
             rule=self.rule.id, subject=self.user.username, right=right, message=message,
             address=address, location=location_of(self.config, address), paths=paths))
 
+    def declared(self, name: str) -> str | None:
+        """The config's spelling of the set ``name``, if it declares it."""
+        return next((n for n in self.config.permission_sets if n.casefold() == name.casefold()),
+                    None)
+
     def address(self, path: Path, grant: str) -> str:
         """The config line granting through ``path``: the right in a declared set, else
         the assignment of the set (or group), else the user's profile."""
         user = self.config.address("users", self.user.username)
         if path[0] == "profile":
             return f"{user}.profile"
-        declared = next((n for n in self.config.permission_sets
-                         if n.casefold() == path[-1].casefold()), None)
+        declared = self.declared(path[-1])
         if declared is not None:
             return f"permission_sets.{declared}.{grant}"
         if path[0] == "group":
