@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.policy.baseline import DENIED_PERMISSIONS, INTERACTIVE_PERMISSIONS
+from reconciler.policy.baseline import DENIED_PERMISSIONS, INTERACTIVE_PERMISSIONS, baseline
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -282,6 +282,15 @@ def test_the_baseline_names_only_real_system_permissions() -> None:
     real = SHARED / "real-salesforce" / "permissionset-fields.txt"
     names = {line.strip().removeprefix("Permissions") for line in real.read_text().splitlines()}
     assert set(DENIED_PERMISSIONS + INTERACTIVE_PERMISSIONS + ("ApiUserOnly",)) <= names
+
+
+def test_the_reference_documents_every_built_in_rule_with_its_source() -> None:
+    doc = (REPO / "docs" / "policy.md").read_text()
+    for rule in baseline():
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{rule.id}` |")),
+                   None)
+        assert row is not None, rule.id
+        assert all(source in row for source in rule.sources), rule.id
 
 
 def test_sarif_output_is_valid_sarif_2_1_0(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ __all__ = ["BASELINE", "DENIED_PERMISSIONS", "INTERACTIVE_PERMISSIONS", "baselin
 BASELINE = "integration-baseline"
 _INTEGRATION_HELP = ("https://help.salesforce.com/s/articleView?"
                      "id=platform.integration_user.htm&language=en_US&type=5")
-_MODIFY_ALL_DATA_HELP = "https://help.salesforce.com/s/articleView?id=000321298&type=1"
+_MODIFY_ALL_DATA_HELP = ("https://help.salesforce.com/s/articleView?id=000321298"
+                         "&language=en_US&type=1")
 _RISKY_PERMISSIONS = ("https://www.salesforceben.com/"
                       "crucial-salesforce-permissions-you-should-not-assign-to-users/")
 _API_ONLY_HELP = "https://help.salesforce.com/apex/HTViewSolution?id=000003819&language=en_US"
