@@ -319,3 +319,12 @@ def test_sarif_output_is_valid_sarif_2_1_0(tmp_path: Path) -> None:
     assert by_rule["integration-baseline.view-setup"]["suppressions"] == [
         {"kind": "external", "status": "accepted",
          "justification": "Reads the audit trail for the monitoring job"}]
+
+
+def test_an_unknown_rule_set_is_a_config_problem_at_its_key(tmp_path: Path) -> None:
+    root = make(tmp_path, {"access.yaml": access(),
+                           "policies.yaml": BASELINE.replace("integration-", "integration_")})
+    result = run(root, "validate")
+    assert result.exit_code == 1
+    assert (f"{at(root, 'policies.yaml', 'integration_')}: policies.rule_sets: "
+            '"integration_baseline" is not a built-in rule set') in result.stderr

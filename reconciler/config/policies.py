@@ -17,11 +17,15 @@ from reconciler.config.record import Record
 
 __all__ = ["BaselineOptions", "PoliciesBlock", "PolicyRule", "PolicyScope", "Waiver"]
 
+# Mapping keys are Text, so that a wrong one is worded like any other config key.
 #: Built-in rule sets by name (their rules: :mod:`reconciler.policy.baseline`).
-RuleSetName = Literal["integration-baseline"]
+RuleSetName = Annotated[str, Text(pattern=r"^integration-baseline$", interpolate=False,
+                                  shape="is not a built-in rule set: integration-baseline")]
 ObjectWord = Literal["read", "create", "edit", "delete", "view_all", "modify_all"]
-SetupKind = Literal["connected_apps", "apex_classes", "custom_permissions",
-                    "visualforce_pages", "apps"]
+SetupKind = Annotated[str, Text(
+    pattern=r"^(?:connected_apps|apex_classes|custom_permissions|visualforce_pages|apps)$",
+    interpolate=False, shape="is not a kind of setup entity: connected_apps, apex_classes, "
+                             "custom_permissions, visualforce_pages or apps")]
 Pattern = Annotated[str, Text(
     pattern=r"^[A-Za-z0-9_.*?@+-]+$", interpolate=False,
     shape="is not a name pattern: letters, digits, _ . @ + - and the wildcards * and ?")]

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date
 
 from reconciler.config import Config
-from reconciler.config.policies import PolicyScope, SetupKind
+from reconciler.config.policies import PolicyScope
 from reconciler.model import SETUP_ENTITY_TYPES
 from reconciler.policy.baseline import baseline
 from reconciler.policy.rules import Policy, Rule, Scope, Waiver
@@ -65,6 +65,6 @@ def _scope(scope: PolicyScope | None) -> Scope:
                  permission_sets=tuple(scope.permission_sets))
 
 
-def _entities(by_kind: Mapping[SetupKind, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _entities(by_kind: Mapping[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Config keys (apex_classes) → SetupEntityType (ApexClass), as access names them."""
     return tuple((SETUP_ENTITY_TYPES[k], tuple(v)) for k, v in by_kind.items())
