@@ -16,6 +16,7 @@ import click
 from reconciler import __version__, terminal
 from reconciler.cli_fleet import ManyOrgs, load
 from reconciler.cli_import import add_import_commands
+from reconciler.cli_policy import add_policy_commands, validate_policy
 from reconciler.cli_setup import (
     add_examples,
     add_setup_commands,
@@ -132,6 +133,7 @@ def validate(obj: Context) -> None:
         config = load_config(obj.config, variables=obj.variables, var_files=obj.var_files)
         if obj.org is not None:
             config.org(obj.org)
+        policy_lines = validate_policy(config)
     except ReconcilerError as exc:
         fail(exc, obj)
     counts = [count(len(config.permission_sets), "permission set"),
@@ -139,6 +141,8 @@ def validate(obj: Context) -> None:
               count(len(config.users), "user")]
     click.echo(f"The configuration is valid: {', '.join(counts)} "
                f"in {count(len(config.files), 'file')}.")
+    for line in policy_lines:
+        click.echo(line)
 
 
 @cli.command()
@@ -506,6 +510,7 @@ def emulator_serve(obj: Context, host: str, port: int, data: Path, seed: Path | 
 
 add_setup_commands(cli, fail)
 add_import_commands(cli, fail)
+add_policy_commands(cli, fail)
 add_examples(cli)
 
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from reconciler.access import OrgAccess, after_plan
 from reconciler.config import Config
-from reconciler.errors import UsageError
-from reconciler.live import Querier
+from reconciler.errors import PlanRejected, UsageError
+from reconciler.live import Live, Querier
 from reconciler.org.access_read import read_access
 from reconciler.org.connect import open_org
 from reconciler.org.reader import read
 from reconciler.plan import OrgRef, Plan, claims_for, plan_from_live
+from reconciler.policy import evaluate, policy_of
 
 
 class OrgReader(Querier, Protocol):
@@ -50,9 +51,18 @@ def make_plan(config: Config, client: OrgReader, *, org_name: str,
     Raises :class:`~reconciler.errors.PlanRejected` with every problem found (each at its
     config line), or :class:`~reconciler.errors.CycleError`.
     """
-    live = read(client, claims_for(config))
-    return plan_from_live(config, live, org=org_ref(client, org_name),
+    claims = claims_for(config)
+    live = read(client, claims)
+    plan = plan_from_live(config, live, org=org_ref(client, org_name),
                           targets=targets, excludes=excludes, now=now)
+    if config.policies is not None:
+        # The org as the plan would leave it must keep the policy, or there is no plan.
+        after = after_plan(config_users_access(config, client, live=live), plan.actions)
+        checked = evaluate(policy_of(config), after, config,
+                           (now or datetime.now(UTC)).date(), point="plan")
+        if checked.violations:
+            raise PlanRejected(checked.problems())
+    return plan
 
 
 def plan_org(config: Config, org_name: str | None, *, targets: Sequence[str] = (),
@@ -72,9 +82,16 @@ def org_access(config: Config, org_name: str | None, usernames: Iterable[str] = 
         if plan is not None and plan.org.org_id != client.org_id:
             raise UsageError(f"the plan is for org {plan.org.org_id} ({plan.org.name}), "
                              f"not {client.org_id}")
-        claims = claims_for(config)
-        claims = replace(claims, usernames=tuple(sorted(
-            {*claims.usernames, *(u.casefold() for u in usernames)})))
-        access = read_access(client, claims, {u.profile for u in config.users.values()},
-                             config.users)
+        access = config_users_access(config, client, usernames)
     return access if plan is None else after_plan(access, plan.actions)
+
+
+def config_users_access(config: Config, client: Querier, usernames: Iterable[str] = (),
+                        live: Live | None = None) -> OrgAccess:
+    """Effective access of the config's users (and ``usernames``) read from the org, past
+    the snapshot ``live`` of what the config claims when it was read already."""
+    claims = claims_for(config)
+    claims = replace(claims, usernames=tuple(sorted(
+        {*claims.usernames, *(u.casefold() for u in usernames)})))
+    return read_access(client, claims, {u.profile for u in config.users.values()},
+                       config.users, live=live if not usernames else None)

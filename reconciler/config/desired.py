@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from reconciler.config.policies import PoliciesBlock
 from reconciler.config.suggest import did_you_mean, q
 from reconciler.config.types import Lifecycle, Location, OrgConfig, Reference, Settings
 from reconciler.config.yamlload import LList, LMap
@@ -75,6 +76,8 @@ class Config:
     lifecycles: FrozenMap[str, Lifecycle]
     user_addresses: FrozenMap[str, str]
     _tree: Mapping[str, LMap] = field(repr=False)
+    #: The ``policies:`` block as written (:mod:`reconciler.policy` reads it), or None.
+    policies: PoliciesBlock | None = None
 
     @property
     def state(self) -> State:

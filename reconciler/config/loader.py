@@ -22,6 +22,7 @@ from reconciler.model import FrozenMap
 __all__ = ["config_json_schema", "load_config"]
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
+POLICY_DIR = "policies"
 EXTENSION_PREFIX = "x-"
 _BLOCK_NAMES = Names(BLOCKS)
 
@@ -113,6 +114,7 @@ class _Loader:
             lifecycles=FrozenMap(built.lifecycles),
             user_addresses=FrozenMap(built.user_addresses),
             _tree=tree,
+            policies=cleaned.get("policies"),
         )
 
     def discover(self) -> list[Path]:
@@ -127,6 +129,12 @@ class _Loader:
                     p for p in path.iterdir()
                     if p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".")
                     and not p.is_dir())
+                # Policy files may sit apart, in policies/, where a security team owns them.
+                if (path / POLICY_DIR).is_dir():
+                    files += sorted(
+                        p for p in (path / POLICY_DIR).iterdir()
+                        if p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".")
+                        and not p.is_dir())
             except OSError as exc:
                 problem = Problem(f"cannot list {q(str(path))}: {exc.strerror or exc}")
                 raise ConfigError([problem]) from exc

@@ -27,6 +27,8 @@ from reconciler.config.fields import (
     findings,
 )
 from reconciler.config.interpolate import NAME_PATTERN, Rendered
+from reconciler.config.policies import PoliciesBlock
+from reconciler.config.record import Record
 from reconciler.config.types import (
     DEFAULT_API_VERSION,
     AssignmentScope,
@@ -74,27 +76,6 @@ GroupAttribute = Literal["label", "description", "permission_sets"]
 UserAttribute = Literal["first_name", "last_name", "email", "alias", "profile", "license",
                         "permission_set_licenses", "permission_sets", "permission_set_groups",
                         "active", "time_zone", "locale", "language", "email_encoding"]
-
-
-class Record(BaseModel):
-    """A mapping with a fixed set of keys; unknown keys get a "did you mean"."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    #: Unknown keys worth a sentence of their own, by key.
-    HINTS: ClassVar[dict[str, str]] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _given(cls, data: Any) -> Any:
-        # `key:` with nothing after it means "not given"; a required key left empty is
-        # then missing, which validate words as "needs a value".
-        if data is None:
-            return {}
-        if isinstance(data, dict) and None in data.values():
-            fields = cls.model_fields
-            return {k: v for k, v in data.items() if v is not None or k not in fields}
-        return data
 
 
 class _Lifecycle(Record):
@@ -540,6 +521,8 @@ class ConfigFile(BaseModel):
         shape="is not a resource name: use letters, digits, _ and -, not starting with a "
               "digit")], UserEntry] | None = Field(
         None, description="Users by resource name (the address users.<name>).")
+    policies: PoliciesBlock | None = Field(
+        None, description="Access policy: built-in rule sets, rules of one's own, waivers.")
 
 
 #: The blocks in the order they are validated and listed, with what two keys that differ
@@ -547,5 +530,5 @@ class ConfigFile(BaseModel):
 BLOCKS: dict[str, str | None] = {
     "settings": None, "variables": None, "orgs": None,
     "permission_sets": "permission set", "permission_set_groups": "permission set group",
-    "users": None,
+    "users": None, "policies": None,
 }

@@ -48,7 +48,7 @@ def validate_block(block: str, raw: LMap, interpolator: Interpolator | None,
         return adapter.validate_python(data, context=interpolator)
     except ValidationError as exc:
         words.report(exc.errors(include_url=False))
-    if block == "settings":
+    if block in ("settings", "policies"):  # one record, not entries to salvage
         return None
     # Salvage the valid entries; a second run must not spend the suggestion budget.
     quiet = (Interpolator(interpolator.declared, interpolator.environ, Suggester(0))

@@ -9,14 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.config import Config
 from reconciler.drift.attribute import Previous, attribute, window_start
-from reconciler.drift.find import find_drift
+from reconciler.drift.find import find_drift, policy_items
 from reconciler.drift.report import ApiCalls, AuditWindow, ConfigRef, Report
 from reconciler.errors import ApiError
 from reconciler.org import audit
 from reconciler.org.reader import read
 from reconciler.plan import claims_for
+from reconciler.policy import evaluate, policy_of
+from reconciler.policy.render import waiver_line
 from reconciler.trail import iso
-from reconciler.workflow import OrgReader, org_ref
+from reconciler.workflow import OrgReader, config_users_access, org_ref
 
 
 def check(config: Config, client: OrgReader, *, org_name: str, since: timedelta | None = None,
@@ -41,9 +43,17 @@ def check(config: Config, client: OrgReader, *, org_name: str, since: timedelta 
                      "(it needs the View Setup and Configuration permission): no change is "
                      "attributed")
     audit_calls = client.calls - before
+    policy_calls = 0
+    if config.policies is not None:
+        access = config_users_access(config, client, live=live)
+        policy_calls = access.api_calls
+        checked = evaluate(policy_of(config), access, config, now.date(), point="org")
+        items += policy_items(checked)
+        notes += [f"policy: {waiver_line(w)}" for w in checked.waivers]
     items = attribute(items, entries, running_user=org.running_user,
                       earlier=previous.attribution if previous else None)
     return Report(org=org, config=ConfigRef(path=str(config.path), digest=config.digest),
                   checked_at=iso(now), items=tuple(items), notes=tuple(notes),
                   audit_trail=AuditWindow(since=iso(start), rows=len(entries)),
-                  api_calls=ApiCalls(read=live.api_calls, audit_trail=audit_calls))
+                  api_calls=ApiCalls(read=live.api_calls + policy_calls,
+                                    audit_trail=audit_calls))

@@ -14,9 +14,10 @@ from reconciler.checks import Checker, group_status_warnings, license_changes, l
 from reconciler.config import Config
 from reconciler.diff import diff
 from reconciler.drift.report import DriftItem
-from reconciler.drift.rules import LICENSE_KIND, RULES, SEVERITIES, Labels
+from reconciler.drift.rules import LICENSE_KIND, POLICY_KIND, RULES, SEVERITIES, Labels
 from reconciler.errors import PlanRejected
 from reconciler.live import Live
+from reconciler.policy import Evaluation
 
 
 def find_drift(config: Config, live: Live, running_user: str) -> tuple[list[DriftItem],
@@ -64,3 +65,12 @@ def _item(config: Config, action: Action, labels: Labels) -> DriftItem:
                      severity=rule.severity(action), summary=rule.describe(action),
                      config_location=_where(config, action.address), fix=action,
                      clue=rule.clue(action, labels))
+
+
+def policy_items(checked: Evaluation) -> list[DriftItem]:
+    """Each policy violation in the org as a widening drift item."""
+    return [DriftItem(kind=POLICY_KIND, address=f"{v.rule}:{v.subject}:{v.right}",
+                      resource=v.address or v.subject, severity="widening",
+                      summary=v.message,
+                      config_location=str(v.location) if v.location is not None else None)
+            for v in checked.violations]

@@ -230,3 +230,7 @@ RULES: dict[type[Action], Rule] = {
 #: A managed set whose license differs: apply can't fix it in place (Salesforce sets a
 #: license at creation), so it is not a plan action; it widens (another licence).
 LICENSE_KIND = "permission_set_license_changed"
+
+#: The kind of a drift item that is a policy violation in the org: always widening (the
+#: org grants what the policy forbids); apply can't fix it, the config or the org must.
+POLICY_KIND = "policy_violation"

@@ -51,12 +51,13 @@ SETUP = ("SELECT ParentId, SetupEntityType, SetupEntity.Name FROM SetupEntityAcc
 
 
 def read_access(client: Querier, claims: Claims, profiles: Iterable[str] = (),
-                scope: Iterable[str] = ()) -> OrgAccess:
+                scope: Iterable[str] = (), live: Live | None = None) -> OrgAccess:
     """Effective access of the users ``claims`` names, read from the org; ``profiles``
     are read besides the users' (those the config gives them), ``scope`` are the
-    usernames ``--who`` answers for."""
+    usernames ``--who`` answers for. ``live`` is the plan's snapshot of ``claims`` when
+    it was read already (only what it lacks is read then)."""
     start = client.calls
-    live = read(client, claims)
+    live = live or read(client, claims)
     columns = [SYSTEM_PREFIX + p for p in sorted(live.system_permissions)]
     # The snapshot holds the content of the sets the config declares already.
     known = {name.casefold(): ps for name, ps in live.state.permission_sets.items()}

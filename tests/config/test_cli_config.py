@@ -118,4 +118,4 @@ def test_schema_prints_json_schema(runner: CliRunner) -> None:
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(schema["properties"]) == {"settings", "variables", "orgs", "permission_sets",
-                                         "permission_set_groups", "users"}
+                                         "permission_set_groups", "users", "policies"}

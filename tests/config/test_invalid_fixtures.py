@@ -40,7 +40,8 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     ]),
     "top-level-list": ({}, [
         "invalid/top-level-list/main.yaml:1:1: the top level must be a mapping of blocks "
-        "(settings, variables, orgs, permission_sets, permission_set_groups, users), not a list",
+        "(settings, variables, orgs, permission_sets, permission_set_groups, users, "
+        "policies), not a list",
     ]),
     "no-yaml-files": ({}, [
         'no *.yaml or *.yml files in "invalid/no-yaml-files"',
