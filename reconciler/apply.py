@@ -40,7 +40,7 @@ from reconciler.org.writer import GROUP_WAIT_SECONDS, Outcome, Writer
 from reconciler.plan import Plan, claims_for, fingerprint, load_plan, moved, plan_from_live
 from reconciler.private_files import write_private
 from reconciler.proof import check_proof
-from reconciler.workflow import org_ref
+from reconciler.workflow import keep_policy, org_ref
 
 JOURNAL_FORMAT: Final = "reconciler-journal"
 JOURNAL_VERSION = 2  # 2: the journal is written before any write; the "writing" status
@@ -153,6 +153,8 @@ def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
             console.planned(todo)
         if todo.empty:
             return None
+        # A plan saved before the policy changed, or made just now, must keep it too.
+        keep_policy(config, client, live, todo)
         refuse_self_harm(todo, client.username)
         if saved is None:
             console.confirm(todo)

@@ -55,14 +55,21 @@ def make_plan(config: Config, client: OrgReader, *, org_name: str,
     live = read(client, claims)
     plan = plan_from_live(config, live, org=org_ref(client, org_name),
                           targets=targets, excludes=excludes, now=now)
-    if config.policies is not None:
-        # The org as the plan would leave it must keep the policy, or there is no plan.
-        after = after_plan(config_users_access(config, client, live=live), plan.actions)
-        checked = evaluate(policy_of(config), after, config,
-                           (now or datetime.now(UTC)).date(), point="plan")
-        if checked.violations:
-            raise PlanRejected(checked.problems())
+    keep_policy(config, client, live, plan, now=now)
     return plan
+
+
+def keep_policy(config: Config, client: Querier, live: Live, plan: Plan, *,
+                now: datetime | None = None) -> None:
+    """Refuse (:class:`~reconciler.errors.PlanRejected`, each violation at its config
+    line) a plan that would leave the org breaking the config's policy."""
+    if config.policies is None:
+        return
+    after = after_plan(config_users_access(config, client, live=live), plan.actions)
+    checked = evaluate(policy_of(config), after, config,
+                       (now or datetime.now(UTC)).date(), point="plan")
+    if checked.violations:
+        raise PlanRejected(checked.problems())
 
 
 def plan_org(config: Config, org_name: str | None, *, targets: Sequence[str] = (),

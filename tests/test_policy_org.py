@@ -71,6 +71,22 @@ def test_plan_refuses_access_only_the_org_knows_at_the_line_that_grants_it(org: 
     assert planned.exit_code == 0, planned.output
 
 
+def test_apply_keeps_the_policy_with_or_without_a_saved_plan(org: Org) -> None:
+    make_set(org.sf, "Org_Power", PermissionsModifyAllData=True)
+    org.write("access.yaml", CONFIG.format(extra=", Org_Power"))
+    baseline = org.config / "policies" / "baseline.yaml"
+    baseline.unlink()
+    # A plan saved before the policy was added, then applied once it is in force.
+    assert org.run("plan").exit_code == 0
+    baseline.write_text(BASELINE)
+    for args in (("apply", "plans/emu.plan.json"), ("apply", "--auto-approve")):
+        refused = org.run(*args)
+        assert refused.exit_code == 1, refused.output
+        assert "policy integration-baseline.modify-all-data" in refused.stderr
+    assert org.sf.query("SELECT Id FROM User WHERE Username = 'mulesoft@acme.example'"
+                        )["totalSize"] == 0
+
+
 def test_drift_and_policy_check_report_a_violation_made_in_the_org(org: Org) -> None:
     # A set made by hand that the config assigns but does not declare: its content is
     # the org's business, so only the policy notices what an admin adds to it.
