@@ -1,9 +1,9 @@
 """`reconciler access` against a brute-force reading of the emulator's rows.
 
 Random sets, groups and assignments go into the org through simple-salesforce; the
-test then reads the raw rows back (assignments, group components, the profile's own
-set, object, field and system permissions) and computes, naively, what the user can do
-and through what. The CLI's ``access USER --json`` must say exactly the same.
+test then reads the raw rows back (assignments, group components and their muting sets,
+the profile's own set, object, field and system permissions) and computes, naively, what
+the user can do and through what. The CLI's ``access USER --json`` must say exactly the same.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ IMPLIES = {"Read": {"Read"}, "Create": {"Create", "Read"}, "Edit": {"Edit", "Rea
            "ModifyAllRecords": {"ModifyAllRecords", "ViewAllRecords", "Delete", "Edit", "Read"}}
 WORD = {"Read": "read", "Create": "create", "Edit": "edit", "Delete": "delete",
         "ViewAllRecords": "view_all", "ModifyAllRecords": "modify_all"}
+MUTING_PREFIX = "0QM"
 _names = itertools.count()
 
 
@@ -65,7 +66,10 @@ layout = st.fixed_dictionaries({
     "sets": st.lists(content, min_size=1, max_size=4),
     "profile": st.sampled_from(PROFILES),
     "direct": st.sets(st.integers(0, 3), max_size=2),
-    "groups": st.lists(st.sets(st.integers(0, 3), min_size=1, max_size=3), max_size=2),
+    "groups": st.lists(st.fixed_dictionaries({
+        "members": st.sets(st.integers(0, 3), min_size=1, max_size=3),
+        "muting": st.none() | content,
+    }), max_size=2),
 })
 
 
@@ -88,14 +92,32 @@ def _build(sf: Salesforce, spec: dict[str, Any]) -> str:
     for i in sorted(spec["direct"]):
         if i < len(ids):
             sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": ids[i]})
-    for g, members in enumerate(spec["groups"]):
+    for g, spec_group in enumerate(spec["groups"]):
         group = sf.PermissionSetGroup.create({"DeveloperName": f"G{n}_{g}",
                                               "MasterLabel": f"G{n}_{g}"})["id"]
-        for i in sorted(m for m in members if m < len(ids)):
+        members = [ids[i] for i in sorted(spec_group["members"]) if i < len(ids)]
+        if spec_group["muting"] is not None:
+            members.append(_muting_set(sf, f"M{n}_{g}", spec_group["muting"]))
+        for member in members:
             sf.PermissionSetGroupComponent.create({"PermissionSetGroupId": group,
-                                                   "PermissionSetId": ids[i]})
+                                                   "PermissionSetId": member})
         sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetGroupId": group})
     return username
+
+
+def _muting_set(sf: Salesforce, name: str, mutes: dict[str, Any]) -> str:
+    """A muting set whose rows say what it mutes, each permission as given (a muting
+    row needs none of the permissions a granting row needs)."""
+    muting = sf.MutingPermissionSet.create({
+        "DeveloperName": name, "MasterLabel": name,
+        **{f"Permissions{p}": True for p in mutes["system"]}})["id"]
+    for sobject, words in mutes["objects"].items():
+        grant(sf, muting, sobject, **dict.fromkeys(words, True))
+    for fld, word in mutes["fields"].items():
+        sf.FieldPermissions.create({"ParentId": muting, "SobjectType": fld.split(".")[0],
+                                    "Field": fld, "PermissionsRead": word == "read",
+                                    "PermissionsEdit": True})
+    return str(muting)
 
 
 def _rows(sf: Salesforce, soql: str) -> list[dict[str, Any]]:
@@ -105,6 +127,7 @@ def _rows(sf: Salesforce, soql: str) -> list[dict[str, Any]]:
 def _brute_force(sf: Salesforce, username: str) -> dict[str, Any]:
     """What the user can do, by path, from the raw rows."""
     user = one(sf, f"SELECT Id, ProfileId, Profile.Name FROM User WHERE Username = '{username}'")
+    muted: dict[str, set[tuple[str, ...]]] = {}  # group → its muting set's rights
     holders: list[tuple[str, tuple[str, ...]]] = [
         (r["Id"], ("profile", user["Profile"]["Name"])) for r in _rows(
             sf, f"SELECT Id FROM PermissionSet WHERE ProfileId = '{user['ProfileId']}'")]
@@ -113,10 +136,14 @@ def _brute_force(sf: Salesforce, username: str) -> dict[str, Any]:
                        f"FROM PermissionSetAssignment WHERE AssigneeId = '{user['Id']}'"):
         if a["PermissionSetGroupId"]:
             group = a["PermissionSetGroup"]["DeveloperName"]
+            components = _rows(sf, "SELECT PermissionSetId, PermissionSet.Name FROM "
+                                   "PermissionSetGroupComponent WHERE "
+                                   f"PermissionSetGroupId = '{a['PermissionSetGroupId']}'")
             holders += [(c["PermissionSetId"], ("group", group, c["PermissionSet"]["Name"]))
-                        for c in _rows(sf, "SELECT PermissionSetId, PermissionSet.Name FROM "
-                                           "PermissionSetGroupComponent WHERE "
-                                           f"PermissionSetGroupId = '{a['PermissionSetGroupId']}'")]
+                        for c in components if c["PermissionSet"] is not None]
+            for c in components:
+                if c["PermissionSetId"].startswith(MUTING_PREFIX):
+                    muted[group] = _muted(sf, c["PermissionSetId"])
         elif not a["PermissionSet"]["IsOwnedByProfile"]:
             holders.append((a["PermissionSetId"], ("set", a["PermissionSet"]["Name"])))
     objects: dict[str, dict[str, set[tuple[str, ...]]]] = {}
@@ -128,19 +155,45 @@ def _brute_force(sf: Salesforce, username: str) -> dict[str, Any]:
             for p in IMPLIES:
                 if r[f"Permissions{p}"]:
                     for implied in IMPLIES[p]:
-                        objects.setdefault(r["SobjectType"], {}).setdefault(
-                            WORD[implied], set()).add(path)
+                        if not _is_muted(muted, path, ("object", r["SobjectType"]),
+                                         IMPLIES[implied]):
+                            objects.setdefault(r["SobjectType"], {}).setdefault(
+                                WORD[implied], set()).add(path)
         for r in _rows(sf, "SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
                            f"WHERE ParentId = '{ident}'"):
             words = ["read", "edit"] if r["PermissionsEdit"] else ["read"] * r["PermissionsRead"]
             for w in words:
-                fields.setdefault(r["Field"], {}).setdefault(w, set()).add(path)
+                if not _is_muted(muted, path, ("field", r["Field"]),
+                                 {"Read", "Edit"} if w == "edit" else {"Read"}):
+                    fields.setdefault(r["Field"], {}).setdefault(w, set()).add(path)
         ps = one(sf, f"SELECT {', '.join('Permissions' + p for p in SYSTEM)} FROM PermissionSet "
                      f"WHERE Id = '{ident}'")
         for p in SYSTEM:
-            if ps[f"Permissions{p}"]:
+            if ps[f"Permissions{p}"] and not _is_muted(muted, path, ("system",), {p}):
                 system.setdefault(p, set()).add(path)
     return {"objects": objects, "fields": fields, "system": system}
+
+
+def _muted(sf: Salesforce, muting: str) -> set[tuple[str, ...]]:
+    """What a muting set mutes: (object, name, permission), (field, name, permission),
+    (system, permission)."""
+    found: set[tuple[str, ...]] = set()
+    for r in _rows(sf, f"SELECT SobjectType, {', '.join('Permissions' + p for p in IMPLIES)} "
+                       f"FROM ObjectPermissions WHERE ParentId = '{muting}'"):
+        found |= {("object", r["SobjectType"], p) for p in IMPLIES if r[f"Permissions{p}"]}
+    for r in _rows(sf, "SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
+                       f"WHERE ParentId = '{muting}'"):
+        found |= {("field", r["Field"], p) for p in ("Read", "Edit") if r[f"Permissions{p}"]}
+    ms = one(sf, f"SELECT {', '.join('Permissions' + p for p in SYSTEM)} FROM "
+                 f"MutingPermissionSet WHERE Id = '{muting}'")
+    return found | {("system", p) for p in SYSTEM if ms[f"Permissions{p}"]}
+
+
+def _is_muted(muted: dict[str, set[tuple[str, ...]]], path: tuple[str, ...],
+              where: tuple[str, ...], needs: set[str]) -> bool:
+    """A right through a group is muted when the group's muting set mutes it or a
+    permission it needs."""
+    return path[0] == "group" and any((*where, p) in muted.get(path[1], set()) for p in needs)
 
 
 def _path(via: dict[str, str]) -> tuple[str, ...]:
