@@ -16,6 +16,7 @@ import click
 from reconciler import __version__, terminal
 from reconciler.cli_fleet import ManyOrgs, load
 from reconciler.cli_import import add_import_commands
+from reconciler.cli_rollback import add_rollback_command
 from reconciler.cli_setup import (
     add_examples,
     add_setup_commands,
@@ -506,6 +507,7 @@ def emulator_serve(obj: Context, host: str, port: int, data: Path, seed: Path | 
 
 add_setup_commands(cli, fail)
 add_import_commands(cli, fail)
+add_rollback_command(cli, fail, _echo_plan)
 add_examples(cli)
 
 

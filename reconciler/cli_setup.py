@@ -26,6 +26,7 @@ EXAMPLES = {
     "drift": "reconciler --org prod drift --format markdown --since 1d",
     "doctor": "reconciler --org prod doctor",
     "access": "reconciler --org prod access --who Account:delete",
+    "rollback": "reconciler --org prod rollback plans/prod.apply-20260101T120000000000Z.json",
     "emulator": "reconciler emulator serve --port 8443",
     "emulator serve": "reconciler emulator serve --port 8443",
     "init": "reconciler init my-org-config",
