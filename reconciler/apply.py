@@ -31,8 +31,9 @@ from reconciler.config import Config
 from reconciler.errors import OrgError, PlanError, ReconcilerError, StalePlanError
 from reconciler.files import FileLock
 from reconciler.journal import JournalEntry, JournalFile, JournalOrg
-from reconciler.live import Live
-from reconciler.model import to_jsonable
+from reconciler.live import Claims, Live
+from reconciler.model import PermissionSet, to_jsonable
+from reconciler.org.client import OrgClient
 from reconciler.org.connect import data_dir_for, open_org
 from reconciler.org.reader import read
 from reconciler.org.writer import GROUP_WAIT_SECONDS, Outcome, Writer
@@ -168,7 +169,8 @@ def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
         writer = Writer(client, live, group_wait=GROUP_WAIT_SECONDS if group_wait is None
                         else group_wait)
         result = apply_plan(todo, writer, live, journal_path=journal,
-                            progress=console.progress(len(todo.actions)))
+                            progress=console.progress(len(todo.actions)),
+                            deleted=_doomed_sets(client, todo))
         console.applied(todo, result)
         claims = claims_for(config) if undone is None else rollback.claims(undone, config)
         after = plan_from_live(config, read(client, claims), org=ref,
@@ -176,10 +178,22 @@ def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
     return Applied(todo, result, after)
 
 
+def _doomed_sets(client: OrgClient, plan: Plan) -> Mapping[str, PermissionSet]:
+    """The whole content of the sets ``plan`` deletes: a plan reads no field or
+    setup-entity access of a set it only deletes, and the journal keeps what a rollback
+    needs to create the set again as it was."""
+    names = sorted(x.name for x in plan.actions if isinstance(x, a.DeletePermissionSet))
+    if not names:
+        return {}
+    return read(client, Claims(usernames=(), permission_sets=tuple(names))).state.permission_sets
+
+
 def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
-               progress: Progress | None = None) -> ApplyResult:
+               progress: Progress | None = None,
+               deleted: Mapping[str, PermissionSet] | None = None) -> ApplyResult:
     """Run ``plan`` with ``writer``, journaled at ``journal_path`` (raises
     :class:`JournalError`, having written nothing, when the journal can't be made).
+    ``deleted``: the whole content of the sets the plan deletes, for the journal.
 
     An assignment of a permission set group whose content this apply changed, or that
     the org was recalculating when read, waits until the group is Updated (see
@@ -187,7 +201,7 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     assignments, and only what depends on them is skipped.
     """
     result = ApplyResult(journal=journal_path)
-    journal = _Journal(journal_path, plan, live)
+    journal = _Journal(journal_path, plan, live, deleted or {})
     journal.write(result, writer)  # before the first write, or not at all
     blocked: dict[str, str] = {}
     # Casefolded groups not known to be Updated: found so, or changed by this apply.
@@ -307,11 +321,14 @@ class _Journal:
     the values it replaced. No secrets: plans and live state hold none. Mode 0600: it
     describes access."""
 
-    def __init__(self, path: Path, plan: Plan, live: Live) -> None:
+    def __init__(self, path: Path, plan: Plan, live: Live,
+                 deleted: Mapping[str, PermissionSet]) -> None:
         self.path = path
         self.plan = plan
         self.started = _now()
         self.replaced = _replaced_values(live)
+        self.replaced |= {f"permission_sets.{name}": to_jsonable(ps)
+                          for name, ps in deleted.items()}
 
     def write(self, result: ApplyResult, writer: Writer, *, finished: bool = False,
               writing: list[str] | None = None) -> None:
