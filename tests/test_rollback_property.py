@@ -18,13 +18,27 @@ from simple_salesforce import Salesforce
 
 from reconciler.emulator import Emulator, start_emulator
 from tests.orgdir import INVOICE_SEED, Org
-from tests.test_apply_property import PROFILES, PSL, SETS, permission_set
+from tests.test_apply_property import OBJECTS, PROFILES, PSL, SETS, WORDS
+
+#: A set's licence is fixed at creation: the same names keep the same licence in A and B.
+LICENSED = ("INT_A", "INT_B")
 
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     with start_emulator(tmp_path_factory.mktemp("org"), INVOICE_SEED) as emulator:
         yield emulator
+
+
+@st.composite
+def permission_set(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    licensed = name in LICENSED
+    objects = draw(st.dictionaries(st.sampled_from(OBJECTS if licensed else ["Invoice__c"]),
+                                   st.sampled_from(WORDS), max_size=3))
+    fields = draw(st.sampled_from([{}, {"Invoice__c.Amount__c": ["read"]},
+                                   {"Invoice__c.Amount__c": ["read", "edit"]}]))
+    return {"name": name, "label": draw(st.sampled_from([name, f"{name} set"])),
+            "license": PSL if licensed else None, "objects": objects, "fields": fields}
 
 
 @st.composite
@@ -35,11 +49,16 @@ def config(draw: st.DrawFn) -> dict[str, Any]:
                                                              min_size=1))}
     users = {}
     for i in draw(st.sets(st.integers(0, 3), max_size=3)):
-        chosen = draw(st.lists(st.sampled_from(sorted(sets)), unique=True, max_size=2))
+        profile = draw(st.sampled_from(sorted(PROFILES)))
+        # The API PSL (and so a set licensed to it) is for integration users only.
+        allowed = sorted(n for n, s in sets.items()
+                         if profile == "integration" or not s["license"])
+        chosen = draw(st.lists(st.sampled_from(allowed), unique=True, max_size=2)
+                      if allowed else st.just([]))
         users[f"u{i}"] = {"username": f"u{i}@prop.example", "last_name": f"U{i}",
                           "email": draw(st.sampled_from([f"u{i}@prop.example",
                                                          f"other{i}@prop.example"])),
-                          "profile": PROFILES[draw(st.sampled_from(sorted(PROFILES)))],
+                          "profile": PROFILES[profile],
                           "active": draw(st.booleans()), "permission_sets": chosen,
                           "permission_set_licenses": [PSL] if any(
                               sets[s]["license"] for s in chosen) else []}
@@ -78,6 +97,7 @@ def snapshot(sf: Salesforce) -> dict[str, Any]:
     }
 
 
+# No shrinking: an example is four runs of the CLI, and a failure is readable as found.
 @settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(config(), config())
