@@ -55,9 +55,8 @@ def add_rollback_command(group: click.Group, fail: Fail, echo_plan: EchoPlan) ->
         echo_plan(plan, obj, fmt)
         # Beside a JSON or Markdown plan on stdout, the notes go to stderr.
         _echo_notes(built, err=fmt != "text")
-        if not plan.empty:
-            click.echo(f"Saved the rollback plan to {path}; apply it with: reconciler apply "
-                       f"{path}", err=fmt != "text")
+        click.echo(f"Saved the rollback plan to {path}; apply it with: reconciler apply "
+                   f"{path}", err=fmt != "text")
         sys.exit(2 if detailed_exitcode and not plan.empty else 0)
 
 

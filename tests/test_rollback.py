@@ -132,6 +132,10 @@ def test_a_rollback_plan_is_refused_once_its_journal_changed(org: Org) -> None:
     assert refused.exit_code == 1
     assert f"the journal {journal} changed since the rollback plan was made" in refused.output
     assert org.writes() == writes
+    # a plan file is not a journal
+    wrong = org.run("rollback", "plans/undo.json")
+    assert wrong.exit_code == 1
+    assert wrong.output.startswith("Error: plans/undo.json: not an apply journal"), wrong.output
 
 
 def test_rollback_of_a_killed_apply_converges(org: Org) -> None:
