@@ -188,12 +188,13 @@ def _doomed_sets(client: OrgClient, plan: Plan) -> Mapping[str, PermissionSet]:
     return read(client, Claims(usernames=(), permission_sets=tuple(names))).state.permission_sets
 
 
+# long: one loop over layers and their phases, the journal written around each.
 def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
                progress: Progress | None = None,
                deleted: Mapping[str, PermissionSet] | None = None) -> ApplyResult:
     """Run ``plan`` with ``writer``, journaled at ``journal_path`` (raises
-    :class:`JournalError`, having written nothing, when the journal can't be made).
-    ``deleted``: the whole content of the sets the plan deletes, for the journal.
+    :class:`JournalError`, having written nothing, when the journal can't be made) with
+    ``deleted``, the whole content of the sets the plan deletes.
 
     An assignment of a permission set group whose content this apply changed, or that
     the org was recalculating when read, waits until the group is Updated (see

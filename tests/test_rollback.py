@@ -160,3 +160,56 @@ def test_rollback_of_a_killed_apply_converges(org: Org) -> None:
     assert sf.query(bulk)["totalSize"] == 0
     assert sf.query("SELECT COUNT() FROM User WHERE Username LIKE 'bulk%' AND IsActive = true")[
         "totalSize"] == 0
+
+
+GROUPS_A = """\
+permission_sets:
+  INT_Invoices:
+    label: Invoices
+    objects:
+      Invoice__c: [read]
+  INT_Reports:
+    label: Reports
+    objects:
+      Invoice__c: [read, edit]
+permission_set_groups:
+  INT_All:
+    label: All
+    permission_sets: [INT_Invoices]
+users:
+  mulesoft:
+    username: mulesoft@acme.example
+    last_name: Integration
+    email: mulesoft@acme.example
+    profile: Minimum Access - API Only Integrations
+    permission_sets: [INT_Reports]
+    permission_set_groups: [INT_All]
+"""
+# A member added to a group, a new group assigned, a direct assignment taken away.
+GROUPS_B = (GROUPS_A.replace("permission_sets: [INT_Invoices]",
+                             "permission_sets: [INT_Invoices, INT_Reports]\n  INT_More:\n"
+                             "    label: More\n    permission_sets: [INT_Reports]")
+            .replace("    permission_sets: [INT_Reports]\n", "")
+            .replace("permission_set_groups: [INT_All]", "permission_set_groups: [INT_All, "
+                                                         "INT_More]"))
+
+
+def test_rollback_of_group_changes(org: Org) -> None:
+    org.write("main.yaml", GROUPS_A)
+    assert org.run("apply", "--auto-approve").exit_code == 0
+    org.write("main.yaml", GROUPS_B)
+    second = org.run("apply", "--auto-approve")
+    assert second.exit_code == 0, second.output
+    made = org.run("rollback", str(_journals()[-1]), "--out", "plans/undo.json")
+    assert made.exit_code == 0, made.output
+    applied = org.run("apply", "plans/undo.json")
+    assert applied.exit_code == 0, made.output + applied.output
+    sf = org.sf
+    assert sf.query("SELECT COUNT() FROM PermissionSetGroup WHERE DeveloperName = "
+                    "'INT_More'")["totalSize"] == 0
+    members = sf.query("SELECT PermissionSet.Name FROM PermissionSetGroupComponent WHERE "
+                       "PermissionSetGroup.DeveloperName = 'INT_All'")["records"]
+    assert [r["PermissionSet"]["Name"] for r in members] == ["INT_Invoices"]
+    org.write("main.yaml", GROUPS_A)
+    again = org.run("plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
