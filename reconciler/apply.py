@@ -22,28 +22,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
-
-from pydantic import BaseModel, model_serializer
+from typing import Any, Protocol
 
 from reconciler import actions as a
-from reconciler.actions import AnyAction
+from reconciler import rollback
 from reconciler.checks import self_harm
 from reconciler.config import Config
 from reconciler.errors import OrgError, PlanError, ReconcilerError, StalePlanError
 from reconciler.files import FileLock
-from reconciler.live import Live
-from reconciler.model import to_jsonable
+from reconciler.journal import JournalEntry, JournalFile, JournalOrg
+from reconciler.live import Claims, Live
+from reconciler.model import PermissionSet, to_jsonable
+from reconciler.org.client import OrgClient
 from reconciler.org.connect import data_dir_for, open_org
 from reconciler.org.reader import read
 from reconciler.org.writer import GROUP_WAIT_SECONDS, Outcome, Writer
 from reconciler.plan import Plan, claims_for, fingerprint, load_plan, moved, plan_from_live
 from reconciler.private_files import write_private
 from reconciler.proof import check_proof
-from reconciler.workflow import keep_policy, org_ref
+from reconciler.workflow import keep_policy, org_ref, read_rollback, rollback_journal
 
-JOURNAL_FORMAT: Final = "reconciler-journal"
-JOURNAL_VERSION = 2  # 2: the journal is written before any write; the "writing" status
 Progress = Callable[[int, int, str], None]
 
 
@@ -142,9 +140,19 @@ def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
     saved = load_plan(plan_file) if plan_file is not None else None
     with apply_lock(config, org_name), open_org(config, org_name) as (org, client):
         ref = org_ref(client, org.name)
-        live = read(client, claims_for(config))
+        digest = config.digest
+        undone = None
+        if saved is not None and saved.rollback_of is not None:
+            # A rollback plan is proved against the journal it was made from, as an
+            # ordinary one against the config: the config it is planned from is rebuilt.
+            undone = rollback_journal(saved.rollback_of)
+            built, live = read_rollback(client, config, undone, org=ref,
+                                        source=saved.rollback_of.journal)
+            config = built.config
+        else:
+            live = read(client, claims_for(config))
         if saved is not None:
-            check_fresh(saved, config_digest=config.digest, org_id=client.org_id,
+            check_fresh(saved, config_digest=digest, org_id=client.org_id,
                         fingerprint_now=fingerprint(config, live))
             check_proof(saved, config, live, ref)
             todo = saved
@@ -163,17 +171,32 @@ def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
         writer = Writer(client, live, group_wait=GROUP_WAIT_SECONDS if group_wait is None
                         else group_wait)
         result = apply_plan(todo, writer, live, journal_path=journal,
-                            progress=console.progress(len(todo.actions)))
+                            progress=console.progress(len(todo.actions)),
+                            deleted=_doomed_sets(client, todo))
         console.applied(todo, result)
-        after = plan_from_live(config, read(client, claims_for(config)), org=ref,
+        claims = claims_for(config) if undone is None else rollback.claims(undone, config)
+        after = plan_from_live(config, read(client, claims), org=ref,
                                targets=todo.targets, excludes=todo.excludes)
     return Applied(todo, result, after)
 
 
+def _doomed_sets(client: OrgClient, plan: Plan) -> Mapping[str, PermissionSet]:
+    """The whole content of the sets ``plan`` deletes: a plan reads no field or
+    setup-entity access of a set it only deletes, and the journal keeps what a rollback
+    needs to create the set again as it was."""
+    names = sorted(x.name for x in plan.actions if isinstance(x, a.DeletePermissionSet))
+    if not names:
+        return {}
+    return read(client, Claims(usernames=(), permission_sets=tuple(names))).state.permission_sets
+
+
+# long: one loop over layers and their phases, the journal written around each.
 def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
-               progress: Progress | None = None) -> ApplyResult:
+               progress: Progress | None = None,
+               deleted: Mapping[str, PermissionSet] | None = None) -> ApplyResult:
     """Run ``plan`` with ``writer``, journaled at ``journal_path`` (raises
-    :class:`JournalError`, having written nothing, when the journal can't be made).
+    :class:`JournalError`, having written nothing, when the journal can't be made) with
+    ``deleted``, the whole content of the sets the plan deletes.
 
     An assignment of a permission set group whose content this apply changed, or that
     the org was recalculating when read, waits until the group is Updated (see
@@ -181,7 +204,7 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     assignments, and only what depends on them is skipped.
     """
     result = ApplyResult(journal=journal_path)
-    journal = _Journal(journal_path, plan, live)
+    journal = _Journal(journal_path, plan, live, deleted or {})
     journal.write(result, writer)  # before the first write, or not at all
     blocked: dict[str, str] = {}
     # Casefolded groups not known to be Updated: found so, or changed by this apply.
@@ -296,66 +319,19 @@ class JournalError(ReconcilerError):
     """The apply journal can't be written: no write may go out unrecorded."""
 
 
-class _JournalOrg(BaseModel):
-    name: str
-    org_id: str
-    instance_url: str
-
-
-_OUTCOMES = ("applied", "failed", "unknown")
-
-
-class JournalEntry(BaseModel):
-    """One action in the journal: its status, with the outcome once it has one
-    (``error``, ``record_id``, ``note``) or, when skipped, the failure it waited on."""
-
-    id: str
-    kind: str
-    address: str
-    #: pending, writing, applied, failed, unknown, skipped or not_attempted.
-    status: str
-    error: str | None = None
-    record_id: str | None = None
-    note: str | None = None
-    waited_on: str | None = None
-    action: AnyAction
-
-    @model_serializer(mode="wrap")
-    def _shape(self, handler: Any) -> dict[str, Any]:
-        # Keys that belong to another status are left out, not written as null.
-        unused = {"waited_on"} if self.status in _OUTCOMES else (
-            {"error", "record_id", "note"} | ({"waited_on"} if self.status != "skipped" else set()))
-        return {k: v for k, v in handler(self).items() if k not in unused}
-
-
-class JournalFile(BaseModel):
-    """The apply journal's document."""
-
-    format: Literal["reconciler-journal"] = JOURNAL_FORMAT
-    version: int = JOURNAL_VERSION
-    org: _JournalOrg
-    plan_created_at: str
-    config_digest: str
-    started_at: str
-    finished_at: str | None
-    stopped: str | None
-    write_calls: int
-    records_written: int
-    status_polls: int
-    actions: list[JournalEntry]
-    replaced: dict[str, Any]
-
-
 class _Journal:
     """The apply's account, next to the plan: each action, its result, created Ids and
     the values it replaced. No secrets: plans and live state hold none. Mode 0600: it
     describes access."""
 
-    def __init__(self, path: Path, plan: Plan, live: Live) -> None:
+    def __init__(self, path: Path, plan: Plan, live: Live,
+                 deleted: Mapping[str, PermissionSet]) -> None:
         self.path = path
         self.plan = plan
         self.started = _now()
         self.replaced = _replaced_values(live)
+        self.replaced |= {f"permission_sets.{name}": to_jsonable(ps)
+                          for name, ps in deleted.items()}
 
     def write(self, result: ApplyResult, writer: Writer, *, finished: bool = False,
               writing: list[str] | None = None) -> None:
@@ -364,7 +340,7 @@ class _Journal:
         sending = set(writing or ())
         org = self.plan.org
         data = JournalFile(
-            org=_JournalOrg(name=org.name, org_id=org.org_id, instance_url=org.instance_url),
+            org=JournalOrg(name=org.name, org_id=org.org_id, instance_url=org.instance_url),
             plan_created_at=self.plan.created_at, config_digest=self.plan.config_digest,
             started_at=self.started, finished_at=_now() if finished else None,
             stopped=result.stopped or None, write_calls=writer.write_calls,

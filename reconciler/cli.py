@@ -17,6 +17,7 @@ from reconciler import __version__, terminal
 from reconciler.cli_fleet import ManyOrgs, load
 from reconciler.cli_import import add_import_commands
 from reconciler.cli_policy import add_policy_commands, validate_policy
+from reconciler.cli_rollback import add_rollback_command
 from reconciler.cli_setup import (
     add_examples,
     add_setup_commands,
@@ -511,6 +512,7 @@ def emulator_serve(obj: Context, host: str, port: int, data: Path, seed: Path | 
 add_setup_commands(cli, fail)
 add_import_commands(cli, fail)
 add_policy_commands(cli, fail)
+add_rollback_command(cli, fail, _echo_plan)
 add_examples(cli)
 
 

@@ -29,6 +29,7 @@ EXAMPLES = {
     "policy": "reconciler --org prod policy check --format sarif > policy.sarif",
     "policy check": "reconciler --org prod policy check --format sarif > policy.sarif",
     "policy list": "reconciler policy list",
+    "rollback": "reconciler --org prod rollback plans/prod.apply-20260101T120000000000Z.json",
     "emulator": "reconciler emulator serve --port 8443",
     "emulator serve": "reconciler emulator serve --port 8443",
     "init": "reconciler init my-org-config",

@@ -71,6 +71,15 @@ class OrgRef:
 
 
 @dataclass(frozen=True)
+class RollbackSource:
+    """The journal a rollback plan was made from (``reconciler rollback``): ``apply``
+    derives the plan again from it, and refuses it once the file's bytes changed."""
+
+    journal: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything ``apply`` needs and everything a reviewer wants to see."""
 
@@ -88,6 +97,8 @@ class Plan:
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     created_at: str = ""
+    #: Set on a rollback plan: the journal whose apply it undoes.
+    rollback_of: RollbackSource | None = None
 
     @property
     def empty(self) -> bool:
@@ -209,6 +220,15 @@ class PlanFile(_Document):
     manual_steps: tuple[ManualStep, ...]
     warnings: Texts
     fingerprint: dict[Text, Text]
+    rollback_of: RollbackSource | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: Any) -> dict[str, Any]:
+        # An ordinary plan's file has no rollback_of key at all.
+        data: dict[str, Any] = handler(self)
+        if data.get("rollback_of") is None:
+            data.pop("rollback_of", None)
+        return data
 
     @classmethod
     def of(cls, plan: Plan) -> PlanFile:
@@ -223,7 +243,7 @@ class PlanFile(_Document):
                 id=a.id, action=a, writes=a.writes, destructive=a.destructive,
                 depends_on=plan.depends_on.get(a.id, ())) for a in plan.actions),
             layers=plan.layers, manual_steps=plan.manual_steps, warnings=plan.warnings,
-            fingerprint=dict(sorted(plan.fingerprint.items())))
+            fingerprint=dict(sorted(plan.fingerprint.items())), rollback_of=plan.rollback_of)
 
     def plan(self) -> Plan:
         """The plan this file holds."""
@@ -234,7 +254,7 @@ class PlanFile(_Document):
             layers=self.layers, manual_steps=self.manual_steps, warnings=self.warnings,
             read_calls=self.api_calls.read, apply_calls=self.api_calls.apply_estimate,
             fingerprint=FrozenMap(self.fingerprint), targets=self.targets,
-            excludes=self.excludes, created_at=self.created_at)
+            excludes=self.excludes, created_at=self.created_at, rollback_of=self.rollback_of)
 
     @model_validator(mode="after")
     def _whole(self) -> Self:

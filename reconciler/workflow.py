@@ -12,17 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
+from reconciler import rollback
 from reconciler.access import OrgAccess, after_plan
 from reconciler.config import Config
-from reconciler.errors import PlanRejected, UsageError
+from reconciler.errors import PlanRejected, StalePlanError, UsageError
+from reconciler.journal import JournalFile, read_journal
 from reconciler.live import Live, Querier
 from reconciler.org.access_read import read_access
 from reconciler.org.connect import open_org
 from reconciler.org.reader import read
-from reconciler.plan import OrgRef, Plan, claims_for, plan_from_live
+from reconciler.plan import OrgRef, Plan, RollbackSource, claims_for, plan_from_live
 from reconciler.policy import evaluate, policy_of
+from reconciler.rollback import Rollback
 
 
 class OrgReader(Querier, Protocol):
@@ -102,3 +106,40 @@ def config_users_access(config: Config, client: Querier, usernames: Iterable[str
         {*claims.usernames, *(u.casefold() for u in usernames)})))
     return read_access(client, claims, {u.profile for u in config.users.values()},
                        config.users, live=live if not usernames else None)
+
+
+def rollback_journal(source: RollbackSource) -> JournalFile:
+    """The journal a rollback plan was made from, refused once its bytes changed."""
+    journal, digest = read_journal(Path(source.journal))
+    if digest != source.digest:
+        raise StalePlanError(f"the journal {source.journal} changed since the rollback plan "
+                             "was made; nothing was written. Run `reconciler rollback "
+                             f"{source.journal}` again and review the new plan")
+    return journal
+
+
+def read_rollback(client: OrgReader, config: Config, journal: JournalFile, *, org: OrgRef,
+                  source: str) -> tuple[Rollback, Live]:
+    """Read what a rollback of ``journal`` needs and build it. A second read follows
+    when the first shows content its claims did not cover (an object someone has given
+    access to since the apply), so the checks can describe it."""
+    wanted = rollback.claims(journal)
+    for _ in range(3):  # the claims only grow; the second read normally covers all
+        live = read(client, wanted)
+        built = rollback.build(config, journal, live, org=org, source=source)
+        wider = rollback.claims(journal, built.config)
+        if wider == wanted:
+            break
+        wanted = wider
+    return built, live
+
+
+def rollback_org(config: Config, org_name: str | None, journal_path: Path,
+                 ) -> tuple[Plan, Rollback]:
+    """Log in and plan the rollback of the apply whose journal is at ``journal_path``."""
+    journal, digest = read_journal(journal_path)
+    source = RollbackSource(str(journal_path), digest)
+    with open_org(config, org_name) as (org, client):
+        ref = org_ref(client, org.name)
+        built, live = read_rollback(client, config, journal, org=ref, source=source.journal)
+        return rollback.plan_of(built, config, live, org=ref, source=source), built
