@@ -108,7 +108,7 @@ class BulkIngest:
             if method != "GET":
                 raise method_not_allowed(method, "GET")
             with self._cond:
-                text = _results(job, self.org.sobject(job["info"]["object"]), which)
+                text = _results(job, which)
             return Reply(200, text.encode("utf-8"), {"Content-Type": "text/csv"})
         raise not_found()
 
@@ -222,7 +222,9 @@ class BulkIngest:
         with self._cond:
             self._moved(job, "InProgress")
         sobject = self.org.sobject(info["object"])
-        header, rows, problem = _parse(job, sobject)
+        lines = _lines(job)
+        problem = _problem(job, lines, sobject)
+        header, rows = lines[0] if lines else [], lines[1:]
         if problem:
             with self._cond:
                 self._fail(job, problem)
@@ -317,25 +319,26 @@ def _invalid_state(message: str) -> ApiFault:
     return ApiFault(400, "INVALIDJOBSTATE", message, about_record=False)
 
 
-def _parse(job: dict[str, Any], sobject: Any) -> tuple[list[str], list[list[str]], str]:
-    """The header and rows of a job's data, or why the job fails as a whole."""
-    info = job["info"]
+def _lines(job: dict[str, Any]) -> list[list[str]]:
+    """The rows of a job's data, its header first."""
+    reader = csv.reader(io.StringIO(job["csv"] or "", newline=""),
+                        delimiter=DELIMITERS[job["info"]["columnDelimiter"]])
+    return [row for row in reader if row]
+
+
+def _problem(job: dict[str, Any], lines: list[list[str]], sobject: Any) -> str:
+    """Why the job fails as a whole before any row is written, if it does."""
     text = job["csv"] or ""
-    ending = info["lineEnding"]
-    first = text.split("\n", 1)[0]
-    if (ending == "LF") == first.endswith("\r") and "\n" in text:
-        return [], [], ("ClientInputError : LineEnding is invalid on user data. Current "
-                        f"LineEnding setting is {ending}")
-    reader = csv.reader(io.StringIO(text, newline=""),
-                        delimiter=DELIMITERS[info["columnDelimiter"]])
-    lines = [row for row in reader if row]
+    ending = job["info"]["lineEnding"]
+    if "\n" in text and (ending == "LF") == text.split("\n", 1)[0].endswith("\r"):
+        return ("ClientInputError : LineEnding is invalid on user data. Current LineEnding "
+                f"setting is {ending}")
     if not lines:
-        return [], [], "InvalidBatch : No data was uploaded for this job"
-    header = lines[0]
-    for name in header:
+        return "InvalidBatch : No data was uploaded for this job"
+    for name in lines[0]:
         if sobject.field(name) is None:
-            return [], [], f"InvalidBatch : Field name not found : {name}"
-    return header, lines[1:], ""
+            return f"InvalidBatch : Field name not found : {name}"
+    return ""
 
 
 def _item(sobject: Any, operation: str, header: list[str], row: list[str]) -> Any:
@@ -370,11 +373,12 @@ def _error(error: dict[str, Any]) -> str:
     return f"{error['statusCode']}:{error['message']}:{fields + ' ' if fields else ''}--"
 
 
-def _results(job: dict[str, Any], sobject: Any, which: str) -> str:
+def _results(job: dict[str, Any], which: str) -> str:
     """The CSV of one results resource."""
     info = job["info"]
     delimiter = DELIMITERS[info["columnDelimiter"]]
-    header, rows, _ = _parse(job, sobject)
+    lines = _lines(job)
+    header, rows = lines[0] if lines else [], lines[1:]
     out = io.StringIO()
     names = io.StringIO()
     csv.writer(names, delimiter=delimiter, lineterminator="").writerow(header)

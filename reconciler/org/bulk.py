@@ -8,7 +8,7 @@ unchanged. Every call goes through :meth:`OrgClient.bulk2`: counted, retried and
 refreshed like any other.
 
 The job: create it, upload the CSV (comma, LF, ``#N/A`` for null), close it, poll it
-(backoff from 0.25 s doubling to 10 s, bounded by ``wait``), then read what is needed of
+(backoff from 0.25 s, times 1.5 up to 10 s, bounded by ``wait``), then read what is needed of
 its results: the successful ones for a create (the new Ids) or when some records did
 not succeed, the failed ones when the job counts failures, the unprocessed ones when
 the job ended Failed or Aborted. Result files keep no order, so each row is matched
@@ -147,7 +147,7 @@ class _Job:
                     f"{current.get('state')} after {wait:g} s; the org goes on with it, and "
                     "the next plan shows what it wrote")
             sleep(pause)
-            pause = min(pause * 2, _MAX_POLL)
+            pause = min(pause * 1.5, _MAX_POLL)
             current = self.info()
         return current
 
