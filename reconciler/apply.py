@@ -7,7 +7,10 @@ what was done and what was not.
 The journal exists before the first write, says which actions are being written
 before they are sent, and records their outcomes after, so a process killed at any
 moment leaves an account of what it may have done and the values to undo it; a rerun
-plans again and finishes the job. No journal, no writes: an apply whose journal can't
+plans again and finishes the job. A Bulk API 2.0 job the killed apply had closed goes on
+in the org, so a rerun that finds the last journal unfinished first waits for the
+running user's unfinished ingest jobs, then reads: the job id needn't be journaled, and
+what the job wrote is read like anything else. No journal, no writes: an apply whose journal can't
 be written stops. One apply per org at a time (:func:`apply_lock`).
 
 :func:`apply_config` is the whole workflow of ``reconciler apply``: read, check the
@@ -33,6 +36,7 @@ from reconciler.files import FileLock
 from reconciler.journal import JournalEntry, JournalFile, JournalOrg
 from reconciler.live import Claims, Live
 from reconciler.model import PermissionSet, to_jsonable
+from reconciler.org.bulk import wait_for_jobs
 from reconciler.org.client import OrgClient
 from reconciler.org.connect import data_dir_for, open_org
 from reconciler.org.reader import read
@@ -138,8 +142,12 @@ def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
     recalculated (default :data:`~reconciler.org.writer.GROUP_WAIT_SECONDS`).
     """
     saved = load_plan(plan_file) if plan_file is not None else None
+    plans_dir = plan_file.parent if plan_file is not None else Path("plans")
     with apply_lock(config, org_name), open_org(config, org_name) as (org, client):
         ref = org_ref(client, org.name)
+        if _killed_before(plans_dir, org.name):
+            # Its Bulk API job may still be running in the org: read once it has finished.
+            wait_for_jobs(client)
         digest = config.digest
         undone = None
         if saved is not None and saved.rollback_of is not None:
@@ -166,8 +174,7 @@ def apply_config(config: Config, org_name: str | None, console: ApplyConsole, *,
         refuse_self_harm(todo, client.username)
         if saved is None:
             console.confirm(todo)
-        journal = journal_path_for(plan_file.parent if plan_file is not None else Path("plans"),
-                                   org.name)
+        journal = journal_path_for(plans_dir, org.name)
         writer = Writer(client, live, group_wait=GROUP_WAIT_SECONDS if group_wait is None
                         else group_wait)
         result = apply_plan(todo, writer, live, journal_path=journal,
@@ -386,6 +393,17 @@ def _replaced_values(live: Live) -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _killed_before(plans_dir: Path, org: str) -> bool:
+    """Whether the newest apply journal of ``org`` never finished: that apply was killed,
+    and a Bulk API 2.0 job it closed goes on in the org without it."""
+    found = sorted(plans_dir.glob(f"{org}.apply-*.json"))
+    try:
+        data = json.loads(found[-1].read_text()) if found else None
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("finished_at") is None
 
 
 def journal_path_for(plans_dir: Path, org: str) -> Path:

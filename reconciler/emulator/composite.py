@@ -75,6 +75,16 @@ class Composite:
                 return Reply(200, self._run_ops(ops, all_or_none))
         return Reply(200, self._run_ops(ops, all_or_none))
 
+    def write_each(self, method: str, items: list[Any], actor: str) -> list[dict[str, Any]]:
+        """Write each item on its own (``allOrNone`` false) by the collections path's rules:
+        POST records, PATCH records with ``Id``, DELETE Ids; one result per item, in order.
+        Bulk API 2.0 ingest writes its rows through here."""
+        ops = [self._collection_op(method, item, actor) for item in items]
+        if method == "DELETE":
+            with self.org.removing_together([str(i) for i in items]):
+                return self._run_ops(ops, False)
+        return self._run_ops(ops, False)
+
     def _collection_op(self, method: str, item: Any,
                        actor: str) -> Callable[[], tuple[str | None, None]]:
         org = self.org

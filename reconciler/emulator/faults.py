@@ -9,6 +9,11 @@ fires for its next ``times`` matching calls (``times: null`` for every call):
   done or ``after`` it (the write happened but the client never hears);
 - ``latency``: wait ``delay`` seconds, then serve normally;
 - ``expire_session``: end every session first, so the call gets 401.
+
+Method ``PROCESS`` matches no request: such faults fire while a Bulk API 2.0 ingest job
+is processed, once per row, on the path ``/jobs/ingest/<job id>`` (``lock``: that row
+fails with UNABLE_TO_LOCK_ROW; ``error``: the job fails there as a whole; ``latency``:
+the row waits), as ``bulk.py`` describes.
 """
 
 from __future__ import annotations

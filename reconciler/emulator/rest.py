@@ -1,5 +1,6 @@
 """The REST resources of one org: query, sObjects (describe, records, passwords),
-limits, and the collections and composite resources (``composite.py``)."""
+limits, the collections and composite resources (``composite.py``) and Bulk API 2.0
+ingest jobs (``bulk.py``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.emulator.apierror import bad_request, method_not_allowed, not_found, row_locked
+from reconciler.emulator.bulk import BulkIngest
 from reconciler.emulator.composite import COLLECTION_LIMIT, Composite
-from reconciler.emulator.faults import Fault
+from reconciler.emulator.faults import Fault, Faults
 from reconciler.emulator.listener import Reply
 from reconciler.emulator.org import Org
 from reconciler.emulator.seed import set_password
@@ -18,9 +20,10 @@ from reconciler.emulator.seed import set_password
 class RestApi:
     """``/services/data/vXX.X/...`` once the caller is authenticated and counted."""
 
-    def __init__(self, org: Org) -> None:
+    def __init__(self, org: Org, faults: Faults) -> None:
         self.org = org
         self.batches = Composite(org, self.api)
+        self.ingest = BulkIngest(org, self.batches, faults)
 
     def api(self, method: str, rest: str, query: Mapping[str, str], body: Any, actor: str,
             version: str, headers: Mapping[str, str],
@@ -47,6 +50,8 @@ class RestApi:
                                          lock_fault)
             if len(parts) == 1 and method == "POST":
                 return self.batches.composite(body, actor, version, headers)
+        if head == "jobs" and len(parts) >= 2 and parts[1] == "ingest":
+            return self.ingest.api(method, parts[2:], body, actor, version)
         raise not_found()
 
     def _query(self, head: str, parts: list[str], query: Mapping[str, str], actor: str,

@@ -4,7 +4,8 @@ Routes (under ``/services/data/vXX.X/``): ``query``, ``queryAll``
 (with paging), ``sobjects`` (describe global), ``sobjects/X`` (create, info),
 ``sobjects/X/describe``, ``sobjects/X/Id`` (get, update, delete),
 ``sobjects/User/Id/password``, ``composite/sobjects`` (collections), ``composite``,
-``limits``; ``/services/data/`` lists the versions served (31.0 to 68.0). OAuth at
+``jobs/ingest`` (Bulk API 2.0 ingest), ``limits``; ``/services/data/`` lists the versions
+served (31.0 to 68.0). OAuth at
 ``/services/oauth2/token`` and ``/revoke``; SOAP ``login()`` at ``/services/Soap/u/XX.0``.
 The admin surface for tests is ``/__emulator__/`` (faults, stats, reset, sessions,
 limits, settings, groups) behind a bearer token of its own.
@@ -64,7 +65,7 @@ class Emulator(Admin):
                 f"refusing to listen on {host}: the local org serves loopback only "
                 "(pass --allow-remote to override)")
         super().__init__(org)
-        self.rest = RestApi(org)
+        self.rest = RestApi(org, self.faults)
         ca, self.ca_file = load_or_create_ca(cert_dir)
         self.httpd = TLSServer((host, port), self, server_context(ca), idle_timeout)
         bound_host, bound_port = self.httpd.server_address[:2]
@@ -92,6 +93,7 @@ class Emulator(Admin):
         self.httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.rest.ingest.stop()
         self.org.store.close()
 
     # -- request handling -------------------------------------------------------
@@ -175,7 +177,10 @@ class Emulator(Admin):
         actor = self.auth.authenticate(headers.get("authorization"))
         rest = (m.group(3) or "/").strip("/")
         self.org.count_call(f"{method} {_route_name(rest)}")
-        return self.rest.api(method, rest, query, json_body(body) if body else None, actor,
+        # Bulk API 2.0 job data is CSV, passed on as it came.
+        csv_data = headers.get("content-type", "").startswith("text/csv")
+        return self.rest.api(method, rest, query,
+                             body if csv_data else json_body(body) if body else None, actor,
                              version, headers, lock_fault=lock)
 
     def _token(self, headers: Mapping[str, str], body: bytes) -> Reply:

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_seq ON records(seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bulk_jobs (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -116,6 +117,18 @@ class Store:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value)),
             )
+
+    def save_job(self, job_id: str, job: Mapping[str, Any]) -> None:
+        """Keep a Bulk API 2.0 job (its info, data and results) as it is now."""
+        with self.lock:
+            self._db.execute("INSERT INTO bulk_jobs(id, data) VALUES(?, ?) ON CONFLICT(id) "
+                             "DO UPDATE SET data = excluded.data", (job_id, json.dumps(job)))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every Bulk API 2.0 job kept, oldest first."""
+        with self.lock:
+            rows = self._db.execute("SELECT data FROM bulk_jobs ORDER BY rowid").fetchall()
+        return [json.loads(data) for (data,) in rows]
 
     def is_empty(self) -> bool:
         with self.lock:

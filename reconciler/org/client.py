@@ -380,6 +380,22 @@ class OrgClient:
                            f"subrequest ({len(subs)} sent)")
         return [dict(result) for result in results]
 
+    def bulk2(self, sobject: str, what: str, send: Callable[[Any], _T], *,
+              idempotent: bool) -> _T:
+        """One call of a Bulk API 2.0 ingest job on ``sobject`` under the policy above
+        (counted, retried, refreshed after a 401; ``idempotent`` as for :meth:`request`).
+
+        ``send`` gets simple-salesforce's Bulk 2.0 job client for the object
+        (``create_job``, ``upload_job_data``, ``close_job``, ``get_job``,
+        ``get_ingest_results``, ``abort_job``): one HTTP call each. The SDK's one-shot
+        ``insert``/``update``/``delete`` are not used: they poll without bound and abort a
+        job whose poll fails, which would throw away work the org is still doing.
+        """
+        def call(sf: Salesforce) -> _T:
+            return send(getattr(sf.bulk2, sobject)._client)
+
+        return self._call(f"{what} ({sobject}, Bulk API 2.0)", call, retry_drops=idempotent)
+
     def describe(self, sobjects: Sequence[str]) -> dict[str, dict[str, Any] | None]:
         """The describe of each sObject, None for one the org doesn't have (404).
 

@@ -1,8 +1,10 @@
 """Writing to the org: actions → records → sObject Collections calls → outcomes.
 
 The only code that writes. A layer of independent actions becomes, per sObject and
-operation, collections of at most 200 records (``allOrNone=false``); several actions
-on one record in one layer merge into one record. Every per-record result is read:
+operation, collections of at most 200 records (``allOrNone=false``), or past
+:data:`~reconciler.actions.BULK_THRESHOLD` records one Bulk API 2.0 ingest job
+(:mod:`reconciler.org.bulk`, same per-record results); several actions on one record in
+one layer merge into one record. Every per-record result is read:
 
 - success, or a create answered ``DUPLICATE_VALUE`` for an assignment that is already
   there, or a delete of a record that is already gone: the action is done;
@@ -28,6 +30,7 @@ from typing import Any
 from reconciler import actions as a
 from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
 from reconciler.live import Live, entity_key, record_key
+from reconciler.org import bulk
 from reconciler.org.client import OrgClient
 from reconciler.org.reader import FIELD_FIELDS, OBJECT_FIELDS, SYSTEM_PREFIX
 from reconciler.org.soql import chunked_in
@@ -195,8 +198,10 @@ class Writer:
             groups.setdefault(write, {}).setdefault(action.record, []).append(action)
         for (sobject, operation), by_record in sorted(groups.items()):
             entries = list(by_record.items())
-            for start in range(0, len(entries), a.COLLECTION_LIMIT):
-                chunk = entries[start:start + a.COLLECTION_LIMIT]
+            # Past the threshold, the whole group is one Bulk API 2.0 job.
+            size = len(entries) if len(entries) > a.BULK_THRESHOLD else a.COLLECTION_LIMIT
+            for start in range(0, len(entries), size):
+                chunk = entries[start:start + size]
                 outcomes.update(self._write(sobject, operation, chunk))
         return outcomes
 
@@ -222,10 +227,8 @@ class Writer:
         taken: list[tuple[str, list[a.Action], Any]] = []
         attempt = 0
         while pending:
-            method = {"create": "POST", "update": "PATCH", "delete": "DELETE"}[operation]
             try:
-                self.write_calls += 1
-                results = self.client.collection(method, [p for _, _, p in pending])
+                results = self._transport(sobject, operation, [p for _, _, p in pending])
             except ConnectionFailed as exc:
                 outcomes.update({x.id: Outcome("unknown", str(exc))
                                  for _, group, _ in pending for x in group})
@@ -275,6 +278,23 @@ class Writer:
         if taken:
             self._overwrite(sobject, taken, outcomes)
         return outcomes
+
+    def _transport(self, sobject: str, operation: str, payloads: list[Any]) -> list[Any]:
+        """Per-record results in the collections shape: one Bulk API 2.0 job above the
+        threshold (its calls all counted as writes), else collections of 200."""
+        if len(payloads) > a.BULK_THRESHOLD:
+            before = self.client.calls
+            try:
+                return bulk.ingest(self.client, sobject, operation, payloads,
+                                   sleep=self.sleep, clock=self.clock)
+            finally:
+                self.write_calls += self.client.calls - before
+        method = {"create": "POST", "update": "PATCH", "delete": "DELETE"}[operation]
+        results = []
+        for start in range(0, len(payloads), a.COLLECTION_LIMIT):
+            self.write_calls += 1
+            results += self.client.collection(method, payloads[start:start + a.COLLECTION_LIMIT])
+        return results
 
     def _overwrite(self, sobject: str, taken: list[tuple[str, list[a.Action], Any]],
                    outcomes: dict[str, Outcome]) -> None:
