@@ -28,7 +28,7 @@ import dataclasses
 from collections.abc import Hashable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = [
     "ACTIVITY_SYSTEM_PERMISSIONS",
@@ -101,8 +101,12 @@ MASTER_DEPENDENCIES: tuple[tuple[tuple[str, ...], str], ...] = (
 # Events system permission. Their custom fields are one Activity field on both.
 ACTIVITY_SYSTEM_PERMISSIONS: dict[str, str] = {"Task": "EditTask", "Event": "EditEvent"}
 
+# Casefolded: a set lookup, as field_key runs once per field permission on each side.
+_ACTIVITY_OBJECTS = frozenset(a.casefold() for a in ACTIVITY_SYSTEM_PERMISSIONS)
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 def same_name(a: str, b: str) -> bool:
@@ -134,16 +138,17 @@ def is_standard_object(sobject: str) -> bool:
 
 def is_activity_object(sobject: str) -> bool:
     """Whether ``sobject`` is Task or Event (in any case)."""
-    return any(same_name(sobject, a) for a in ACTIVITY_SYSTEM_PERMISSIONS)
+    return sobject.casefold() in _ACTIVITY_OBJECTS
 
 
 def field_key(field_name: str) -> str:
     """The key field access is compared by: ``Object.Field`` ignoring case, with an
     activity custom field's Task and Event rows (one field, mirrored) under one key."""
-    obj, _, name = field_name.partition(".")
-    if is_activity_object(obj) and name.casefold().endswith("__c"):
-        obj = "activity"
-    return f"{obj}.{name}".casefold()
+    key = field_name.casefold()
+    obj, _, name = key.partition(".")
+    if obj in _ACTIVITY_OBJECTS and name.endswith("__c"):
+        return f"activity.{name}"
+    return key
 
 
 def object_prerequisites(sobject: str, words: Iterable[str],
@@ -185,6 +190,16 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+
+    @overload
+    def get(self, key: K, /, default: V | T) -> V | T: ...
+
+    def get(self, key: K, /, default: Any = None) -> Any:
+        # The dict's own: Mapping's goes through __getitem__ and an exception on a miss.
+        return self._data.get(key, default)
 
     # The dict's own views: much faster than Mapping's generic ones, and read-only.
     def keys(self) -> KeysView[K]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import errno
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -364,13 +365,19 @@ class _Builder:
         scalar_event = ev.ScalarEvent
         plain = _plain
         no_key = _NO_KEY
+        # A large config repeats the same few words and names (``read``, a field written
+        # in every set) hundreds of thousands of times, and writes several events on
+        # each line: one string per text and one int per line keep it a third smaller.
+        intern = sys.intern
+        line = 0
         while (event := next_event()) is not None:
             mark = event.start_mark
-            line = mark.line + 1
+            if mark.line + 1 != line:
+                line = mark.line + 1
             col = mark.column + 1
             cls = type(event)
             if cls is scalar_event:
-                raw = event.value
+                raw = intern(event.value)
                 try:
                     if event.tag is None and event.implicit[0]:
                         value = plain(raw)
