@@ -151,7 +151,7 @@ class Live:
 
 def record_key(kind: str, *parts: str) -> str:
     """The key of a record in :attr:`Live.ids` and :attr:`Live.fingerprint`."""
-    return kind + ":" + ":".join(p.casefold() for p in parts)
+    return kind + ":" + ":".join([p.casefold() for p in parts])
 
 
 def qualified_name(name: str, namespace: str | None) -> str:

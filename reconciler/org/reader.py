@@ -175,9 +175,8 @@ def read(client: Querier, claims: Claims) -> Live:
     # standard objects would a user get through them?
     inspected = [str(s["Name"]) for s in rows.sets if str(s["Name"]).casefold() not in managed]
     rows.object_permissions = _read_access(client, OBJECT_PERMISSIONS, content + inspected,
-                                           _parse_object_permission, "object", rows.acc)
-    rows.field_permissions = _read_access(client, FIELD_PERMISSIONS, content,
-                                          _parse_field_permission, "field", rows.acc)
+                                           "object", rows.acc)
+    rows.field_permissions = _read_access(client, FIELD_PERMISSIONS, content, "field", rows.acc)
     rows.entity_access = access_rows(client, [s for s in rows.sets
                                               if str(s["Name"]).casefold() in declared])
     rows.entities, rows.entity_names = read_entities(client, claims.setup_entities,
@@ -401,21 +400,27 @@ class _Access:
     standard: dict[str, set[str]] = field(default_factory=dict)
 
 
-def _read_access(client: Querier, template: str, names: Sequence[str],
-                 parse: Callable[[Row], tuple[str, str, ObjectAccess | FieldAccess] | None],
-                 kind: str, acc: _Acc) -> _Access:
-    """The permission rows of the sets ``names`` (``namespace__Name`` for a managed
-    package's), fetched by bare Name and parsed page by page: a large org sends a
-    million, and a parsed row is a fraction of a raw one."""
+#: What a permission row of each kind is parsed with: the column naming what it grants
+#: access to, its permission columns by word, and the access type.
+_OBJECT_PERMISSION = ("SobjectType", OBJECT_FIELDS, ObjectAccess.of)
+_FIELD_PERMISSION = ("Field", FIELD_FIELDS, FieldAccess.of)
+
+
+def _read_access(client: Querier, template: str, names: Sequence[str], kind: str,
+                 acc: _Acc) -> _Access:
+    """The permission rows (``kind`` "object" or "field") of the sets ``names``
+    (``namespace__Name`` for a managed package's), fetched by bare Name and parsed page
+    by page: a large org sends a million, and a parsed row is a fraction of a raw one."""
+    column, flags, of = _OBJECT_PERMISSION if kind == "object" else _FIELD_PERMISSION
+    parse = _RowParser(column, flags, of)
     wanted = {n.casefold() for n in names}
     out = _Access()
     for soql in chunked_in(template, sorted({_bare(n) for n in names})):
         for page in client.query_pages(soql):
             for row in page:
-                parsed = parse(row)
-                if parsed is None or parsed[0] not in wanted:
+                parent, name, access = parse(row)
+                if parent not in wanted:
                     continue  # another package's set of the same bare Name
-                parent, name, access = parsed
                 out.access.setdefault(parent, {})[name] = access
                 acc.seen(record_key(kind, parent, name), row)
                 if kind == "object" and not access.empty and is_standard_object(name):
@@ -423,31 +428,35 @@ def _read_access(client: Querier, template: str, names: Sequence[str],
     return out
 
 
-def _parse_object_permission(r: Row) -> tuple[str, str, ObjectAccess] | None:
-    """An ObjectPermissions row: (casefolded set name, sObject, access)."""
-    parent = _parent(r)
-    if parent is None:
-        return None
-    return parent, sys.intern(str(r["SobjectType"])), ObjectAccess.of(
-        w for w, f in OBJECT_FIELDS.items() if r.get(f))
+class _RowParser:
+    """An ObjectPermissions or FieldPermissions row → (casefolded set name or None,
+    what it grants access to, the access). Pure; what it has worked out once (a set's
+    name, a combination of permission flags) it reuses, and the names it returns are
+    interned: every set names the same fields, and so does the config."""
 
+    def __init__(self, column: str, flags: Mapping[str, str],
+                 of: Callable[[Iterable[str]], ObjectAccess | FieldAccess]) -> None:
+        self.column, self.of = column, of
+        self.words, self.flags = tuple(flags), tuple(flags.values())
+        self.accesses: dict[tuple[Any, ...], ObjectAccess | FieldAccess] = {}
+        self.parents: dict[tuple[Any, Any], str] = {}
 
-def _parse_field_permission(r: Row) -> tuple[str, str, FieldAccess] | None:
-    """A FieldPermissions row: (casefolded set name, ``Object.Field``, access)."""
-    parent = _parent(r)
-    if parent is None:
-        return None
-    # Interned: every set names the same fields, and so does the config.
-    return parent, sys.intern(str(r["Field"])), FieldAccess.of(
-        w for w, f in FIELD_FIELDS.items() if r.get(f))
+    def __call__(self, r: Row) -> tuple[str | None, str, Any]:
+        values = tuple(map(r.get, self.flags))
+        access = self.accesses.get(values)
+        if access is None:
+            access = self.accesses[values] = self.of(
+                w for w, v in zip(self.words, values, strict=True) if v)
+        return self.parent(r.get("Parent")), sys.intern(str(r[self.column])), access
 
-
-def _parent(r: Row) -> str | None:
-    """The casefolded (qualified) name of a permission row's set."""
-    parent = r.get("Parent")
-    if not isinstance(parent, dict) or parent.get("Name") is None:
-        return None
-    return qualified_name(str(parent["Name"]), parent.get("NamespacePrefix")).casefold()
+    def parent(self, parent: Any) -> str | None:
+        if not isinstance(parent, dict) or parent.get("Name") is None:
+            return None
+        key = (parent["Name"], parent.get("NamespacePrefix"))
+        name = self.parents.get(key)
+        if name is None:
+            name = self.parents[key] = qualified_name(str(key[0]), key[1]).casefold()
+        return name
 
 
 def _parse_user_license(r: Row) -> License:
