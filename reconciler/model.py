@@ -27,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
 __all__ = [
@@ -141,6 +142,7 @@ def is_activity_object(sobject: str) -> bool:
     return sobject.casefold() in _ACTIVITY_OBJECTS
 
 
+@lru_cache(maxsize=1 << 16)  # a config names the same fields in every set
 def field_key(field_name: str) -> str:
     """The key field access is compared by: ``Object.Field`` ignoring case, with an
     activity custom field's Task and Event rows (one field, mirrored) under one key."""
@@ -175,7 +177,7 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
-        data: dict[K, V] = dict(sorted(pairs, key=_sort_key))
+        data: dict[K, V] = dict(sorted(pairs, key=_sort_key))  # by key alone, stable
         self._data = data
         self._hash: int | None = None
 
@@ -227,8 +229,8 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         return f"FrozenMap({self._data!r})"
 
 
-def _sort_key(pair: tuple[Any, Any]) -> Any:
-    return pair[0]
+# A pair's key, in C: a map of a large org is built from hundreds of thousands of pairs.
+_sort_key = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +457,9 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, _ACCESS_TYPES):
         return list(value.words)
     if isinstance(value, FrozenMap):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        # Access values inline: a set's field map holds hundreds of them.
+        return {str(k): list(v.words) if isinstance(v, _ACCESS_TYPES) else to_jsonable(v)
+                for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.init}
