@@ -14,11 +14,11 @@ by :mod:`reconciler.org.entities`.
 The module is facts, one group per sObject read: its SOQL (a constant, or a template
 whose ``{in}`` takes the names), its record key, and a pure parse (``_parse_*``).
 :func:`read` sends the queries in a fixed order and collects the raw records in
-:class:`_Rows`; :func:`_live` turns them into the snapshot. Object and field permissions,
-nearly all the rows of a large org, are parsed page by page as they arrive
-(:class:`_Access`) rather than held raw. Raw records with their ``attributes`` never
-leave this module. Profile-owned and group-owned permission
-sets, and their assignments, are filtered out here. A managed package's set is named
+:class:`_Rows`; :func:`_live` turns them into the snapshot. Object and field
+permissions, nearly all the rows of a large org, are parsed page by page as they arrive
+(:mod:`reconciler.org.permission_rows`) rather than held raw. Raw records with their
+``attributes`` never leave the reader. Profile-owned and group-owned permission sets,
+and their assignments, are filtered out here. A managed package's set is named
 ``namespace__Name`` (its NamespacePrefix), so it is never the config's ``Name``. An
 assignment revoked by a user access policy (``IsRevoked``) is not held.
 """
@@ -26,8 +26,7 @@ assignment revoked by a user access policy (``IsRevoked``) is not held.
 from __future__ import annotations
 
 import dataclasses
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,9 +52,9 @@ from reconciler.model import (
     SetupEntity,
     State,
     User,
-    is_standard_object,
 )
 from reconciler.org.entities import ACCESS_COLUMN, access_rows, read_entities
+from reconciler.org.permission_rows import PermissionRows, RowKind, read_rows
 from reconciler.org.soql import chunked_in, like_prefix, split_select
 
 # Salesforce field ↔ permission word, for object and field permissions.
@@ -133,8 +132,8 @@ class _Rows:
     #: Ids and stamps by record key: those of the object and field permissions are
     #: noted as their pages arrive, the others by :func:`_live`.
     acc: _Acc = field(default_factory=lambda: _Acc())
-    object_permissions: _Access = field(default_factory=lambda: _Access())
-    field_permissions: _Access = field(default_factory=lambda: _Access())
+    object_permissions: PermissionRows = field(default_factory=PermissionRows)
+    field_permissions: PermissionRows = field(default_factory=PermissionRows)
     entity_access: list[Row] = field(default_factory=list)  # the managed sets' rows
     entities: list[EntityInfo] = field(default_factory=list)
     entity_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -175,8 +174,9 @@ def read(client: Querier, claims: Claims) -> Live:
     # standard objects would a user get through them?
     inspected = [str(s["Name"]) for s in rows.sets if str(s["Name"]).casefold() not in managed]
     rows.object_permissions = _read_access(client, OBJECT_PERMISSIONS, content + inspected,
-                                           "object", rows.acc)
-    rows.field_permissions = _read_access(client, FIELD_PERMISSIONS, content, "field", rows.acc)
+                                           _OBJECT_ROWS, rows.acc)
+    rows.field_permissions = _read_access(client, FIELD_PERMISSIONS, content, _FIELD_ROWS,
+                                          rows.acc)
     rows.entity_access = access_rows(client, [s for s in rows.sets
                                               if str(s["Name"]).casefold() in declared])
     rows.entities, rows.entity_names = read_entities(client, claims.setup_entities,
@@ -391,72 +391,17 @@ def query_in(client: Querier, template: str, values: Iterable[str]) -> list[Row]
     return rows
 
 
-@dataclass
-class _Access:
-    """Object (or field) permission rows, parsed: by casefolded set name, each sObject's
-    (or field's) access; and the standard objects each set grants any access to."""
-
-    access: dict[str, dict[str, Any]] = field(default_factory=dict)
-    standard: dict[str, set[str]] = field(default_factory=dict)
+#: How the permission rows of each kind are parsed.
+_OBJECT_ROWS = RowKind("object", "SobjectType", OBJECT_FIELDS, ObjectAccess.of)
+_FIELD_ROWS = RowKind("field", "Field", FIELD_FIELDS, FieldAccess.of)
 
 
-#: What a permission row of each kind is parsed with: the column naming what it grants
-#: access to, its permission columns by word, and the access type.
-_OBJECT_PERMISSION = ("SobjectType", OBJECT_FIELDS, ObjectAccess.of)
-_FIELD_PERMISSION = ("Field", FIELD_FIELDS, FieldAccess.of)
-
-
-def _read_access(client: Querier, template: str, names: Sequence[str], kind: str,
-                 acc: _Acc) -> _Access:
-    """The permission rows (``kind`` "object" or "field") of the sets ``names``
-    (``namespace__Name`` for a managed package's), fetched by bare Name and parsed page
-    by page: a large org sends a million, and a parsed row is a fraction of a raw one."""
-    column, flags, of = _OBJECT_PERMISSION if kind == "object" else _FIELD_PERMISSION
-    parse = _RowParser(column, flags, of)
-    wanted = {n.casefold() for n in names}
-    out = _Access()
-    for soql in chunked_in(template, sorted({_bare(n) for n in names})):
-        for page in client.query_pages(soql):
-            for row in page:
-                parent, name, access = parse(row)
-                if parent not in wanted:
-                    continue  # another package's set of the same bare Name
-                out.access.setdefault(parent, {})[name] = access
-                acc.seen(record_key(kind, parent, name), row)
-                if kind == "object" and not access.empty and is_standard_object(name):
-                    out.standard.setdefault(parent, set()).add(name)
-    return out
-
-
-class _RowParser:
-    """An ObjectPermissions or FieldPermissions row → (casefolded set name or None,
-    what it grants access to, the access). Pure; what it has worked out once (a set's
-    name, a combination of permission flags) it reuses, and the names it returns are
-    interned: every set names the same fields, and so does the config."""
-
-    def __init__(self, column: str, flags: Mapping[str, str],
-                 of: Callable[[Iterable[str]], ObjectAccess | FieldAccess]) -> None:
-        self.column, self.of = column, of
-        self.words, self.flags = tuple(flags), tuple(flags.values())
-        self.accesses: dict[tuple[Any, ...], ObjectAccess | FieldAccess] = {}
-        self.parents: dict[tuple[Any, Any], str] = {}
-
-    def __call__(self, r: Row) -> tuple[str | None, str, Any]:
-        values = tuple(map(r.get, self.flags))
-        access = self.accesses.get(values)
-        if access is None:
-            access = self.accesses[values] = self.of(
-                w for w, v in zip(self.words, values, strict=True) if v)
-        return self.parent(r.get("Parent")), sys.intern(str(r[self.column])), access
-
-    def parent(self, parent: Any) -> str | None:
-        if not isinstance(parent, dict) or parent.get("Name") is None:
-            return None
-        key = (parent["Name"], parent.get("NamespacePrefix"))
-        name = self.parents.get(key)
-        if name is None:
-            name = self.parents[key] = qualified_name(str(key[0]), key[1]).casefold()
-        return name
+def _read_access(client: Querier, template: str, names: Sequence[str], kind: RowKind,
+                 acc: _Acc) -> PermissionRows:
+    """The permission rows of the sets ``names`` (``namespace__Name`` for a managed
+    package's), fetched by bare Name, parsed page by page."""
+    return read_rows(client, chunked_in(template, sorted({_bare(n) for n in names})),
+                     {n.casefold() for n in names}, kind, acc.seen)
 
 
 def _parse_user_license(r: Row) -> License:
