@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,14 +47,34 @@ def load(obj: Options, org: str | None) -> Config:
                        var_files=[fleet.for_org(p, org) for p in obj.var_files])
 
 
-def _plan(obj: Options, run: fleet.Run, out: Path | None, fmt: str, as_json: bool,
+class Configs:
+    """The configs one command over many orgs needs, each loaded once: orgs whose
+    ``--var-file`` paths are the same (no ``{org}`` in them) see the same config, and
+    parsing it again for each of a hundred orgs would cost more than reading them."""
+
+    def __init__(self, obj: Options) -> None:
+        self.obj = obj
+        self._loaded: dict[tuple[Path, ...], Config] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, org: str) -> Config:
+        """The config as ``org`` sees it (see :func:`load`)."""
+        files = tuple(fleet.for_org(p, org) for p in self.obj.var_files)
+        with self._lock:  # one load, not one per job that asks at the same time
+            if files not in self._loaded:
+                self._loaded[files] = load(self.obj, org)
+            return self._loaded[files]
+
+
+def _plan(obj: Options, configs: Configs, run: fleet.Run, out: Path | None, fmt: str,
+          as_json: bool,
           detailed_exitcode: bool, targets: tuple[str, ...],
           excludes: tuple[str, ...]) -> None:
     from reconciler import render
     from reconciler.workflow import plan_org
 
     fmt = chosen_format(fmt, as_json)
-    result = plan_org(load(obj, run.org), run.org, targets=targets, excludes=excludes)
+    result = plan_org(configs(run.org), run.org, targets=targets, excludes=excludes)
     path = fleet.plan_path(out, run.org)
     result.save(path)
     add, change, remove = result.counts()
@@ -66,8 +87,8 @@ def _plan(obj: Options, run: fleet.Run, out: Path | None, fmt: str, as_json: boo
     run.code = 2 if detailed_exitcode and not result.empty else 0
 
 
-def _drift(obj: Options, run: fleet.Run, fmt: str, since: str | None, notify: str | None,
-           every: str | None, runs: int | None) -> None:
+def _drift(obj: Options, configs: Configs, run: fleet.Run, fmt: str, since: str | None,
+           notify: str | None, every: str | None, runs: int | None) -> None:
     from reconciler import drift as drift_lib
     from reconciler.drift.report import load_report
     from reconciler.drift.state import State
@@ -75,7 +96,7 @@ def _drift(obj: Options, run: fleet.Run, fmt: str, since: str | None, notify: st
 
     opts = drift_lib.options(fmt=fmt, since=since, notify=notify, every=every, runs=runs,
                              color=obj.paint())
-    config = load(obj, run.org)
+    config = configs(run.org)
     run.code = drift_lib.run(lambda: config, run.org, opts, _DriftConsole(run))
     state = State(data_dir_for(config, config.org(run.org)) / "drift")
     report = load_report(json.loads(state.report_path.read_text()))
@@ -95,11 +116,11 @@ class _DriftConsole:
         raise exc
 
 
-def _doctor(obj: Options, run: fleet.Run, fmt: str, as_json: bool) -> None:
+def _doctor(obj: Options, configs: Configs, run: fleet.Run, fmt: str, as_json: bool) -> None:
     from reconciler import doctor as doctor_lib
 
     fmt = chosen_format(fmt, as_json)
-    report = doctor_lib.examine(load(obj, run.org), run.org)
+    report = doctor_lib.examine(configs(run.org), run.org)
     run.out(doctor_lib.as_json(report) if fmt == "json"
             else doctor_lib.text(report, color=obj.paint()))
     run.calls, run.code = report.api_calls, 0 if report.ok else 1
@@ -133,10 +154,10 @@ def access_answer(config: Config, org: str | None, username: str | None, right: 
                                        as_json=as_json), snapshot.api_calls
 
 
-def _access(obj: Options, run: fleet.Run, username: str | None, right: str | None,
+def _access(obj: Options, configs: Configs, run: fleet.Run, username: str | None, right: str | None,
             sobject: str | None, field_name: str | None, plan_file: Path | None,
             fmt: str, as_json: bool) -> None:
-    text, run.calls = access_answer(load(obj, run.org), run.org, username, right, sobject,
+    text, run.calls = access_answer(configs(run.org), run.org, username, right, sobject,
                                     field_name, plan_file, chosen_format(fmt, as_json) == "json")
     run.out(text)
 
@@ -186,7 +207,9 @@ class ManyOrgs:
         except ReconcilerError as exc:
             self.report(exc, obj)
             sys.exit(self.code_for(exc))
-        runs = fleet.run_all(orgs, lambda run: _JOBS[name](obj, run, **kwargs), jobs=jobs,
+        configs = Configs(obj)
+        runs = fleet.run_all(orgs, lambda run: _JOBS[name](obj, configs, run, **kwargs),
+                             jobs=jobs,
                              code_for=self.code_for,
                              report=lambda exc, run: self.report(exc, obj, run.echo))
         fmt = "json" if kwargs.get("as_json") else kwargs.get("fmt", "text")

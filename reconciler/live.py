@@ -8,7 +8,7 @@ plus the catalogue the plan checks against (licences, profiles, describes). The 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,6 +22,8 @@ class Querier(Protocol):
     def calls(self) -> int: ...
 
     def query(self, soql: str) -> list[dict[str, Any]]: ...
+
+    def query_pages(self, soql: str) -> Iterator[list[dict[str, Any]]]: ...
 
     def describe(self, sobjects: Sequence[str]) -> Mapping[str, dict[str, Any] | None]: ...
 
@@ -149,7 +151,7 @@ class Live:
 
 def record_key(kind: str, *parts: str) -> str:
     """The key of a record in :attr:`Live.ids` and :attr:`Live.fingerprint`."""
-    return kind + ":" + ":".join(p.casefold() for p in parts)
+    return kind + ":" + ":".join([p.casefold() for p in parts])
 
 
 def qualified_name(name: str, namespace: str | None) -> str:

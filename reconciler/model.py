@@ -27,8 +27,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, Generic, TypeVar
+from functools import cache, lru_cache
+from operator import itemgetter
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = [
     "ACTIVITY_SYSTEM_PERMISSIONS",
@@ -101,8 +102,12 @@ MASTER_DEPENDENCIES: tuple[tuple[tuple[str, ...], str], ...] = (
 # Events system permission. Their custom fields are one Activity field on both.
 ACTIVITY_SYSTEM_PERMISSIONS: dict[str, str] = {"Task": "EditTask", "Event": "EditEvent"}
 
+# Casefolded: a set lookup, as field_key runs once per field permission on each side.
+_ACTIVITY_OBJECTS = frozenset(a.casefold() for a in ACTIVITY_SYSTEM_PERMISSIONS)
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 def same_name(a: str, b: str) -> bool:
@@ -134,16 +139,18 @@ def is_standard_object(sobject: str) -> bool:
 
 def is_activity_object(sobject: str) -> bool:
     """Whether ``sobject`` is Task or Event (in any case)."""
-    return any(same_name(sobject, a) for a in ACTIVITY_SYSTEM_PERMISSIONS)
+    return sobject.casefold() in _ACTIVITY_OBJECTS
 
 
+@lru_cache(maxsize=1 << 16)  # a config names the same fields in every set
 def field_key(field_name: str) -> str:
     """The key field access is compared by: ``Object.Field`` ignoring case, with an
     activity custom field's Task and Event rows (one field, mirrored) under one key."""
-    obj, _, name = field_name.partition(".")
-    if is_activity_object(obj) and name.casefold().endswith("__c"):
-        obj = "activity"
-    return f"{obj}.{name}".casefold()
+    key = field_name.casefold()
+    obj, _, name = key.partition(".")
+    if obj in _ACTIVITY_OBJECTS and name.endswith("__c"):
+        return f"activity.{name}"
+    return key
 
 
 def object_prerequisites(sobject: str, words: Iterable[str],
@@ -170,7 +177,7 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
-        data: dict[K, V] = dict(sorted(pairs, key=_sort_key))
+        data: dict[K, V] = dict(sorted(pairs, key=_sort_key))  # by key alone, stable
         self._data = data
         self._hash: int | None = None
 
@@ -185,6 +192,16 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+
+    @overload
+    def get(self, key: K, /, default: V | T) -> V | T: ...
+
+    def get(self, key: K, /, default: Any = None) -> Any:
+        # The dict's own: Mapping's goes through __getitem__ and an exception on a miss.
+        return self._data.get(key, default)
 
     # The dict's own views: much faster than Mapping's generic ones, and read-only.
     def keys(self) -> KeysView[K]:
@@ -212,8 +229,8 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         return f"FrozenMap({self._data!r})"
 
 
-def _sort_key(pair: tuple[Any, Any]) -> Any:
-    return pair[0]
+# A pair's key, in C: a map of a large org is built from hundreds of thousands of pairs.
+_sort_key = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,7 +457,9 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, _ACCESS_TYPES):
         return list(value.words)
     if isinstance(value, FrozenMap):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        # Access values inline: a set's field map holds hundreds of them.
+        return {str(k): list(v.words) if isinstance(v, _ACCESS_TYPES) else to_jsonable(v)
+                for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.init}

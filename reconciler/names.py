@@ -20,6 +20,7 @@ class Names:
 
     def __init__(self, live: Live) -> None:
         self.live = live
+        self._fields: dict[str, str] = {}
 
     def license(self, name: str | None) -> str | None:
         """A user license's Name or a PSL's label, whichever ``name`` designates."""
@@ -56,6 +57,14 @@ class Names:
         return SetupEntity(entity.type, info.name) if info else entity
 
     def field(self, name: str) -> str:
+        # Once per name: every set of a large config names the same fields, and they
+        # then share one string.
+        known = self._fields.get(name)
+        if known is None:
+            known = self._fields[name] = self._field(name)
+        return known
+
+    def _field(self, name: str) -> str:
         obj, _, fname = name.partition(".")
         info = self.live.objects.get(obj.casefold())
         if info is None:

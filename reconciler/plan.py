@@ -466,15 +466,24 @@ def fingerprint(config: Config, live: Live) -> FrozenMap[str, str]:
     if prefix:
         claimed.update({f"permission_sets.{n}".casefold(): f"permission_sets.{n}"
                         for n in live.state.permission_sets if n.startswith(prefix)})
-    entries: dict[str, list[str]] = {address: [] for address in claimed.values()}
-    stamps = {**{k: "" for k in live.ids}, **live.fingerprint}
-    for key, stamp in stamps.items():
+    # The keys first, by resource, and each resource's lines only while it is digested:
+    # a large org has a million records, and their lines at once would be its largest
+    # object.
+    keys: dict[str, list[str]] = {address: [] for address in claimed.values()}
+    owners: dict[str, str | None] = {}  # "kind:owner" → its address (None: not claimed)
+    for key in (*live.ids, *(k for k in live.fingerprint if k not in live.ids)):
         kind, _, rest = key.partition(":")
-        owner = rest.split(":", 1)[0]
-        address = claimed.get(f"{_RESOURCE_OF.get(kind, kind)}.{owner}")
+        owner = rest.partition(":")[0]
+        prefix = f"{kind}:{owner}"
+        if prefix not in owners:
+            owners[prefix] = claimed.get(f"{_RESOURCE_OF.get(kind, kind)}.{owner}")
+        address = owners[prefix]
         if address is not None:
-            entries[address].append(f"{key}={live.ids.get(key, '')}@{stamp}")
-    return FrozenMap({resource: _digest(sorted(lines)) for resource, lines in entries.items()})
+            keys[address].append(key)
+    ids, stamps = live.ids, live.fingerprint
+    return FrozenMap({resource: _digest(sorted(
+        f"{key}={ids.get(key, '')}@{stamps.get(key, '')}" for key in held))
+        for resource, held in keys.items()})
 
 
 def _digest(lines: Iterable[str]) -> str:

@@ -124,9 +124,9 @@ class _Builder:
         if raw is None:
             return None
         items = raw.get(key)
-        if not isinstance(items, LList) or index >= len(items.pos):
+        if not isinstance(items, LList) or index >= len(items):
             return None
-        line, col = items.pos[index]
+        line, col = items.at(index)
         return Location(items.file, line, col)
 
     def error(self, where: Location | None, message: str) -> None:

@@ -221,5 +221,5 @@ def _list_step(node: LList, segment: str | int) -> tuple[Any, Location, int] | N
                       if isinstance(v, str) and v.casefold() == folded), -1)
         if index < 0:
             return None
-    line, col = node.pos[index]
+    line, col = node.at(index)
     return node[index], Location(node.file, line, col), 1

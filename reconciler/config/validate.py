@@ -166,8 +166,8 @@ def _follow(raw: LMap, loc: Loc) -> _Step:
             kline, kcol, vline, vcol = node.pos[part]
             file = node.file_of(part)
             step = _Step(node[part], Location(file, kline, kcol), Location(file, vline, vcol))
-        elif isinstance(node, LList) and isinstance(part, int) and part < len(node.pos):
-            where = Location(node.file, *node.pos[part])
+        elif isinstance(node, LList) and isinstance(part, int) and part < len(node):
+            where = Location(node.file, *node.at(part))
             step = _Step(node[part], where, where)
         elif part != _KEY:
             break

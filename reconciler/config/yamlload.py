@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import errno
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,14 +107,30 @@ class MergedMap(LMap):
 class LList(list[Any]):
     """A YAML sequence: a list of its items, plus where each item starts."""
 
-    __slots__ = ("col", "file", "line", "pos")
+    __slots__ = ("_spots", "col", "file", "line")
 
     def __init__(self, file: str, line: int, col: int) -> None:
         super().__init__()
         self.file = file
         self.line = line
         self.col = col
-        self.pos: list[tuple[int, int]] = []
+        # Line and column of each item, flat: a large config has a list on each of a
+        # million lines, and a tuple per item would be a fifth of its memory.
+        self._spots: list[int] = []
+
+    def add(self, value: Any, line: int, col: int) -> None:
+        """Append an item that starts at ``line``, ``col``."""
+        self.append(value)
+        self._spots += (line, col)
+
+    def at(self, index: int) -> tuple[int, int]:
+        """(line, column) where item ``index`` starts."""
+        return self._spots[2 * index], self._spots[2 * index + 1]
+
+    @property
+    def pos(self) -> list[tuple[int, int]]:
+        """(line, column) where each item starts."""
+        return list(zip(self._spots[::2], self._spots[1::2], strict=True))
 
     def __repr__(self) -> str:
         return f"LList({self.file}:{self.line}:{self.col}, {list.__repr__(self)})"
@@ -364,13 +381,19 @@ class _Builder:
         scalar_event = ev.ScalarEvent
         plain = _plain
         no_key = _NO_KEY
+        # A large config repeats the same few words and names (``read``, a field written
+        # in every set) hundreds of thousands of times, and writes several events on
+        # each line: one string per text and one int per line keep it a third smaller.
+        intern = sys.intern
+        line = 0
         while (event := next_event()) is not None:
             mark = event.start_mark
-            line = mark.line + 1
+            if mark.line + 1 != line:
+                line = mark.line + 1
             col = mark.column + 1
             cls = type(event)
             if cls is scalar_event:
-                raw = event.value
+                raw = intern(event.value)
                 try:
                     if event.tag is None and event.implicit[0]:
                         value = plain(raw)
@@ -389,8 +412,7 @@ class _Builder:
                 container = frame.container
                 if container.__class__ is LList:
                     frame.size += 1
-                    container.append(value)
-                    container.pos.append((line, col))
+                    container.add(value, line, col)
                 elif frame.key is no_key and raw != "<<":
                     frame.size += 1
                     frame.key = raw
@@ -477,8 +499,7 @@ class _Builder:
         frame.size += size
         container = frame.container
         if isinstance(container, LList):
-            container.append(value)
-            container.pos.append((line, col))
+            container.add(value, line, col)
             return
         key = frame.key
         if key is _NO_KEY:

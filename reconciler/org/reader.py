@@ -14,9 +14,11 @@ by :mod:`reconciler.org.entities`.
 The module is facts, one group per sObject read: its SOQL (a constant, or a template
 whose ``{in}`` takes the names), its record key, and a pure parse (``_parse_*``).
 :func:`read` sends the queries in a fixed order and collects the raw records in
-:class:`_Rows`; :func:`_live` turns them into the snapshot. Raw records with their
-``attributes`` never leave this module. Profile-owned and group-owned permission
-sets, and their assignments, are filtered out here. A managed package's set is named
+:class:`_Rows`; :func:`_live` turns them into the snapshot. Object and field
+permissions, nearly all the rows of a large org, are parsed page by page as they arrive
+(:mod:`reconciler.org.permission_rows`) rather than held raw. Raw records with their
+``attributes`` never leave the reader. Profile-owned and group-owned permission sets,
+and their assignments, are filtered out here. A managed package's set is named
 ``namespace__Name`` (its NamespacePrefix), so it is never the config's ``Name``. An
 assignment revoked by a user access policy (``IsRevoked``) is not held.
 """
@@ -50,9 +52,9 @@ from reconciler.model import (
     SetupEntity,
     State,
     User,
-    is_standard_object,
 )
 from reconciler.org.entities import ACCESS_COLUMN, access_rows, read_entities
+from reconciler.org.permission_rows import PermissionRows, RowKind, read_rows
 from reconciler.org.soql import chunked_in, like_prefix, split_select
 
 # Salesforce field ↔ permission word, for object and field permissions.
@@ -131,8 +133,11 @@ class _Rows:
     groups: list[Row] = field(default_factory=list)
     components: list[Row] = field(default_factory=list)
     sets: list[Row] = field(default_factory=list)
-    object_permissions: list[Row] = field(default_factory=list)
-    field_permissions: list[Row] = field(default_factory=list)
+    #: Ids and stamps by record key: those of the object and field permissions are
+    #: noted as their pages arrive, the others by :func:`_live`.
+    acc: _Acc = field(default_factory=lambda: _Acc())
+    object_permissions: PermissionRows = field(default_factory=PermissionRows)
+    field_permissions: PermissionRows = field(default_factory=PermissionRows)
     entity_access: list[Row] = field(default_factory=list)  # the managed sets' rows
     entities: list[EntityInfo] = field(default_factory=list)
     entity_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -173,10 +178,10 @@ def read(client: Querier, claims: Claims) -> Live:
     # Sets only the org defines still matter to the plan's license checks: what
     # standard objects would a user get through them?
     inspected = [str(s["Name"]) for s in rows.sets if str(s["Name"]).casefold() not in managed]
-    rows.object_permissions = _parented(query_in(
-        client, OBJECT_PERMISSIONS, map(_bare, content + inspected)), content + inspected)
-    rows.field_permissions = _parented(query_in(client, FIELD_PERMISSIONS, map(_bare, content)),
-                                       content)
+    rows.object_permissions = _read_access(client, OBJECT_PERMISSIONS, content + inspected,
+                                           _OBJECT_ROWS, rows.acc)
+    rows.field_permissions = _read_access(client, FIELD_PERMISSIONS, content, _FIELD_ROWS,
+                                          rows.acc)
     rows.entity_access = access_rows(client, [s for s in rows.sets
                                               if str(s["Name"]).casefold() in declared])
     rows.entities, rows.entity_names = read_entities(client, claims.setup_entities,
@@ -186,19 +191,20 @@ def read(client: Querier, claims: Claims) -> Live:
 
 def _live(rows: _Rows, claims: Claims, system_perms: set[str], api_calls: int) -> Live:
     """The snapshot the records of one read make (pure)."""
-    acc = _Acc()
+    acc = rows.acc
     user_licenses = {str(r["Name"]): _parse_user_license(r) for r in rows.user_licenses}
     psls = {str(r["DeveloperName"]): _parse_psl(r) for r in rows.psls}
     license_by_id = {lic.id: lic for lic in (*user_licenses.values(), *psls.values())}
     sets = _parse_sets(rows.sets, license_by_id, system_perms, _managed(claims)[1],
-                       claims.set_prefix, rows.object_permissions, rows.field_permissions, acc)
+                       claims.set_prefix, rows.object_permissions.access,
+                       rows.field_permissions.access, acc)
     _add_entity_access(sets, rows.entity_access, rows.entities,
                        {str(s["Id"]): str(s["Name"]) for s in rows.sets}, acc)
     groups, group_info = _parse_groups(rows.groups, rows.components, acc)
     users = _parse_users(rows.users, rows.assignments, rows.psl_assignments, license_by_id, acc)
     for r in rows.others:
         _assignment_seen(r, acc)
-    standard = _standard_objects(rows.object_permissions)
+    standard = rows.object_permissions.standard
     return Live(
         state=State(users=FrozenMap(users), permission_sets=FrozenMap(sets),
                     permission_set_groups=FrozenMap(groups)),
@@ -274,17 +280,6 @@ def _set_names(claims: Claims, held: list[Row], components: list[Row]) -> set[st
     return names
 
 
-def _standard_objects(object_rows: list[Row]) -> dict[str, set[str]]:
-    """Casefolded set name → the standard objects it grants any access to."""
-    standard: dict[str, set[str]] = {}
-    for row in object_rows:
-        if any(row.get(f) for f in OBJECT_FIELDS.values()) and is_standard_object(
-                str(row["SobjectType"])):
-            parent = str((row.get("Parent") or {}).get("Name", "")).casefold()
-            standard.setdefault(parent, set()).add(str(row["SobjectType"]))
-    return standard
-
-
 def _assignment_of(r: Mapping[str, Any]) -> tuple[str, str, str]:
     """(kind, username, target) of a PermissionSetAssignment row."""
     return ("group" if r.get("PermissionSetGroupId") else "set",
@@ -317,15 +312,6 @@ def _named(rows: list[Row], names: Iterable[str]) -> list[Row]:
     for r in rows:
         _qualify(r)
     return [r for r in rows if str(r["Name"]).casefold() in wanted]
-
-
-def _parented(rows: list[Row], names: Iterable[str]) -> list[Row]:
-    """Permission rows fetched by their set's bare Name: those of the sets meant."""
-    wanted = {n.casefold() for n in names}
-    for r in rows:
-        if isinstance(r.get("Parent"), dict):
-            _qualify(r["Parent"])
-    return [r for r in rows if str((r.get("Parent") or {}).get("Name", "")).casefold() in wanted]
 
 
 def _has_field(describe: Mapping[str, Any] | None, name: str) -> bool:
@@ -410,6 +396,19 @@ def query_in(client: Querier, template: str, values: Iterable[str]) -> list[Row]
     return rows
 
 
+#: How the permission rows of each kind are parsed.
+_OBJECT_ROWS = RowKind("object", "SobjectType", OBJECT_FIELDS, ObjectAccess.of)
+_FIELD_ROWS = RowKind("field", "Field", FIELD_FIELDS, FieldAccess.of)
+
+
+def _read_access(client: Querier, template: str, names: Sequence[str], kind: RowKind,
+                 acc: _Acc) -> PermissionRows:
+    """The permission rows of the sets ``names`` (``namespace__Name`` for a managed
+    package's), fetched by bare Name, parsed page by page."""
+    return read_rows(client, chunked_in(template, sorted({_bare(n) for n in names})),
+                     {n.casefold() for n in names}, kind, acc.seen)
+
+
 def _parse_user_license(r: Row) -> License:
     """A UserLicense row."""
     return License(str(r["Id"]), str(r["Name"]), str(r.get("MasterLabel") or r["Name"]),
@@ -461,20 +460,9 @@ def _set_info(raw: Mapping[str, Any], licenses: Mapping[str, License],
 
 def _parse_sets(raw: list[Row], licenses: Mapping[str, License],
                 system_perms: set[str], declared: set[str], prefix: str | None,
-                obj_rows: list[Row], field_rows: list[Row],
+                objects: Mapping[str, dict[str, ObjectAccess]],
+                fields: Mapping[str, dict[str, FieldAccess]],
                 acc: _Acc) -> dict[str, PermissionSet]:
-    objects: dict[str, dict[str, ObjectAccess]] = {}
-    for row in obj_rows:
-        parent = str((row.get("Parent") or {}).get("Name", "")).casefold()
-        words = [w for w, f in OBJECT_FIELDS.items() if row.get(f)]
-        objects.setdefault(parent, {})[str(row["SobjectType"])] = ObjectAccess.of(words)
-        acc.seen(record_key("object", parent, str(row["SobjectType"])), row)
-    fields: dict[str, dict[str, FieldAccess]] = {}
-    for row in field_rows:
-        parent = str((row.get("Parent") or {}).get("Name", "")).casefold()
-        words = [w for w, f in FIELD_FIELDS.items() if row.get(f)]
-        fields.setdefault(parent, {})[str(row["Field"])] = FieldAccess.of(words)
-        acc.seen(record_key("field", parent, str(row["Field"])), row)
     out: dict[str, PermissionSet] = {}
     # Hundreds of permissions per set: build each column name once, not once per set.
     columns = [(SYSTEM_PREFIX + p, p) for p in system_perms]
