@@ -102,6 +102,7 @@ class Store:
         self._ref_cache: dict[str, list[str]] = {}
         # (sObject, field names) → their values → Ids of live records (see where()).
         self._counter: int | None = None  # the last Id counter given (None: ask SQLite)
+        self._counter_unsaved = False
         self._compound: dict[tuple[str, tuple[str, ...]], dict[tuple[Any, ...], set[str]]] = {}
         self._load()
 
@@ -150,6 +151,11 @@ class Store:
 
     def get(self, record_id: str) -> tuple[str, Record] | None:
         """(sObject, record) for a live record, by 15- or 18-character Id."""
+        # An 18-character Id as stored: found without checking its shape again.
+        sobject = self._sobject_of.get(record_id) if isinstance(record_id, str) else None
+        if sobject is not None:
+            rec = self._records.get(sobject, {}).get(record_id)
+            return None if rec is None else (sobject, rec)
         if not is_id(record_id):
             return None
         rid = to18(record_id)
@@ -209,12 +215,15 @@ class Store:
         if s is None:
             raise KeyError(sobject)
         with self.lock:
-            # Kept in memory too (one read fewer per Id). A rolled-back transaction
-            # takes the stored value back but not this one: its Ids are never reused.
+            # Kept in memory, and stored once per outermost transaction (see
+            # transaction()): one statement per request rather than two per Id.
             if self._counter is None:
                 self._counter = int(self.meta("counter") or 0)
             self._counter += 1
-            self.set_meta("counter", self._counter)
+            if self._undo:
+                self._counter_unsaved = True
+            else:
+                self.set_meta("counter", self._counter)
             return make_id(s.key_prefix, self._counter)
 
     def insert(self, sobject: str, record: Record) -> Record:
@@ -275,7 +284,7 @@ class Store:
             self._sobject_of.clear()
             self._index.clear()
             self._compound.clear()
-            self._counter = None
+            self._counter, self._counter_unsaved = None, False
             self._seq = 0
 
     @contextmanager
@@ -292,14 +301,24 @@ class Store:
                 self._rollback_memory(self._undo.pop())
                 self._db.execute(f"ROLLBACK TO {name}")
                 self._db.execute(f"RELEASE {name}")
+                # The Ids given stay given (a vanished row's was answered): never reused.
+                self._save_counter()
                 raise
             else:
                 done = self._undo.pop()
                 if self._undo:
                     self._undo[-1].extend(done)
+                else:
+                    self._save_counter()
                 self._db.execute(f"RELEASE {name}")
 
     # -- internals ----------------------------------------------------------
+
+    def _save_counter(self) -> None:
+        """Store the Id counter, once no transaction is open, if Ids were given."""
+        if self._counter_unsaved and not self._undo:
+            self.set_meta("counter", self._counter)
+            self._counter_unsaved = False
 
     def _load(self) -> None:
         rows = self._db.execute("SELECT sobject, id, seq, deleted, data FROM records ORDER BY seq")
