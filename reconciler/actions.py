@@ -55,11 +55,12 @@ class Transport:
 
 #: Which transport writes a group, by its size: the last row whose ``from_records`` the
 #: group reaches. Collections and composite cost the same org-side work per record (the
-#: same rules run on every record), so the choice is the number of calls: a group of up
-#: to 200 records is one collections call either way, and past 200 a composite call
-#: carrying five collections subrequests saves up to four calls in five. Measured on the
-#: emulator (docs/performance.md): a composite call of 1,000 records takes as long as
-#: the five collections calls it replaces, less their round trips.
+#: same rules run on every record), so the choice is the number of calls: up to 200
+#: records are one call either way, and the plain collections call is kept; past 200 a
+#: composite call carrying five collections subrequests saves up to four calls in five.
+#: Measured against the emulator (2 busy cores, median of 3): 1,000 FieldPermissions
+#: rows took 1.94 s wall, 0.42 s CPU in five collections calls and 1.50 s, 0.36 s in
+#: one composite call; 200 rows 0.42 s and 0.37 s, one call each.
 TRANSPORTS: tuple[Transport, ...] = (
     Transport("collections", 1, COLLECTION_LIMIT),
     Transport("composite", COLLECTION_LIMIT + 1, COMPOSITE_RECORDS),
