@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
     ValidationError,
@@ -150,6 +151,14 @@ class _Calls(_Document):
     read: Count
     apply_estimate: Count
     apply_by_transport: dict[Text, Count] = {}
+
+    @model_serializer(mode="wrap")
+    def _known_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out when empty: a file saved before the key existed prints back unchanged.
+        out: dict[str, Any] = handler(self)
+        if not out["apply_by_transport"]:
+            del out["apply_by_transport"]
+        return out
 
 
 # Keys of an action entry that belong to the plan, not to the action itself.
