@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
     ValidationError,
@@ -93,6 +94,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     read_calls: int = 0
     apply_calls: int = 0
+    #: ``apply_calls`` by transport (name, calls), in the order of ``actions.TRANSPORTS``.
+    apply_transports: tuple[tuple[str, int], ...] = ()
     fingerprint: FrozenMap[str, str] = field(default_factory=FrozenMap)
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
@@ -158,6 +161,15 @@ class _Summary(_Document):
 class _Calls(_Document):
     read: Count
     apply_estimate: Count
+    apply_by_transport: dict[Text, Count] = {}
+
+    @model_serializer(mode="wrap")
+    def _known_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out when empty: a file saved before the key existed prints back unchanged.
+        out: dict[str, Any] = handler(self)
+        if not out["apply_by_transport"]:
+            del out["apply_by_transport"]
+        return out
 
 
 # Keys of an action entry that belong to the plan, not to the action itself.
@@ -237,7 +249,8 @@ class PlanFile(_Document):
             format=PLAN_FORMAT, version=PLAN_VERSION, created_at=plan.created_at,
             org=plan.org, api_version=plan.api_version, config_digest=plan.config_digest,
             targets=plan.targets, excludes=plan.excludes, summary=_Summary.of(plan.actions),
-            api_calls=_Calls(read=plan.read_calls, apply_estimate=plan.apply_calls),
+            api_calls=_Calls(read=plan.read_calls, apply_estimate=plan.apply_calls,
+                             apply_by_transport=dict(plan.apply_transports)),
             # Built from a plan, not read: nothing to split or check.
             actions=tuple(_Entry.model_construct(
                 id=a.id, action=a, writes=a.writes, destructive=a.destructive,
@@ -253,6 +266,7 @@ class PlanFile(_Document):
             depends_on=FrozenMap({e.id: e.depends_on for e in self.actions}),
             layers=self.layers, manual_steps=self.manual_steps, warnings=self.warnings,
             read_calls=self.api_calls.read, apply_calls=self.api_calls.apply_estimate,
+            apply_transports=tuple(self.api_calls.apply_by_transport.items()),
             fingerprint=FrozenMap(self.fingerprint), targets=self.targets,
             excludes=self.excludes, created_at=self.created_at, rollback_of=self.rollback_of)
 
@@ -423,6 +437,7 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
         ordered = graph.select(ordered, dag, targets=targets, excludes=excludes)
         ordered, dag = graph.order(ordered)
     layers = graph.layers(dag, ordered)
+    calls = estimate_calls(layers)
     warnings = [f"{address}: {message}" for address, message in changes.observed]
     warnings += standard_access_warning(desired)
     warnings += group_status_warnings(desired, live)
@@ -436,7 +451,8 @@ def plan_from_live(config: Config, live: Live, *, org: OrgRef, targets: Sequence
         manual_steps=tuple(manual_steps(ordered, desired, live)),
         warnings=tuple(warnings),
         read_calls=live.api_calls,
-        apply_calls=estimate_calls(layers),
+        apply_calls=sum(calls.values()),
+        apply_transports=tuple(calls.items()),
         fingerprint=fingerprint(config, live),
         targets=tuple(targets),
         excludes=tuple(excludes),

@@ -36,8 +36,10 @@ def detail(action: a.Action) -> str:
 
 def summary_line(plan: Plan) -> str:
     add, change, remove = plan.counts()
+    by = ", ".join(f"{calls} {name}" for name, calls in plan.apply_transports)
     return (f"Plan: {add} to add, {change} to change, {remove} to remove · "
-            f"{plan.read_calls} API calls to read, ~{plan.apply_calls} to apply")
+            f"{plan.read_calls} API calls to read, ~{plan.apply_calls} to apply"
+            + (f" ({by})" if by else ""))
 
 
 def text(plan: Plan, *, color: bool = False) -> str:

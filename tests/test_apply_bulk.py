@@ -14,9 +14,10 @@ from reconciler.actions import BULK_THRESHOLD
 from reconciler.emulator import start_emulator
 from tests.orgdir import Org
 
-# Many sets of few fields each: the org checks a field row against its set's other rows.
-FIELDS = 100
-SETS = tuple(f"BULK_{chr(65 + n)}" for n in range(21))
+# Past the threshold (5,000 records) in one layer: 17 sets of 300 field rows.
+FIELDS = 300
+SETS = tuple(f"BULK_{chr(65 + n)}" for n in range(17))
+GONE = SETS[-1]
 SEED = {"custom_objects": [{"name": "Widget__c", "label": "Widget",
                             "fields": {f"F{i}__c": "text" for i in range(FIELDS)}}]}
 CONFIG = "permission_sets:\n" + "".join(
@@ -56,7 +57,7 @@ def assert_converged(org: Org) -> None:
 def test_the_plan_counts_a_job_and_apply_runs_one_through_locks_and_drops(org: Org) -> None:
     assert len(SETS) * FIELDS > BULK_THRESHOLD
     planned = org.run("plan")
-    # 21 sets and 21 object rows by collections; 2,100 field rows in one job (~6 calls)
+    # 17 sets and 17 object rows by collections; 5,100 field rows in one job (~6 calls)
     assert "~8 to apply" in planned.output, planned.output
     org.emu.faults.add(kind="lock", method="PROCESS", path="jobs/ingest", times=3)
     org.emu.faults.add(kind="drop", method="PATCH", path=r"jobs/ingest/\w+$", when="after")
@@ -102,14 +103,14 @@ def test_rows_a_rule_refuses_fail_alone_and_the_rest_is_written(org: Org) -> Non
                   for e in _journal_entries(org).values()):
         assert proc.poll() is None and time.monotonic() < deadline, org.output(proc)
         time.sleep(0.05)
-    gone = org.sf.query("SELECT Id FROM PermissionSet WHERE Name = 'BULK_U'")["records"]
+    gone = org.sf.query(f"SELECT Id FROM PermissionSet WHERE Name = '{GONE}'")["records"]
     org.sf.PermissionSet.delete(gone[0]["Id"])
     assert proc.wait(timeout=120) == 1, org.output(proc)
     output = org.output(proc)
     assert f"failed {FIELDS + 1}," in output, output  # and the set's object row
     assert "INVALID_CROSS_REFERENCE_KEY" in output
     assert Counter(name for name, _ in field_rows(org)) == {
-        name: FIELDS for name in SETS if name != "BULK_U"}
+        name: FIELDS for name in SETS if name != GONE}
     rerun = org.run("apply", "--auto-approve")
     assert rerun.exit_code == 0, rerun.output
     assert_converged(org)

@@ -49,7 +49,7 @@ def test_plan_markdown_folds_each_resource_and_keeps_steps_and_cost(starter: Pat
     assert out.count("</details>") == 3
     assert "#### Manual steps (the API can't do these)" in out
     assert re.search(r"\*\*Plan: \d+ to add, 0 to change, 0 to remove · \d+ API calls to "
-                     r"read, ~\d+ to apply\*\*\n$", out)
+                     r"read, ~\d+ to apply \(\d+ collections\)\*\*\n$", out)
     # The saved-plan line goes to stderr, so `> plan.md` holds only the comment.
     assert "Saved the plan" not in out
     assert "Saved the plan to" in result.stderr
@@ -82,7 +82,7 @@ def test_a_plan_bigger_than_a_comment_fits_github(tmp_path: Path) -> None:
     comment = result.stdout
     assert len(comment) <= GITHUB_COMMENT_LIMIT
     assert re.search(r"\*\*\d+ of 180 resources are not shown\*\*", comment)
-    assert comment.rstrip().endswith("to apply**")
+    assert re.search(r"to apply \(\d+ collections, \d+ composite\)\*\*$", comment.rstrip())
 
 
 def test_format_json_is_the_json_flag(starter: Path) -> None:

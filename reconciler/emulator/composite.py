@@ -22,10 +22,16 @@ from reconciler.emulator.versions import VERSION_RE
 
 COLLECTION_LIMIT = 200
 COMPOSITE_LIMIT = 25
+#: Of a composite call's subrequests, at most this many may be sObject Collections or
+#: queries (Query, QueryAll, and their next pages) [doc: "Send Multiple Requests Using
+#: Composite", resources_composite_composite_post.htm].
+COMPOSITE_HEAVY_LIMIT = 5
+_HEAVY_RE = re.compile(r"^/services/data/v\d+\.\d/(composite/sobjects|query|queryAll)(?![^/?])")
 _REF_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 #: How a subrequest is answered: the REST API itself (method, resource path, query,
-#: body, acting user, version, headers).
-Api = Callable[[str, str, Mapping[str, str], Any, str, str, Mapping[str, str]], Reply]
+#: body, acting user, version, headers, the lock fault injected on the call).
+Api = Callable[[str, str, Mapping[str, str], Any, str, str, Mapping[str, str], Fault | None],
+               Reply]
 
 
 class Composite:
@@ -158,8 +164,12 @@ class Composite:
                 return None if s is None else s.setup
         return None
 
-    def composite(self, body: Any, actor: str, version: str,
-                   headers: Mapping[str, str]) -> Reply:
+    def composite(self, body: Any, actor: str, version: str, headers: Mapping[str, str],
+                  lock_fault: Fault | None = None) -> Reply:
+        """Run the subrequests in order, in one transaction. With ``allOrNone`` the first
+        failure (a non-2xx answer, or a collections record that failed) halts the rest
+        and rolls everything back; collections subrequests then run all-or-none too
+        [doc: "allOrNone Parameters in Composite and Collections Requests"]."""
         if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
             raise bad_request("JSON_PARSER_ERROR",
                               "The request body must be {\"compositeRequest\": [...]}")
@@ -173,10 +183,15 @@ class Composite:
         if len(subs) > COMPOSITE_LIMIT:
             raise bad_request("LIMIT_EXCEEDED",
                               f"Max number of subrequests is {COMPOSITE_LIMIT}")
+        if sum(1 for sub in subs if _HEAVY_RE.match(sub["url"])) > COMPOSITE_HEAVY_LIMIT:
+            raise bad_request("LIMIT_EXCEEDED",
+                              "Max number of sObject Collections or query subrequests is "
+                              f"{COMPOSITE_HEAVY_LIMIT}")
         all_or_none = bool(body.get("allOrNone", False))
         answers: list[dict[str, Any]] = []
         results: dict[str, Any] = {}
         halted = False
+        failed: set[str] = set()
         with self.org.lock:
             try:
                 with self.org.store.transaction():
@@ -185,22 +200,25 @@ class Composite:
                         if halted:
                             answers.append(_halted(ref))
                             continue
-                        reply = self._subrequest(sub, results, actor, version, headers)
+                        reply = self._subrequest(sub, results, actor, version, headers,
+                                                 all_or_none, lock_fault)
                         answers.append({"body": reply.body, "httpHeaders": reply.headers,
                                         "httpStatusCode": reply.status, "referenceId": ref})
-                        if reply.status < 300:
+                        if not _failed(reply):
                             results[ref] = reply.body
                         elif all_or_none:
                             halted = True
+                            failed.add(ref)
                     if halted:
                         raise _Rollback()
             except _Rollback:
-                answers = [a if a["httpStatusCode"] >= 300 else _halted(a["referenceId"])
+                answers = [a if a["referenceId"] in failed else _halted(a["referenceId"])
                            for a in answers]
         return Reply(200, {"compositeResponse": answers})
 
     def _subrequest(self, sub: Any, results: Mapping[str, Any], actor: str, version: str,
-                    headers: Mapping[str, str]) -> Reply:
+                    headers: Mapping[str, str], all_or_none: bool,
+                    lock_fault: Fault | None) -> Reply:
         try:
             method = str(sub.get("method", "GET")).upper()
             url = _resolve_refs(str(sub.get("url", "")), results)
@@ -213,15 +231,27 @@ class Composite:
             if rest.startswith("composite") and rest.split("/")[:2] != ["composite", "sobjects"]:
                 raise bad_request("INVALID_FIELD", "composite can't be nested")
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            if all_or_none and rest == "composite/sobjects":
+                query["allOrNone"] = "true"
+                if isinstance(body, dict):
+                    body = {**body, "allOrNone": True}
             with self.org.store.transaction():
                 return self.api(method, rest, query, body, actor,
-                                f"{int(m.group(1))}.0", headers)
+                                f"{int(m.group(1))}.0", headers, lock_fault)
         except ApiFault as exc:
             return Reply(exc.status, exc.body())
 
 
 class _Rollback(Exception):
     """Undo an allOrNone request's writes."""
+
+
+def _failed(reply: Reply) -> bool:
+    """A subrequest failed: refused, or a collections answer with a record that failed."""
+    if reply.status >= 300:
+        return True
+    return isinstance(reply.body, list) and any(
+        isinstance(r, dict) and r.get("success") is False for r in reply.body)
 
 
 def _attempt(op: Callable[[], tuple[str | None, None]]) -> dict[str, Any]:

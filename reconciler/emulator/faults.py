@@ -1,10 +1,13 @@
 """Faults the emulator injects on request, so tests can see the reconciler cope.
 
-A fault matches a method and a path (a regular expression searched in the path) and
-fires for its next ``times`` matching calls (``times: null`` for every call):
+A fault matches a method and a path (a regular expression searched in the path), and
+``body`` when given (one searched in the request body, so a composite call carrying
+collections can be told from one carrying describes), and fires for its next ``times``
+matching calls (``times: null`` for every call):
 
 - ``error``: answer ``status`` with ``[{"errorCode", "message"}]`` and do nothing;
-- ``lock``: ``UNABLE_TO_LOCK_ROW``; per record (HTTP 200) on sObject Collections;
+- ``lock``: ``UNABLE_TO_LOCK_ROW``; per record (HTTP 200) on sObject Collections, in a
+  composite call per record of its collections subrequests and per other subrequest;
 - ``drop``: close the connection without an answer, ``when`` ``before`` the work is
   done or ``after`` it (the write happened but the client never hears);
 - ``latency``: wait ``delay`` seconds, then serve normally;
@@ -31,6 +34,7 @@ class Fault:
     kind: str = "error"
     method: str = "*"
     path: str = ""
+    body: str = ""
     status: int = 503
     error_code: str = "SERVER_UNAVAILABLE"
     message: str = "Service unavailable (injected by the emulator)"
@@ -41,12 +45,14 @@ class Fault:
     fired: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
         if self.method != "*" and self.method.upper() != method.upper():
             return False
         if self._pattern is None:
             self._pattern = re.compile(self.path)
-        return bool(self._pattern.search(path))
+        if not self._pattern.search(path):
+            return False
+        return not self.body or re.search(self.body, body.decode("utf-8", "replace")) is not None
 
     def describe(self) -> dict[str, Any]:
         out = asdict(self)
@@ -64,8 +70,8 @@ class Faults:
 
     def add(self, **spec: Any) -> Fault:
         """Register a fault (keyword names as in :class:`Fault`); ValueError if malformed."""
-        allowed = {"kind", "method", "path", "status", "error_code", "message", "times",
-                   "when", "delay"}
+        allowed = {"kind", "method", "path", "body", "status", "error_code", "message",
+                   "times", "when", "delay"}
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -75,6 +81,7 @@ class Faults:
         if fault.when not in ("before", "after"):
             raise ValueError("fault 'when' must be 'before' or 'after'")
         re.compile(fault.path)
+        re.compile(fault.body)
         if fault.kind == "lock":
             fault.status, fault.error_code = 400, "UNABLE_TO_LOCK_ROW"
             if fault.message.startswith("Service unavailable"):
@@ -85,11 +92,11 @@ class Faults:
             self._faults.append(fault)
         return fault
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, body: bytes = b"") -> Fault | None:
         """The first fault matching this call, counting it as fired."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, body):
                     fault.fired += 1
                     if fault.times is not None:
                         fault.times -= 1

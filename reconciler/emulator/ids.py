@@ -17,22 +17,24 @@ _ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
 _POD = "5g0"
 
 
+# Each character of an Id as one bit: 1 for an upper-case letter.
+_UPPER_BITS = str.maketrans({c: "1" if "A" <= c <= "Z" else "0" for c in _BASE62})
+
+
 def checksum(id15: str) -> str:
     """The three checksum characters of a 15-character Id."""
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for j, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << j
-        out.append(_CHECKSUM_ALPHABET[bits])
-    return "".join(out)
+    # Bit j of a chunk is its character j: the chunk's bits read backwards, as binary.
+    bits = id15.translate(_UPPER_BITS)
+    return (_CHECKSUM_ALPHABET[int(bits[4::-1], 2)] + _CHECKSUM_ALPHABET[int(bits[9:4:-1], 2)]
+            + _CHECKSUM_ALPHABET[int(bits[14:9:-1], 2)])
 
 
 def to18(record_id: str) -> str:
     """The 18-character form of a 15- or 18-character Id (ValueError when malformed)."""
     if not is_id(record_id):
         raise ValueError(f"malformed Id: {record_id!r}")
+    if len(record_id) == 18:
+        return record_id  # its checksum is right, or is_id would have said no
     id15 = record_id[:15]
     return id15 + checksum(id15)
 

@@ -35,7 +35,8 @@ class RestApi:
         if not parts:
             return Reply(200, {name: f"/services/data/v{version}/{name}" for name in
                                ("sobjects", "query", "queryAll", "composite", "limits")})
-        if lock_fault is not None and not (head == "composite" and len(parts) > 1):
+        # Composite and collections answer a lock per record or per subrequest.
+        if lock_fault is not None and head != "composite":
             record_id = parts[2] if head == "sobjects" and len(parts) == 3 else None
             raise row_locked(record_id, lock_fault.message)
         if head == "limits" and len(parts) == 1 and method == "GET":
@@ -49,7 +50,7 @@ class RestApi:
                 return self.batches.collections(method, parts[2:], query, body, actor, version,
                                          lock_fault)
             if len(parts) == 1 and method == "POST":
-                return self.batches.composite(body, actor, version, headers)
+                return self.batches.composite(body, actor, version, headers, lock_fault)
         if head == "jobs" and len(parts) >= 2 and parts[1] == "ingest":
             return self.ingest.api(method, parts[2:], body, actor, version)
         raise not_found()

@@ -105,7 +105,7 @@ class Emulator(Admin):
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         if path.startswith("/__emulator__"):
             return self.admin(method, path, headers, body)
-        fault = self.faults.take(method, path)
+        fault = self.faults.take(method, path, body)
         if fault is not None:
             early = self._fault_before(fault)
             if early is not None:

@@ -101,6 +101,10 @@ class Store:
         self._seq = 0
         self._undo: list[list[tuple[str, Any]]] = []
         self._ref_cache: dict[str, list[str]] = {}
+        # (sObject, field names) → their values → Ids of live records (see where()).
+        self._counter: int | None = None  # the last Id counter given (None: ask SQLite)
+        self._counter_unsaved = False
+        self._compound: dict[tuple[str, tuple[str, ...]], dict[tuple[Any, ...], set[str]]] = {}
         self._load()
 
     # -- meta ---------------------------------------------------------------
@@ -160,6 +164,11 @@ class Store:
 
     def get(self, record_id: str) -> tuple[str, Record] | None:
         """(sObject, record) for a live record, by 15- or 18-character Id."""
+        # An 18-character Id as stored: found without checking its shape again.
+        sobject = self._sobject_of.get(record_id) if isinstance(record_id, str) else None
+        if sobject is not None:
+            rec = self._records.get(sobject, {}).get(record_id)
+            return None if rec is None else (sobject, rec)
         if not is_id(record_id):
             return None
         rid = to18(record_id)
@@ -190,7 +199,19 @@ class Store:
         return [live[i] for i in ids if i in live]
 
     def where(self, sobject: str, **equals: Any) -> list[Record]:
-        """Live records of ``sobject`` whose fields equal the given values (index first)."""
+        """Live records of ``sobject`` whose fields equal the given values (index first).
+
+        Two or more fields are looked up in an index on exactly those fields, made on
+        first use and kept with every write (the rules look up natural keys such as
+        ParentId and Field once per record written)."""
+        if len(equals) > 1 and all(isinstance(v, str) for v in equals.values()):
+            names = tuple(sorted(equals))
+            index = self._compound.get((sobject, names))
+            if index is None:
+                index = self._compound_index(sobject, names)
+            live = self._records.get(sobject, {})
+            found = [live[i] for i in index.get(tuple(equals[n] for n in names), ())]
+            return sorted(found, key=lambda r: r["__seq"]) if len(found) > 1 else found
         candidates: Iterable[Record] | None = None
         for name, value in equals.items():
             if (sobject, name) in self._index and isinstance(value, str):
@@ -206,9 +227,17 @@ class Store:
         s = self.catalog.get(sobject)
         if s is None:
             raise KeyError(sobject)
-        counter = int(self.meta("counter") or 0) + 1
-        self.set_meta("counter", counter)
-        return make_id(s.key_prefix, counter)
+        with self.lock:
+            # Kept in memory, and stored once per outermost transaction (see
+            # transaction()): one statement per request rather than two per Id.
+            if self._counter is None:
+                self._counter = int(self.meta("counter") or 0)
+            self._counter += 1
+            if self._undo:
+                self._counter_unsaved = True
+            else:
+                self.set_meta("counter", self._counter)
+            return make_id(s.key_prefix, self._counter)
 
     def insert(self, sobject: str, record: Record) -> Record:
         """Store a new record (``record['Id']`` set by the caller or here)."""
@@ -267,6 +296,8 @@ class Store:
             self._deleted.clear()
             self._sobject_of.clear()
             self._index.clear()
+            self._compound.clear()
+            self._counter, self._counter_unsaved = None, False
             self._seq = 0
 
     @contextmanager
@@ -283,14 +314,24 @@ class Store:
                 self._rollback_memory(self._undo.pop())
                 self._db.execute(f"ROLLBACK TO {name}")
                 self._db.execute(f"RELEASE {name}")
+                # The Ids given stay given (a vanished row's was answered): never reused.
+                self._save_counter()
                 raise
             else:
                 done = self._undo.pop()
                 if self._undo:
                     self._undo[-1].extend(done)
+                else:
+                    self._save_counter()
                 self._db.execute(f"RELEASE {name}")
 
     # -- internals ----------------------------------------------------------
+
+    def _save_counter(self) -> None:
+        """Store the Id counter, once no transaction is open, if Ids were given."""
+        if self._counter_unsaved and not self._undo:
+            self.set_meta("counter", self._counter)
+            self._counter_unsaved = False
 
     def _load(self) -> None:
         rows = self._db.execute("SELECT sobject, id, seq, deleted, data FROM records ORDER BY seq")
@@ -345,7 +386,18 @@ class Store:
             self._ref_cache[sobject] = cached
         return cached
 
+    def _compound_index(self, sobject: str,
+                        names: tuple[str, ...]) -> dict[tuple[Any, ...], set[str]]:
+        index: dict[tuple[Any, ...], set[str]] = {}
+        for rec in self._records.get(sobject, {}).values():
+            index.setdefault(tuple(rec.get(n) for n in names), set()).add(rec["Id"])
+        self._compound[(sobject, names)] = index
+        return index
+
     def _index_add(self, sobject: str, rec: Record) -> None:
+        for (indexed, names), index in self._compound.items():
+            if indexed == sobject:
+                index.setdefault(tuple(rec.get(n) for n in names), set()).add(rec["Id"])
         for name in self._ref_fields(sobject):
             value = rec.get(name)
             if isinstance(value, str):
@@ -356,6 +408,9 @@ class Store:
                 self._index.setdefault((sobject, name), {})
 
     def _index_remove(self, sobject: str, rec: Record) -> None:
+        for (indexed, names), index in self._compound.items():
+            if indexed == sobject:
+                index.get(tuple(rec.get(n) for n in names), set()).discard(rec["Id"])
         for name in self._ref_fields(sobject):
             value = rec.get(name)
             if isinstance(value, str):

@@ -52,7 +52,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 from simple_salesforce.util import exception_handler
 
-from reconciler.actions import COLLECTION_LIMIT
+from reconciler.actions import COLLECTION_LIMIT, COMPOSITE_COLLECTIONS
 from reconciler.errors import ApiError, AuthError, ConnectionFailed, RequestLimitError
 from reconciler.org.failures import (
     api_error,
@@ -66,6 +66,7 @@ from reconciler.org.login import Connection, Login
 
 __all__ = [
     "COLLECTION_LIMIT",
+    "COMPOSITE_COLLECTIONS",
     "COMPOSITE_LIMIT",
     "Identity",
     "OrgClient",
@@ -343,6 +344,49 @@ class OrgClient:
                            f"for {len(items)} records")
         return [dict(result) for result in answer]
 
+    def composite_collections(
+        self,
+        method: str,
+        records_or_ids: Sequence[Mapping[str, Any]] | Sequence[str],
+        *,
+        idempotent: bool = False,
+    ) -> list[dict[str, Any]]:
+        """One composite call carrying up to :data:`COMPOSITE_COLLECTIONS` sObject
+        Collections subrequests of :data:`COLLECTION_LIMIT` records each: what
+        :meth:`collection` does for 200 records, for up to 1,000 in one API call.
+
+        Returns one ``{"id", "success", "errors"}`` per item, in order, with
+        ``allOrNone=false`` throughout. A subrequest refused as a whole (a non-2xx
+        answer) fails each of its records with the subrequest's error, so per-record
+        handling sees them like any other failure (``UNABLE_TO_LOCK_ROW`` included).
+        """
+        method = method.upper()
+        if isinstance(records_or_ids, str):
+            raise TypeError("pass a sequence of records or Ids, not one string")
+        items = list(records_or_ids)
+        limit = COMPOSITE_COLLECTIONS * COLLECTION_LIMIT
+        if len(items) > limit:
+            raise ValueError(f"{len(items)} records: a composite call carries at most {limit}")
+        chunks = [items[i:i + COLLECTION_LIMIT] for i in range(0, len(items), COLLECTION_LIMIT)]
+        subs = [_collections_subrequest(method, chunk, f"records{n}")
+                for n, chunk in enumerate(chunks)]
+        if not subs:
+            return []
+        results: list[dict[str, Any]] = []
+        for chunk, answer in zip(chunks, self.composite(subs, idempotent=idempotent),
+                                 strict=True):
+            status = int(answer.get("httpStatusCode") or 0)
+            body = answer.get("body")
+            if status < 300 and isinstance(body, list) and len(body) == len(chunk):
+                results += [dict(result) for result in body]
+                continue
+            error = api_error(status, body, f"{method} composite/sobjects (in composite)")
+            failed = {"statusCode": error.error_code or f"HTTP_{status}",
+                      "message": error.api_message,
+                      "fields": list(error.fields)}
+            results += [{"id": None, "success": False, "errors": [failed]} for _ in chunk]
+        return results
+
     def composite(
         self,
         subrequests: Sequence[Mapping[str, Any]],
@@ -530,6 +574,21 @@ class OrgClient:
         return resp.json()
 
 # -- helpers -----------------------------------------------------------------------
+
+def _collections_subrequest(method: str, items: list[Any], reference: str) -> dict[str, Any]:
+    """A composite subrequest: one sObject Collections call of ``items``."""
+    if method == "DELETE":
+        if not all(isinstance(i, str) for i in items):
+            raise TypeError("DELETE takes record Ids")
+        return {"method": "DELETE", "referenceId": reference,
+                "url": f"composite/sobjects?ids={','.join(items)}&allOrNone=false"}
+    if method not in ("POST", "PATCH"):
+        raise ValueError(f"sObject Collections take POST, PATCH or DELETE, not {method}")
+    if not all(isinstance(i, Mapping) for i in items):
+        raise TypeError(f"{method} takes records (mappings)")
+    return {"method": method, "url": "composite/sobjects", "referenceId": reference,
+            "body": {"allOrNone": False, "records": [dict(i) for i in items]}}
+
 
 def _next_page(url: str) -> Callable[[Salesforce], Any]:
     def send(sf: Salesforce) -> Any:

@@ -1,10 +1,12 @@
 """Writing to the org: actions → records → sObject Collections calls → outcomes.
 
 The only code that writes. A layer of independent actions becomes, per sObject and
-operation, collections of at most 200 records (``allOrNone=false``), or past
-:data:`~reconciler.actions.BULK_THRESHOLD` records one Bulk API 2.0 ingest job
-(:mod:`reconciler.org.bulk`, same per-record results); several actions on one record in
-one layer merge into one record. Every per-record result is read:
+operation, a group of records (several actions on one record in one layer merge into
+one record), written by the transport the group's size picks from
+``actions.TRANSPORTS``: sObject Collections calls of at most 200 records, composite
+calls carrying five of them (``allOrNone=false`` throughout), or one Bulk API 2.0 ingest
+job (:mod:`reconciler.org.bulk`). Whatever the transport, every per-record result is
+read by one loop:
 
 - success, or a create answered ``DUPLICATE_VALUE`` for an assignment that is already
   there, or a delete of a record that is already gone: the action is done;
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +58,9 @@ _ASSIGNMENTS = (a.AssignPermissionSet, a.AssignGroup, a.AssignPermissionSetLicen
                 a.AddGroupComponent)
 # A SetupEntityAccess row holds nothing but its two ends: one already there is as wanted.
 _ACCESS_ROWS = (a.GrantSetupEntityAccess,)
+# A record on its way: its key, the actions it carries, what is sent.
+_Pending = tuple[str, list[a.Action], Any]
+_METHOD = {"create": "POST", "update": "PATCH", "delete": "DELETE"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ class Writer:
         self.group_wait = group_wait
         self.clock = clock
         self.write_calls = 0
+        #: :attr:`write_calls` by transport (the names of ``actions.TRANSPORTS``).
+        self.calls_by_transport: Counter[str] = Counter()
         self.records_written = 0
         self.status_polls = 0
 
@@ -197,19 +205,14 @@ class Writer:
             write = (action.writes.sobject, action.writes.operation)
             groups.setdefault(write, {}).setdefault(action.record, []).append(action)
         for (sobject, operation), by_record in sorted(groups.items()):
-            entries = list(by_record.items())
-            # Past the threshold, the whole group is one Bulk API 2.0 job.
-            size = len(entries) if len(entries) > a.BULK_THRESHOLD else a.COLLECTION_LIMIT
-            for start in range(0, len(entries), size):
-                chunk = entries[start:start + size]
-                outcomes.update(self._write(sobject, operation, chunk))
+            outcomes.update(self._write(sobject, operation, list(by_record.items())))
         return outcomes
 
     def _write(self, sobject: str, operation: str,
-               chunk: list[tuple[str, list[a.Action]]]) -> dict[str, Outcome]:
+               entries: list[tuple[str, list[a.Action]]]) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
-        pending: list[tuple[str, list[a.Action], Any]] = []
-        for key, group in chunk:
+        pending: list[_Pending] = []
+        for key, group in entries:
             try:
                 payload = self._payload(sobject, operation, key, group)
             except Unresolved as exc:
@@ -221,27 +224,59 @@ class Writer:
             pending.append((key, group, payload))
         return self._send(sobject, operation, pending, outcomes)
 
-    def _send(self, sobject: str, operation: str, pending: list[tuple[str, list[a.Action], Any]],
-              outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
-        """Send the records, resending those the org couldn't lock; record every outcome."""
-        taken: list[tuple[str, list[a.Action], Any]] = []
-        attempt = 0
-        while pending:
+    def _sent(self, sobject: str, operation: str, pending: list[_Pending],
+              outcomes: dict[str, Outcome]) -> list[tuple[_Pending, dict[str, Any]]]:
+        """Send the records by the transport their number picks (``actions.TRANSPORTS``),
+        chunk by chunk; each record sent with its result. A chunk whose call dropped or
+        was refused as a whole records its outcomes here and is left out."""
+        transport = a.transport_for(len(pending))
+        answered: list[tuple[_Pending, dict[str, Any]]] = []
+        for start in range(0, len(pending), transport.per_chunk):
+            chunk = pending[start:start + transport.per_chunk]
+            before = self.client.calls
             try:
-                results = self._transport(sobject, operation, [p for _, _, p in pending])
+                results = self._transport(transport.name, sobject, operation,
+                                          [p for _, _, p in chunk])
             except ConnectionFailed as exc:
                 outcomes.update({x.id: Outcome("unknown", str(exc))
-                                 for _, group, _ in pending for x in group})
-                return outcomes
+                                 for _, group, _ in chunk for x in group})
+                continue
             except RequestLimitError:
                 raise
             except ApiError as exc:
                 # The whole call was refused: every record in it failed the same way.
                 outcomes.update({x.id: Outcome("failed", str(exc))
-                                 for _, group, _ in pending for x in group})
-                return outcomes
-            retry: list[tuple[str, list[a.Action], Any]] = []
-            for (key, group, payload), result in zip(pending, results, strict=True):
+                                 for _, group, _ in chunk for x in group})
+                continue
+            finally:
+                # The calls the client made, a job's polls included.
+                self.write_calls += self.client.calls - before
+                self.calls_by_transport[transport.name] += self.client.calls - before
+            answered += list(zip(chunk, results, strict=True))
+        return answered
+
+    def _transport(self, name: str, sobject: str, operation: str,
+                   payloads: list[Any]) -> list[dict[str, Any]]:
+        """One chunk by the transport ``name``: one collections-shaped result per payload,
+        in order; a call refused as a whole raises ApiError, one whose answer never came
+        ConnectionFailed."""
+        if name == "bulk":
+            return bulk.ingest(self.client, sobject, operation, payloads,
+                               sleep=self.sleep, clock=self.clock)
+        if name == "composite":
+            return self.client.composite_collections(_METHOD[operation], payloads)
+        return self.client.collection(_METHOD[operation], payloads)
+
+    def _send(self, sobject: str, operation: str, pending: list[_Pending],
+              outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
+        """Send the records, resending those the org couldn't lock; record every outcome.
+        One loop reads the per-record results of every transport."""
+        taken: list[_Pending] = []
+        attempt = 0
+        while pending:
+            retry: list[_Pending] = []
+            for (key, group, payload), result in self._sent(sobject, operation, pending,
+                                                            outcomes):
                 errors = result.get("errors") or []
                 codes = {str(e.get("statusCode")) for e in errors}
                 if result.get("success"):
@@ -279,24 +314,7 @@ class Writer:
             self._overwrite(sobject, taken, outcomes)
         return outcomes
 
-    def _transport(self, sobject: str, operation: str, payloads: list[Any]) -> list[Any]:
-        """Per-record results in the collections shape: one Bulk API 2.0 job above the
-        threshold (its calls all counted as writes), else collections of 200."""
-        if len(payloads) > a.BULK_THRESHOLD:
-            before = self.client.calls
-            try:
-                return bulk.ingest(self.client, sobject, operation, payloads,
-                                   sleep=self.sleep, clock=self.clock)
-            finally:
-                self.write_calls += self.client.calls - before
-        method = {"create": "POST", "update": "PATCH", "delete": "DELETE"}[operation]
-        results = []
-        for start in range(0, len(payloads), a.COLLECTION_LIMIT):
-            self.write_calls += 1
-            results += self.client.collection(method, payloads[start:start + a.COLLECTION_LIMIT])
-        return results
-
-    def _overwrite(self, sobject: str, taken: list[tuple[str, list[a.Action], Any]],
+    def _overwrite(self, sobject: str, taken: list[_Pending],
                    outcomes: dict[str, Outcome]) -> None:
         """Permission rows another writer created since the org was read (a concurrent
         apply, or the write a killed one left in flight): find each by its natural key
