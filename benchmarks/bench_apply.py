@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bench_plan import Shape, seed, write_config
+from benchorg import Shape, seed, write_config
 
 from reconciler.apply import apply_plan
 from reconciler.config import load_config
@@ -76,7 +76,9 @@ def main() -> None:
             with OrgClient(conn) as client:
                 client.connect()
                 ref = OrgRef("local", client.org_id, client.instance_url, client.username)
+                before = client.calls
                 live = read(client, claims_for(config))
+                reads = client.calls - before
                 plan = plan_from_live(config, live, org=ref)
                 writer = Writer(client, live)
                 if profile is not None:
@@ -92,7 +94,8 @@ def main() -> None:
     print(f"config: {shape.sets} sets × {shape.objects} objects × {shape.fields} fields, "
           f"{shape.users} users: {len(plan.actions):,} actions in {len(plan.layers)} layers")
     print(f"apply: {result.write_calls} write calls ({sent}); planned ~{plan.apply_calls} "
-          f"({planned})")
+          f"({planned}); with the {reads} read calls of its plan, "
+          f"{reads + result.write_calls} calls")
     print(f"apply: {result.records_written:,} records written, wall {wall:.1f} s, CPU "
           f"{cpu:.1f} s (client and emulator: one process), ok={result.ok}")
     print(f"next plan: {len(again.actions)} actions")

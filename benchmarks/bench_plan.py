@@ -6,7 +6,7 @@ API calls, the rows read, the wall time, and the time spent outside waiting for 
 org. Prints figures; asserts nothing.
 
     python benchmarks/bench_plan.py [--users 100] [--sets 300] [--objects 40] [--fields 300]
-                                    [--access] [--apply]
+                                    [--access]
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from benchorg import Shape, Timed, connection, populate, seed, write_config
 from reconciler.config import load_config
 from reconciler.emulator import start_emulator
 from reconciler.org.client import OrgClient
-from reconciler.org.login import Connection
 from reconciler.workflow import make_plan
 
 
@@ -36,8 +35,6 @@ def main() -> None:
     parser.add_argument("--drift", type=int, default=5)
     parser.add_argument("--access", action="store_true",
                         help="also time `access`: every user's effective access, and --who")
-    parser.add_argument("--apply", action="store_true",
-                        help="also apply the config to an empty org and time it")
     args = parser.parse_args()
     shape = Shape(args.users, args.sets, args.objects, args.fields)
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,8 +66,6 @@ def main() -> None:
               f"local work {wall - waited:.2f} s (target < 3 s)")
         print(f"plan: {add} to add, {change} to change, {remove} to remove, "
               f"~{plan.apply_calls} write calls to apply")
-        if args.apply:
-            apply_to_empty_org(root, config, shape)
 
 
 def access_figures(config: Any, timed: Timed) -> None:
@@ -93,38 +88,6 @@ def access_figures(config: Any, timed: Timed) -> None:
           f"{read_wall:.2f} s (waiting for the org {timed.waiting - waiting:.2f} s)")
     print(f"access: {len(org.scope)} users' effective access ({rights:,} object rights with "
           f"their paths) and --who Account:delete ({len(who)} holders) in {answer:.2f} s")
-
-
-def apply_to_empty_org(root: Path, config: Any, shape: Shape) -> None:
-    """Apply the whole config to an org holding only its custom objects."""
-    from reconciler.apply import apply_plan
-    from reconciler.org.reader import read
-    from reconciler.org.writer import Writer
-    from reconciler.plan import OrgRef, claims_for, plan_from_live
-
-    with start_emulator(root / "empty", seed(shape)) as emu:
-        creds = emu.credentials()
-        conn = Connection(login_url=emu.url, flow="client_credentials",
-                          client_id=creds["client_id"], client_secret=creds["client_secret"],
-                          ca_bundle=emu.ca_file)
-        with OrgClient(conn) as client:
-            client.connect()
-            ref = OrgRef("local", client.org_id, client.instance_url, client.username)
-            t0 = time.perf_counter()
-            live = read(client, claims_for(config))
-            plan = plan_from_live(config, live, org=ref)
-            planned = time.perf_counter() - t0
-            writer = Writer(client, live)
-            t0 = time.perf_counter()
-            result = apply_plan(plan, writer, live, journal_path=root / "journal.json")
-            wall = time.perf_counter() - t0
-            bound = plan.apply_calls
-            again = plan_from_live(config, read(client, claims_for(config)), org=ref)
-        print(f"apply to an empty org: {len(plan.actions):,} actions in {len(plan.layers)} "
-              f"layers, planned in {planned:.2f} s")
-        print(f"apply: {result.write_calls} write calls (bound Σ ceil(records/200) per layer "
-              f"= {bound}), {result.records_written:,} records written, wall {wall:.1f} s, "
-              f"ok={result.ok}; the next plan has {len(again.actions)} actions")
 
 
 if __name__ == "__main__":
