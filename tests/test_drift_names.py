@@ -117,7 +117,7 @@ def test_two_attributes_changed_are_both_said(org: Org) -> None:
     custom = _id(sf, "SELECT Id FROM PermissionSet WHERE Name = 'INT_Custom_Objects'")
     sf.PermissionSet.update(custom, {"Label": "Custom", "Description": "by hand"})
     item = _drift(org, 2)["permission_sets.INT_Custom_Objects"]
-    assert item["summary"] == ("description: the org has 'by hand', the config ''; "
+    assert item["summary"] == ("description: the org has 'by hand', the config none; "
                                "label: the org has 'Custom', the config "
                                "'Integration - Custom Objects'")
 

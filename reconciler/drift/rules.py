@@ -98,8 +98,13 @@ def _words(words: Sequence[str]) -> str:
 
 def _values(before: a.Values, after: a.Values) -> str:
     have, want = dict(before), dict(after)
-    return "; ".join(f"{k}: the org has {have.get(k)!r}, the config {want.get(k)!r}"
+    return "; ".join(f"{k}: the org has {_value(have.get(k))}, the config {_value(want.get(k))}"
                      for k in sorted(want))
+
+
+def _value(value: object) -> str:
+    """A value as a summary shows it: quoted, or ``none`` when there is none."""
+    return "none" if value is None or value == "" else repr(value)
 
 
 def _access(before: Sequence[str], after: Sequence[str]) -> str:
