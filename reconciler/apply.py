@@ -74,18 +74,20 @@ class ApplyResult:
 def check_fresh(plan: Plan, *, config_digest: str, org_id: str,
                 fingerprint_now: Mapping[str, str]) -> None:
     """Refuse a plan made for another org, another config, or an org that moved since."""
+    again = ("rollback " + plan.rollback_of.journal if plan.rollback_of is not None
+             else "plan")
     if plan.org.org_id != org_id:
         raise StalePlanError(f"the plan was made for org {plan.org.org_id} "
                              f"({plan.org.instance_url}), not this org ({org_id})")
     if plan.config_digest != config_digest:
         raise StalePlanError("the config changed since the plan was made; run `reconciler "
-                             "plan` again and apply the new plan")
+                             f"{again}` again and apply the new plan")
     changed = moved(plan.fingerprint, fingerprint_now)
     if changed:
         raise StalePlanError(
             "the org changed since the plan was made (" + ", ".join(changed[:10])
             + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
-            + "); nothing was written. Run `reconciler plan` again and review the new plan")
+            + f"); nothing was written. Run `reconciler {again}` again and review the new plan")
 
 
 def refuse_self_harm(plan: Plan, running_user: str) -> None:

@@ -96,6 +96,16 @@ def test_rollback_returns_the_org_to_what_the_apply_replaced(org: Org) -> None:
     assert again.exit_code == 0, again.output
 
 
+def test_a_stale_rollback_plan_says_to_make_the_rollback_again(org: Org) -> None:
+    journal = _changed_twice(org)
+    assert org.run("rollback", str(journal), "--out", "plans/undo.json").exit_code == 0
+    org.write("integration.yaml", WALKTHROUGH)
+    refused = org.run("apply", "plans/undo.json")
+    assert refused.exit_code == 1, refused.output
+    assert (f"the config changed since the plan was made; run `reconciler rollback "
+            f"{journal}` again") in refused.output
+
+
 def test_what_someone_changed_since_the_apply_is_left_alone_and_listed(org: Org) -> None:
     journal = _changed_twice(org)
     sf = org.sf
