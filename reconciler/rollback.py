@@ -2,7 +2,7 @@
 to the state it replaced, planned like any config.
 
 Pure: the shell reads the org (:func:`claims` says what) and hands over the snapshot.
-Nothing here writes or orders anything: :func:`rollback_plan` builds a :class:`Config`
+Nothing here writes or orders anything: :func:`build` makes a :class:`Config`
 whose users, sets and groups are the org's own, with each item the apply changed set
 back, and the ordinary pipeline (:func:`reconciler.plan.plan_from_live`: diff, checks,
 order) makes the plan. So a rollback is shown, saved, proved and applied as any plan.

@@ -106,6 +106,18 @@ def test_a_stale_rollback_plan_says_to_make_the_rollback_again(org: Org) -> None
             f"{journal}` again") in refused.output
 
 
+def test_the_journal_of_another_org_is_refused(org: Org) -> None:
+    journal = _changed_twice(org)
+    data = json.loads(journal.read_text())
+    data["org"]["org_id"] = "00D000000000001AAA"
+    journal.write_text(json.dumps(data))
+    refused = org.run("rollback", str(journal))
+    assert refused.exit_code == 1, refused.output
+    assert (f"{journal} is the journal of an apply to org 00D000000000001AAA (emu), not to "
+            "this org") in refused.output
+    assert not Path("plans/emu.rollback.json").exists()
+
+
 def test_what_someone_changed_since_the_apply_is_left_alone_and_listed(org: Org) -> None:
     journal = _changed_twice(org)
     sf = org.sf
