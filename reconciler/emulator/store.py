@@ -202,7 +202,10 @@ class Store:
         live = self._records.get(sobject, {})
         ids: list[str] = []
         for v in values:
-            if isinstance(v, str) and is_id(v):
+            # An Id this store has given is 18 characters and well formed already.
+            if isinstance(v, str) and len(v) == 18 and v in self._sobject_of:
+                ids.extend(index.get(v, ()))
+            elif isinstance(v, str) and is_id(v):
                 ids.extend(index.get(to18(v), ()))
         ids.sort(key=lambda i: live[i]["__seq"] if i in live else 0)
         return [live[i] for i in ids if i in live]
