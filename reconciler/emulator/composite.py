@@ -131,8 +131,11 @@ class Composite:
             return [{"id": None, "success": False, "errors": [err]} for _ in ops]
         results: list[dict[str, Any]] = []
         if not all_or_none:
-            for op in ops:
-                results.append(_attempt(op))
+            # Each record commits or rolls back on its own (its own nested transaction);
+            # the outer one only writes the call's rows to the file once.
+            with self.org.lock, self.org.store.transaction():
+                for op in ops:
+                    results.append(_attempt(op))
             return results
         with self.org.lock:
             failed = False

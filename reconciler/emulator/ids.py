@@ -15,6 +15,8 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
 # The two instance characters and the reserved one between prefix and counter.
 _POD = "5g0"
+_PAIRS = tuple(a + b for a in _BASE62 for b in _BASE62)
+_ID_SPACE = 62**9
 
 
 # Each character of an Id as one bit: 1 for an upper-case letter.
@@ -50,14 +52,14 @@ def make_id(prefix: str, counter: int) -> str:
     """A new 18-character Id for the object with key ``prefix`` and a counter value."""
     if len(prefix) != 3:
         raise ValueError(f"key prefix must be 3 characters: {prefix!r}")
-    digits = []
-    n = counter
-    for _ in range(9):
-        n, rem = divmod(n, 62)
-        digits.append(_BASE62[rem])
-    if n:
+    if not 0 <= counter < _ID_SPACE:
         raise ValueError("Id counter overflow")
-    id15 = prefix + _POD + "".join(reversed(digits))
+    # Nine base-62 digits: one, then four pairs (one Id is made per record written).
+    n, d4 = divmod(counter, 3844)
+    n, d3 = divmod(n, 3844)
+    n, d2 = divmod(n, 3844)
+    n, d1 = divmod(n, 3844)
+    id15 = prefix + _POD + _BASE62[n] + _PAIRS[d1] + _PAIRS[d2] + _PAIRS[d3] + _PAIRS[d4]
     return id15 + checksum(id15)
 
 

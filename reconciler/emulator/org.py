@@ -61,9 +61,10 @@ MAX_CURSORS = 200
 
 def sf_datetime(moment: datetime) -> str:
     """A datetime as Salesforce writes it: ``2026-11-29T01:02:03.000+0000``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}+0000"
-    )
+    # Formatted by hand: strftime costs as much as the rest of a record's timestamps.
+    m = moment.astimezone(UTC)
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+            f"{m.second:02d}.{moment.microsecond // 1000:03d}+0000")
 
 
 @dataclass

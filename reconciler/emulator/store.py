@@ -43,6 +43,8 @@ CREATE INDEX IF NOT EXISTS records_seq ON records(seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bulk_jobs (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
+_UPSERT = ("INSERT INTO records(id, sobject, seq, deleted, data) VALUES(?, ?, ?, ?, ?) "
+           "ON CONFLICT(id) DO UPDATE SET deleted = excluded.deleted, data = excluded.data")
 
 
 def _own(directory: Path) -> FileLock:
@@ -100,6 +102,13 @@ class Store:
         self._index: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._seq = 0
         self._undo: list[list[tuple[str, Any]]] = []
+        # Record rows written inside a transaction wait here and go to SQLite in one
+        # executemany when the outermost transaction ends (see _flush()). Per open
+        # transaction: where its rows start in _pending, or None once it has its own
+        # SQL savepoint (the outermost always has one; a nested one gets one only when
+        # a statement must run before it ends, so a row-sized transaction costs no SQL).
+        self._pending: list[tuple[Any, ...]] = []
+        self._marks: list[int | None] = []
         self._ref_cache: dict[str, list[str]] = {}
         # (sObject, field names) → their values → Ids of live records (see where()).
         self._counter: int | None = None  # the last Id counter given (None: ask SQLite)
@@ -116,7 +125,7 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.lock:
-            self._db.execute(
+            self._execute(
                 "INSERT INTO meta(key, value) VALUES(?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value)),
@@ -125,7 +134,7 @@ class Store:
     def save_job(self, job_id: str, job: Mapping[str, Any]) -> None:
         """Keep a Bulk API 2.0 job (its info, data and results) as it is now."""
         with self.lock:
-            self._db.execute("INSERT INTO bulk_jobs(id, data) VALUES(?, ?) ON CONFLICT(id) "
+            self._execute("INSERT INTO bulk_jobs(id, data) VALUES(?, ?) ON CONFLICT(id) "
                              "DO UPDATE SET data = excluded.data", (job_id, json.dumps(job)))
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -193,7 +202,10 @@ class Store:
         live = self._records.get(sobject, {})
         ids: list[str] = []
         for v in values:
-            if isinstance(v, str) and is_id(v):
+            # An Id this store has given is 18 characters and well formed already.
+            if isinstance(v, str) and len(v) == 18 and v in self._sobject_of:
+                ids.extend(index.get(v, ()))
+            elif isinstance(v, str) and is_id(v):
                 ids.extend(index.get(to18(v), ()))
         ids.sort(key=lambda i: live[i]["__seq"] if i in live else 0)
         return [live[i] for i in ids if i in live]
@@ -290,8 +302,8 @@ class Store:
     def purge(self) -> None:
         """Forget every record and counter (reset to an empty org)."""
         with self.lock:
-            self._db.execute("DELETE FROM records")
-            self._db.execute("DELETE FROM meta")
+            self._execute("DELETE FROM records")
+            self._execute("DELETE FROM meta")
             self._records.clear()
             self._deleted.clear()
             self._sobject_of.clear()
@@ -306,24 +318,37 @@ class Store:
         with self.lock:
             depth = len(self._undo)
             name = f"sp{depth}"
-            self._db.execute(f"SAVEPOINT {name}")
+            if depth:
+                self._marks.append(len(self._pending))
+            else:
+                self._db.execute(f"SAVEPOINT {name}")
+                self._marks.append(None)
             self._undo.append([])
             try:
                 yield
             except BaseException:
                 self._rollback_memory(self._undo.pop())
-                self._db.execute(f"ROLLBACK TO {name}")
-                self._db.execute(f"RELEASE {name}")
+                mark = self._marks.pop()
+                if mark is None:
+                    # Every row still pending was written since this savepoint.
+                    self._pending.clear()
+                    self._db.execute(f"ROLLBACK TO {name}")
+                    self._db.execute(f"RELEASE {name}")
+                else:
+                    del self._pending[mark:]
                 # The Ids given stay given (a vanished row's was answered): never reused.
                 self._save_counter()
                 raise
             else:
                 done = self._undo.pop()
+                mark = self._marks.pop()
                 if self._undo:
                     self._undo[-1].extend(done)
                 else:
+                    self._flush()
                     self._save_counter()
-                self._db.execute(f"RELEASE {name}")
+                if mark is None:
+                    self._db.execute(f"RELEASE {name}")
 
     # -- internals ----------------------------------------------------------
 
@@ -348,11 +373,32 @@ class Store:
 
     def _write(self, sobject: str, rec: Record, *, deleted: bool) -> None:
         data = {k: v for k, v in rec.items() if k != "__seq"}
-        self._db.execute(
-            "INSERT INTO records(id, sobject, seq, deleted, data) VALUES(?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET deleted = excluded.deleted, data = excluded.data",
-            (rec["Id"], sobject, rec["__seq"], int(deleted), json.dumps(data)),
-        )
+        row = (rec["Id"], sobject, rec["__seq"], int(deleted), json.dumps(data))
+        if self._undo:
+            self._pending.append(row)
+        else:
+            self._db.execute(_UPSERT, row)
+
+    def _execute(self, statement: str, params: tuple[Any, ...] = ()) -> None:
+        """Run a statement other than a record row's, after the rows written before it."""
+        self._flush()
+        self._db.execute(statement, params)
+
+    def _flush(self) -> None:
+        """Write the pending rows. A nested transaction without a savepoint gets one
+        first, between its parent's rows and its own, so that it can still be undone
+        once its rows are in SQLite."""
+        done = 0
+        for depth, mark in enumerate(self._marks):
+            if mark is not None:
+                if mark > done:
+                    self._db.executemany(_UPSERT, self._pending[done:mark])
+                    done = mark
+                self._db.execute(f"SAVEPOINT sp{depth}")
+                self._marks[depth] = None
+        if len(self._pending) > done:
+            self._db.executemany(_UPSERT, self._pending[done:])
+        self._pending.clear()
 
     def _log(self, entry: tuple[str, Any]) -> None:
         if self._undo:

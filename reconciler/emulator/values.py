@@ -57,14 +57,15 @@ def check_value(f: Field, value: Any, store: Store) -> Any:
                           f"Cannot deserialize instance of string from value {value!r} "
                           f"(field {f.name})", [f.name])
     if f.type == REFERENCE:
-        if not is_id(value):
+        # A stored record's Id is found without checking its shape; any other value is.
+        got = store.get(value)
+        if got is None and not is_id(value):
             raise bad_request("MALFORMED_ID", f"{f.name}: id value of incorrect type: {value}",
                               [f.name])
-        got = store.get(value)
         if got is None or (f.reference_to and got[0] not in (*f.reference_to, *f.also_to)):
             raise bad_request("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
                               [f.name])
-        return to18(value)
+        return value if len(value) == 18 else to18(value)
     if f.type == DATE and not _DATE_RE.match(value):
         raise bad_request("INVALID_TYPE_ON_FIELD_IN_RECORD",
                           f"{f.name}: value not of required type: {value}", [f.name])
