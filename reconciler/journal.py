@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ValidationError, model_serializer
+from pydantic_core import to_json
 
 from reconciler.actions import AnyAction
 from reconciler.errors import UsageError
@@ -47,6 +48,12 @@ class JournalOrg(BaseModel):
 _OUTCOMES = ("applied", "failed", "unknown")
 
 
+def _unused(status: str) -> set[str]:
+    """An entry's keys that belong to another status: left out, not written as null."""
+    return {"waited_on"} if status in _OUTCOMES else (
+        {"error", "record_id", "note"} | ({"waited_on"} if status != "skipped" else set()))
+
+
 class JournalEntry(BaseModel):
     """One action in the journal: its status, with the outcome once it has one
     (``error``, ``record_id``, ``note``) or, when skipped, the failure it waited on."""
@@ -64,10 +71,47 @@ class JournalEntry(BaseModel):
 
     @model_serializer(mode="wrap")
     def _shape(self, handler: Any) -> dict[str, Any]:
-        # Keys that belong to another status are left out, not written as null.
-        unused = {"waited_on"} if self.status in _OUTCOMES else (
-            {"error", "record_id", "note"} | ({"waited_on"} if self.status != "skipped" else set()))
+        unused = _unused(self.status)
         return {k: v for k, v in handler(self).items() if k not in unused}
+
+
+def _nested(text: str, depth: int) -> str:
+    """Indented JSON ``text`` as it reads ``depth`` levels deep in an indented document
+    (a JSON string holds no raw newline)."""
+    return text.replace("\n", "\n" + "  " * depth)
+
+
+#: How deep a :class:`JournalFile`'s entries sit in its document.
+ACTIONS_DEPTH = 2
+
+
+class EntryText:
+    """One action's :class:`JournalEntry` as it reads in the journal's document: the same
+    bytes, made again only when the entry's status or outcome changes. The action is
+    serialised once: an apply of 100,000 actions rewrites its journal at each step."""
+
+    __slots__ = ("_head", "_state", "_tail", "_text")
+
+    def __init__(self, action_id: str, action: AnyAction) -> None:
+        self._head = "{\n  " + ",\n  ".join(
+            f"{to_json(k).decode()}: {to_json(v).decode()}"
+            for k, v in (("id", action_id), ("kind", action.kind), ("address", action.address)))
+        self._tail = ',\n  "action": ' + _nested(action.model_dump_json(indent=2), 1) + "\n}"
+        self._state: tuple[str | None, ...] = ()
+        self._text = ""
+
+    def text(self, status: str, *, error: str | None = None, record_id: str | None = None,
+             note: str | None = None, waited_on: str | None = None) -> str:
+        """The entry, :data:`ACTIONS_DEPTH` levels deep."""
+        state = (status, error, record_id, note, waited_on)
+        if state != self._state:
+            unused = _unused(status)
+            named = zip(("status", "error", "record_id", "note", "waited_on"), state, strict=True)
+            self._text = _nested(self._head + "".join(
+                f',\n  "{k}": {to_json(v).decode()}' for k, v in named if k not in unused)
+                + self._tail, ACTIONS_DEPTH)
+            self._state = state
+        return self._text
 
 
 class JournalFile(BaseModel):
@@ -86,6 +130,24 @@ class JournalFile(BaseModel):
     status_polls: int
     actions: list[JournalEntry]
     replaced: dict[str, Any]
+
+
+def journal_text(head: JournalFile, entries: list[str], replaced: str) -> str:
+    """The document of ``head`` (its actions and replaced values empty) holding the
+    entries of :meth:`EntryText.text` and ``replaced`` (from :func:`replaced_text`): the
+    bytes ``model_dump_json(indent=2)`` gives the whole file, and a newline."""
+    empty = ',\n  "actions": [],\n  "replaced": {}\n}'
+    text = head.model_dump_json(indent=2).removesuffix(empty)
+    # One join: a journal of 100,000 actions is some 50 MB of text, copied once.
+    if not entries:
+        return "".join((text, ',\n  "actions": [],\n  "replaced": ', replaced, "\n}\n"))
+    return "".join((text, ',\n  "actions": [\n    ', ",\n    ".join(entries),
+                    '\n  ],\n  "replaced": ', replaced, "\n}\n"))
+
+
+def replaced_text(replaced: dict[str, Any]) -> str:
+    """``replaced`` as :func:`journal_text` places it."""
+    return _nested(to_json(replaced, indent=2).decode(), 1)
 
 
 def journal_digest(data: bytes) -> str:

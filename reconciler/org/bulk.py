@@ -57,7 +57,8 @@ def ingest(client: OrgClient, sobject: str, operation: str,
     order. Raises what the client raises, and ConnectionFailed when a job outlives
     ``wait`` seconds."""
     columns = _columns(payloads)
-    data = _csv(columns, payloads)
+    rows = [_row(columns, p) for p in payloads]  # the upload's, and what results echo
+    data = _csv(columns, rows)
     if len(data.encode("utf-8")) > MAX_JOB_BYTES and len(payloads) > 1:
         half = len(payloads) // 2
         return [*ingest(client, sobject, operation, payloads[:half], wait=wait, sleep=sleep,
@@ -67,7 +68,7 @@ def ingest(client: OrgClient, sobject: str, operation: str,
     job = _Job(client, sobject)
     info = job.run(_OPERATIONS[operation], data)
     info = job.poll(info, wait, sleep, clock)
-    return _outcomes(job, info, operation, columns, payloads)
+    return _outcomes(job, info, operation, columns, payloads, rows)
 
 
 def wait_for_jobs(client: OrgClient, *, wait: float = BULK_WAIT_SECONDS,
@@ -179,20 +180,22 @@ def _row(columns: list[str], payload: Mapping[str, Any] | str) -> list[str]:
     return [_cell(payload[c]) if c in payload else "" for c in columns]
 
 
-def _csv(columns: list[str], payloads: Sequence[Mapping[str, Any] | str]) -> str:
+def _csv(columns: list[str], rows: list[list[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(_row(columns, p) for p in payloads)
+    writer.writerows(rows)
     return out.getvalue()
 
 
 def _outcomes(job: _Job, info: Mapping[str, Any], operation: str, columns: list[str],
-              payloads: Sequence[Mapping[str, Any] | str]) -> list[dict[str, Any]]:
-    """One result per payload, matched by the values each result row echoes."""
+              payloads: Sequence[Mapping[str, Any] | str],
+              rows: list[list[str]]) -> list[dict[str, Any]]:
+    """One result per payload (``rows`` their CSV rows), matched by the values each
+    result row echoes."""
     waiting: dict[tuple[str, ...], deque[int]] = {}
-    for n, payload in enumerate(payloads):
-        waiting.setdefault(tuple(_row(columns, payload)), deque()).append(n)
+    for n, sent in enumerate(rows):
+        waiting.setdefault(tuple(sent), deque()).append(n)
     out: list[dict[str, Any] | None] = [None] * len(payloads)
 
     def place(row: Mapping[str, str], result: dict[str, Any]) -> None:
