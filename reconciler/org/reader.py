@@ -406,7 +406,7 @@ def _read_access(client: Querier, template: str, names: Sequence[str], kind: Row
     """The permission rows of the sets ``names`` (``namespace__Name`` for a managed
     package's), fetched by bare Name, parsed page by page."""
     return read_rows(client, chunked_in(template, sorted({_bare(n) for n in names})),
-                     {n.casefold() for n in names}, kind, acc.seen)
+                     {n.casefold() for n in names}, kind, acc.ids, acc.stamps)
 
 
 def _parse_user_license(r: Row) -> License:
