@@ -45,11 +45,10 @@ def read_rows(client: Querier, queries: Iterable[str], wanted: set[str], kind: R
     """The rows of ``queries`` whose set's casefolded (qualified) name is ``wanted``;
     each one's Id and SystemModstamp go to ``ids`` and ``stamps`` by record key."""
     parse = _RowParser(kind, wanted)
-    out = PermissionRows()
     for soql in queries:
         for page in client.query_pages(soql):
-            parse.page(page, out, ids, stamps)
-    return out
+            parse.page(page, ids, stamps)
+    return parse.out
 
 
 class _Target:
@@ -77,15 +76,15 @@ class _RowParser:
         self.column, self.of = kind.column, kind.of
         self.words, self.flags = tuple(kind.flags), tuple(kind.flags.values())
         self.accesses: dict[tuple[Any, ...], ObjectAccess | FieldAccess] = {}
-        #: (Name, NamespacePrefix) → (casefolded set name, record key prefix), or None
-        #: for another package's set of the same bare Name.
-        self.parents: dict[tuple[Any, Any], tuple[str, str] | None] = {}
+        self.out = PermissionRows()
+        #: (Name, NamespacePrefix) → (casefolded set name, record key prefix, its access
+        #: in ``out``), or None for another package's set of the same bare Name.
+        self.parents: dict[tuple[Any, Any], tuple[str, str, dict[str, Any]] | None] = {}
         self.targets: dict[Any, _Target] = {}
 
-    def page(self, page: Iterable[Row], out: PermissionRows, ids: dict[str, str],
-             stamps: dict[str, str]) -> None:
+    def page(self, page: Iterable[Row], ids: dict[str, str], stamps: dict[str, str]) -> None:
         accesses, parents, targets, flags = self.accesses, self.parents, self.targets, self.flags
-        column, access_by_set = self.column, out.access
+        column, standard = self.column, self.out.standard
         for r in page:
             values = tuple(map(r.get, flags))
             access = accesses.get(values)
@@ -103,18 +102,19 @@ class _RowParser:
             known = parents[pkey] if pkey in parents else self.parent(pkey)
             if known is None:
                 continue  # another package's set of the same bare Name
-            name, prefix = known
-            access_by_set.setdefault(name, {})[target.name] = access
+            name, prefix, granted = known
+            granted[target.name] = access
             key = prefix + target.folded
             ids[key] = str(r["Id"])
             stamp = r.get("SystemModstamp")
             if stamp:
                 stamps[key] = str(stamp)
             if target.standard and not access.empty:
-                out.standard.setdefault(name, set()).add(target.name)
+                standard.setdefault(name, set()).add(target.name)
 
-    def parent(self, key: tuple[Any, Any]) -> tuple[str, str] | None:
+    def parent(self, key: tuple[Any, Any]) -> tuple[str, str, dict[str, Any]] | None:
         name = qualified_name(str(key[0]), key[1]).casefold()
         known = self.parents[key] = (
-            (name, record_key(self.kind.kind, name, "")) if name in self.wanted else None)
+            (name, record_key(self.kind.kind, name, ""), self.out.access.setdefault(name, {}))
+            if name in self.wanted else None)
         return known
