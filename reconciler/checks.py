@@ -202,6 +202,7 @@ class Checker:
 
     def objects_and_fields(self) -> None:
         known_perms = {p.casefold() for p in self.live.system_permissions}
+        checked: dict[str, tuple[str | None, str | None]] = {}
         for name, ps in self.desired.permission_sets.items():
             if ps.absent:
                 continue
@@ -214,26 +215,33 @@ class Checker:
                 if self.live.objects.get(obj.casefold()) is None:
                     self.at(f"{base}.objects[\"{obj}\"]",
                             f'object "{obj}" does not exist in the org')
-            for fname in sorted(ps.fields):
-                obj, _, field_name = fname.partition(".")
-                info = self.live.objects.get(obj.casefold())
-                if info is None:
-                    self.at(f"{base}.fields[\"{fname}\"]",
-                            f'field "{fname}": object "{obj}" does not exist in the org')
-                    continue
-                permissionable = info.fields.get(field_name.casefold())
-                if permissionable is None:
-                    self.at(f"{base}.fields[\"{fname}\"]",
-                            f'field "{fname}" does not exist in the org')
-                elif not permissionable:
-                    self.at(f"{base}.fields[\"{fname}\"]",
-                            f'field "{fname}" takes no field permissions (it is required or '
-                            "system-maintained)")
-                elif ps.fields[fname].edit and field_name.casefold() in info.read_only:
-                    kind = info.read_only[field_name.casefold()]
-                    self.at(f"{base}.fields[\"{fname}\"]",
-                            f'field "{fname}" is {"an" if kind[0] in "aeiou" else "a"} {kind} '
-                            f"field: it can be read, not edited; write {fname}: [read]")
+            # Sets name the same fields: each field's problem (on read, on edit) is
+            # worked out once. A FrozenMap iterates in sorted order.
+            for fname, access in ps.fields.items():
+                problems = checked.get(fname)
+                if problems is None:
+                    problems = checked[fname] = self._field_problems(fname)
+                problem = problems[0] or (problems[1] if access.edit else None)
+                if problem:
+                    self.at(f"{base}.fields[\"{fname}\"]", problem)
+
+    def _field_problems(self, fname: str) -> tuple[str | None, str | None]:
+        """What is wrong with granting ``fname`` at all, and with granting edit on it."""
+        obj, _, field_name = fname.partition(".")
+        info = self.live.objects.get(obj.casefold())
+        if info is None:
+            return f'field "{fname}": object "{obj}" does not exist in the org', None
+        permissionable = info.fields.get(field_name.casefold())
+        if permissionable is None:
+            return f'field "{fname}" does not exist in the org', None
+        if not permissionable:
+            return (f'field "{fname}" takes no field permissions (it is required or '
+                    "system-maintained)"), None
+        kind = info.read_only.get(field_name.casefold())
+        if kind is None:
+            return None, None
+        return None, (f'field "{fname}" is {"an" if kind[0] in "aeiou" else "a"} {kind} '
+                      f"field: it can be read, not edited; write {fname}: [read]")
 
     def object_dependencies(self) -> None:
         """Access that depends on another object's access in the same set (Contract on

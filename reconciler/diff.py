@@ -510,10 +510,15 @@ def _access_changes(set_name: str, want: Mapping[str, object], have: Mapping[str
                     key: Callable[[str], str] = str.casefold) -> list[Action]:
     """Grant, change or revoke per object (or field), keyed case-insensitively (or by
     ``key``, under which names that are one record in the org compare as one)."""
-    match = keyed(want, have, key)
-    rows: list[tuple[str, object, object]] = [(w, want[w], None) for w in match.only_wanted]
-    rows += [(h, None, have[h]) for h in match.only_held]
-    rows += [(w, want[w], have[h]) for w, h in match.both]
+    wanted = {key(n): (n, a) for n, a in want.items()}
+    held = {key(n): (n, a) for n, a in have.items()}
+    rows: list[tuple[str, object, object]] = [
+        (*wanted[k], None) for k in sorted(wanted.keys() - held.keys())]
+    rows += [(held[k][0], None, held[k][1]) for k in sorted(held.keys() - wanted.keys())]
+    # Nearly every pair is one access object on both sides (accesses are interned):
+    # only the others are sorted and compared.
+    rows += [(wanted[k][0], wanted[k][1], held[k][1]) for k in sorted(
+        k for k in wanted.keys() & held.keys() if wanted[k][1] is not held[k][1])]
     actions: list[Action] = []
     for name, w, h in rows:
         w_words = tuple(getattr(w, "words", ()))

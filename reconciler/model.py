@@ -29,6 +29,7 @@ from collections.abc import Hashable, ItemsView, Iterable, Iterator, KeysView, M
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar, overload
 
 __all__ = [
@@ -202,6 +203,11 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     def get(self, key: K, /, default: Any = None) -> Any:
         # The dict's own: Mapping's goes through __getitem__ and an exception on a miss.
         return self._data.get(key, default)
+
+    def lookup(self) -> Mapping[K, V]:
+        """A read-only view whose ``get`` and ``in`` are the dict's own, for loops over
+        a hundred thousand keys where this class's methods are a call each."""
+        return MappingProxyType(self._data)
 
     # The dict's own views: much faster than Mapping's generic ones, and read-only.
     def keys(self) -> KeysView[K]:

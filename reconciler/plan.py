@@ -487,7 +487,8 @@ def fingerprint(config: Config, live: Live) -> FrozenMap[str, str]:
     # object.
     keys: dict[str, list[str]] = {address: [] for address in claimed.values()}
     owners: dict[str, str | None] = {}  # "kind:owner" → its address (None: not claimed)
-    for key in (*live.ids, *(k for k in live.fingerprint if k not in live.ids)):
+    ids, stamps = live.ids.lookup(), live.fingerprint.lookup()
+    for key in (*ids, *(k for k in stamps if k not in ids)):
         kind, _, rest = key.partition(":")
         owner = rest.partition(":")[0]
         prefix = f"{kind}:{owner}"
@@ -496,7 +497,6 @@ def fingerprint(config: Config, live: Live) -> FrozenMap[str, str]:
         address = owners[prefix]
         if address is not None:
             keys[address].append(key)
-    ids, stamps = live.ids, live.fingerprint
     return FrozenMap({resource: _digest(sorted(
         f"{key}={ids.get(key, '')}@{stamps.get(key, '')}" for key in held))
         for resource, held in keys.items()})

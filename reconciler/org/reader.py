@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from reconciler.live import (
@@ -366,8 +367,9 @@ def _wide(client: Querier, template: str, columns: Sequence[str],
     merged: dict[str, dict[str, Any]] = {}
     for soql in split_select(template, columns, values):
         for row in client.query(soql):
-            merged.setdefault(str(row["Id"]), {}).update(
-                (k, v) for k, v in row.items() if k != "attributes")
+            one = merged.setdefault(str(row["Id"]), {})
+            one.update(row)
+            one.pop("attributes", None)
     return list(merged.values())
 
 
@@ -406,7 +408,7 @@ def _read_access(client: Querier, template: str, names: Sequence[str], kind: Row
     """The permission rows of the sets ``names`` (``namespace__Name`` for a managed
     package's), fetched by bare Name, parsed page by page."""
     return read_rows(client, chunked_in(template, sorted({_bare(n) for n in names})),
-                     {n.casefold() for n in names}, kind, acc.seen)
+                     {n.casefold() for n in names}, kind, acc.ids, acc.stamps)
 
 
 def _parse_user_license(r: Row) -> License:
@@ -465,7 +467,8 @@ def _parse_sets(raw: list[Row], licenses: Mapping[str, License],
                 acc: _Acc) -> dict[str, PermissionSet]:
     out: dict[str, PermissionSet] = {}
     # Hundreds of permissions per set: build each column name once, not once per set.
-    columns = [(SYSTEM_PREFIX + p, p) for p in system_perms]
+    perms = list(system_perms)
+    columns = [SYSTEM_PREFIX + p for p in perms]
     for r in raw:
         name = str(r["Name"])
         key = name.casefold()
@@ -477,7 +480,7 @@ def _parse_sets(raw: list[Row], licenses: Mapping[str, License],
             label=str(r.get("Label") or ""),
             description=str(r.get("Description") or ""),
             license=license_label(licenses.get(str(r.get("LicenseId") or ""))),
-            system_permissions=frozenset(p for column, p in columns if r.get(column)),
+            system_permissions=frozenset(compress(perms, map(r.get, columns))),
             objects=FrozenMap(objects.get(key, {})),
             fields=FrozenMap(fields.get(key, {})),
         )
