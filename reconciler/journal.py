@@ -10,7 +10,6 @@ it back into model values).
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ValidationError, model_serializer
 from pydantic_core import to_json
 
 from reconciler.actions import AnyAction
+from reconciler.document import read_document
 from reconciler.errors import UsageError
 from reconciler.model import (
     FieldAccess,
@@ -158,20 +158,7 @@ def journal_digest(data: bytes) -> str:
 def read_journal(path: Path) -> tuple[JournalFile, str]:
     """The journal at ``path`` and the digest of its bytes; :class:`UsageError` says, in
     one line, what is wrong with a file that is not a readable journal."""
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_JOURNAL_BYTES + 1)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such journal") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: not a readable journal ({exc.strerror or exc})") from None
-    if len(raw) > MAX_JOURNAL_BYTES:
-        raise UsageError(f"{path}: not a readable journal: larger than "
-                         f"{MAX_JOURNAL_BYTES // (1024 * 1024)} MiB")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise UsageError(f"{path}: not a readable journal: not JSON") from None
+    data, raw = read_document(path, "journal", MAX_JOURNAL_BYTES, UsageError)
     if not isinstance(data, dict) or data.get("format") != JOURNAL_FORMAT:
         raise UsageError(f"{path}: not an apply journal (plans/<org>.apply-<time>.json)")
     if data.get("version") not in READABLE_VERSIONS:

@@ -51,7 +51,7 @@ from reconciler.checks import (
 )
 from reconciler.config import Config
 from reconciler.diff import diff
-from reconciler.document import Text, Texts, shown
+from reconciler.document import Text, Texts, read_document, shown
 from reconciler.errors import PlanFileError, PlanRejected, ReconcilerError
 from reconciler.live import Claims, Live
 from reconciler.model import FrozenMap
@@ -311,25 +311,7 @@ def load_plan(path: Path) -> Plan:
     The whole document is checked (size, JSON, duplicate keys, every key and type,
     action ids, dependencies and layers) before anything may act on it.
     """
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_PLAN_BYTES + 1)
-    except FileNotFoundError:
-        raise PlanFileError(f"{path}: no such plan file") from None
-    except OSError as exc:
-        raise PlanFileError(f"{path}: not a readable plan file ({exc.strerror or exc})") from None
-    if len(raw) > MAX_PLAN_BYTES:
-        raise PlanFileError(f"{path}: not a readable plan file: larger than "
-                            f"{MAX_PLAN_BYTES // (1024 * 1024)} MiB")
-    try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
-                          parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise PlanFileError(f"{path}: not a readable plan file: not UTF-8 text") from None
-    except RecursionError:
-        raise PlanFileError(f"{path}: not a readable plan file: JSON nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, a duplicate key, an absurd number
-        raise PlanFileError(f"{path}: not a readable plan file: {_first_line(exc)}") from None
+    data, _ = read_document(path, "plan file", MAX_PLAN_BYTES, PlanFileError)
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise PlanFileError(f"{path}: not a reconciler plan file")
     version = data.get("version")
@@ -342,25 +324,6 @@ def load_plan(path: Path) -> Plan:
     except ValidationError as exc:
         raise PlanFileError(f"{path}: malformed plan file: {_problem(exc.errors()[0])}; "
                             f"{_REPLAN}") from None
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refusing a repeated key: a reviewer would read one value and
-    the loader keep another."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {shown(key)}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 # What a value of the wrong type should have been, by pydantic's error type.

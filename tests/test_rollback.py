@@ -118,6 +118,20 @@ def test_the_journal_of_another_org_is_refused(org: Org) -> None:
     assert not Path("plans/emu.rollback.json").exists()
 
 
+@pytest.mark.parametrize(("text", "why"), [
+    ('{"format": "reconciler-journal", "format": "x"}', 'duplicate key "format"'),
+    ('{"format": NaN}', "NaN is not a JSON value"),
+    ("\xff", "not UTF-8 text"),
+])
+def test_a_file_that_is_not_a_journal_is_refused_in_one_line(org: Org, text: str,
+                                                             why: str) -> None:
+    Path("plans").mkdir()
+    Path("plans/bad.json").write_bytes(text.encode("latin-1"))
+    refused = org.run("rollback", "plans/bad.json")
+    assert refused.exit_code == 1, refused.output
+    assert f"plans/bad.json: not a readable journal: {why}" in refused.output
+
+
 def test_what_someone_changed_since_the_apply_is_left_alone_and_listed(org: Org) -> None:
     journal = _changed_twice(org)
     sf = org.sf
