@@ -73,6 +73,10 @@ def test_system_permissions_turned_on_and_off_in_setup(org: Org) -> None:
         "narrowing", "system permissions: the org lacks ApiEnabled")
     assert _by(lost) == [(OPS, "Permission set Integration - Standard Objects: disabled "
                                "system permission ApiEnabled")]
+    # each item names the config line it comes from
+    lines = (org.config / "access.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "system_permissions" in text)
+    assert lost["config_location"] == f"{org.config / 'access.yaml'}:{line}:5"
     gained = items["permission_sets.INT_Custom_Objects.system_permissions"]
     assert (gained["severity"], gained["summary"]) == (
         "widening", "system permissions: the org also enables ViewSetup")
