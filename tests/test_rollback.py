@@ -12,6 +12,7 @@ import pytest
 
 from reconciler.emulator import start_emulator
 from tests.orgdir import INVOICE_SEED, WALKTHROUGH, Org
+from tests.test_apply_groups import CONFIG as GROUPS_A
 
 # The walkthrough changed every way an apply can change things: access revoked,
 # changed and granted, a label, a system permission; and in a file of its own, a new
@@ -198,29 +199,6 @@ def test_rollback_of_a_killed_apply_converges(org: Org) -> None:
         "totalSize"] == 0
 
 
-GROUPS_A = """\
-permission_sets:
-  INT_Invoices:
-    label: Invoices
-    objects:
-      Invoice__c: [read]
-  INT_Reports:
-    label: Reports
-    objects:
-      Invoice__c: [read, edit]
-permission_set_groups:
-  INT_All:
-    label: All
-    permission_sets: [INT_Invoices]
-users:
-  mulesoft:
-    username: mulesoft@acme.example
-    last_name: Integration
-    email: mulesoft@acme.example
-    profile: Minimum Access - API Only Integrations
-    permission_sets: [INT_Reports]
-    permission_set_groups: [INT_All]
-"""
 # A member added to a group, a new group assigned, a direct assignment taken away.
 GROUPS_B = (GROUPS_A.replace("permission_sets: [INT_Invoices]",
                              "permission_sets: [INT_Invoices, INT_Reports]\n  INT_More:\n"
