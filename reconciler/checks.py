@@ -16,6 +16,7 @@ import difflib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from reconciler.actions import (
     Action,
@@ -359,13 +360,20 @@ class Checker:
         return live is not None and action.target.casefold() in {
             p.casefold() for p in live.permission_set_licenses}
 
+    @cached_property
+    def _psl_actions(self) -> dict[str, list[Action]]:
+        """The plan's PSL assignments and removals by username (casefolded), in order."""
+        by_user: dict[str, list[Action]] = {}
+        for a in self.actions:
+            if isinstance(a, AssignPermissionSetLicense | UnassignPermissionSetLicense):
+                by_user.setdefault(a.username.casefold(), []).append(a)
+        return by_user
+
     def _psls_after(self, username: str) -> set[str]:
         """The PSLs (casefolded) a user holds once the plan has run."""
         live = self.live.state.users.get(username)
         held = {p.casefold() for p in live.permission_set_licenses} if live else set()
-        for a in self.actions:
-            if getattr(a, "username", "").casefold() != username.casefold():
-                continue
+        for a in self._psl_actions.get(username.casefold(), ()):
             if isinstance(a, AssignPermissionSetLicense):
                 held.add(a.target.casefold())
             elif isinstance(a, UnassignPermissionSetLicense):
