@@ -240,7 +240,7 @@ class BulkIngest:
             with self._cond:
                 job["results"].extend(results)
                 info["numberRecordsProcessed"] = len(job["results"])
-                info["numberRecordsFailed"] = sum(1 for r in job["results"] if not r[0])
+                info["numberRecordsFailed"] += sum(1 for r in results if not r[0])
                 elapsed = int((time.monotonic() - started) * 1000)
                 info["totalProcessingTime"] = info["apiActiveProcessingTime"] = elapsed
                 if failure is not None:

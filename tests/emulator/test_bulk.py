@@ -196,6 +196,29 @@ def test_a_closed_job_runs_to_the_end_with_nobody_polling(tmp_path: Path) -> Non
         assert wait_done(sf, "PermissionSet", job["id"])["state"] == "JobComplete"
 
 
+def test_a_job_stopped_with_the_org_resumes_where_it_was_when_served_again(
+        tmp_path: Path) -> None:
+    rows = 30
+    with start_emulator(tmp_path / "org3", SEED) as emu:
+        sf = client(emu)
+        emu.faults.add(kind="latency", method="PROCESS", path="jobs/ingest", delay=0.05,
+                       times=None)
+        jobs = job_client(sf, "PermissionSet")
+        job = jobs.create_job("insert")
+        jobs.upload_job_data(job["id"], "Name,Label\n" + "".join(
+            f"Bulk_R{i},R{i}\n" for i in range(rows)))
+        jobs.close_job(job["id"])
+        time.sleep(0.5)  # some rows written, then the org stops
+    with start_emulator(tmp_path / "org3") as emu:
+        sf = client(emu)
+        done = wait_done(sf, "PermissionSet", job["id"])
+        assert (done["state"], done["numberRecordsProcessed"]) == ("JobComplete", rows)
+        written = sf.query_all("SELECT Name FROM PermissionSet WHERE Name LIKE 'Bulk_R%'")
+        assert sorted(r["Name"] for r in written["records"]) == sorted(
+            f"Bulk_R{i}" for i in range(rows))
+        assert len(results(sf, "PermissionSet", job["id"], "successfulResults")) == rows
+
+
 def test_delete_and_update_jobs_and_the_job_list(sf: Salesforce) -> None:
     ps = make_set(sf, "Bulk_K")
     made = run_job(sf, "FieldPermissions", "insert",

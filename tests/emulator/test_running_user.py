@@ -152,3 +152,34 @@ def test_modify_all_data_covers_every_setup_write_and_the_audit_trail(emu: Emula
     assert sf.PermissionSetAssignment.create({"AssigneeId": created,
                                               "PermissionSetId": ps})["success"]
     assert sf.query("SELECT Id FROM SetupAuditTrail")["totalSize"] > 0
+
+
+def test_a_permission_taken_away_is_gone_from_the_next_write(emu: Emulator) -> None:
+    """The runner's permissions are worked out afresh once its set or its assignment
+    changes: taken away between two writes, the second is refused; given back, allowed."""
+    admin = client(emu)
+    runner = as_runner(emu, "assigner")
+    user, target = ids(admin)
+    runner_set = str(one(admin, "SELECT Id FROM PermissionSet "
+                                "WHERE Name = 'Runner_assigner'")["Id"])
+    first = runner.PermissionSetAssignment.create({"AssigneeId": user,
+                                                   "PermissionSetId": target})
+    runner.PermissionSetAssignment.delete(first["id"])
+    admin.PermissionSet.update(runner_set, {"PermissionsAssignPermissionSets": False})
+    code, _ = refused(runner.PermissionSetAssignment.create,
+                      {"AssigneeId": user, "PermissionSetId": target})
+    assert code == "INSUFFICIENT_ACCESS_OR_READONLY"
+    admin.PermissionSet.update(runner_set, {"PermissionsAssignPermissionSets": True})
+    again = runner.PermissionSetAssignment.create({"AssigneeId": user,
+                                                   "PermissionSetId": target})
+    runner.PermissionSetAssignment.delete(again["id"])
+    held = one(admin, "SELECT Id FROM PermissionSetAssignment WHERE "
+                      "Assignee.Username = 'assigner@acme.example' "
+                      f"AND PermissionSetId = '{runner_set}'")
+    admin.PermissionSetAssignment.delete(held["Id"])
+    code, _ = refused(runner.PermissionSetAssignment.create,
+                      {"AssigneeId": user, "PermissionSetId": target})
+    assert code == "INSUFFICIENT_ACCESS_OR_READONLY"
+    admin.PermissionSetAssignment.create({"AssigneeId": one(
+        admin, "SELECT Id FROM User WHERE Username = 'assigner@acme.example'")["Id"],
+        "PermissionSetId": runner_set})

@@ -79,9 +79,17 @@ _CARRIED_BY: dict[str, tuple[str, ...]] = {
 _NO_ACCESS = ("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
 
 
+# What a user's system permissions are read from (``effective_sets``): a write to any of
+# these may change them, and nothing else can.
+_GRANTED_BY = ("PermissionSetAssignment", "PermissionSet", "PermissionSetGroupComponent",
+               "MutingPermissionSet")
+
+
 def _has_system_permission(org: OrgView, user_id: str, names: Iterable[str]) -> bool:
     wanted = tuple(names)
-    return any(any(ps.get(n) for n in wanted) for ps in effective_sets(org, user_id))
+    return org.store.memo(
+        ("system permission", user_id, wanted), _GRANTED_BY,
+        lambda: any(any(ps.get(n) for n in wanted) for ps in effective_sets(org, user_id)))
 
 
 def needed_permission(sobject: str, operation: str) -> str | None:
@@ -101,24 +109,32 @@ def holds_permission(org: OrgView, user_id: str, permission: str) -> bool:
 
 def check_write_access(org: OrgView, s: SObject, actor_id: str, op: str) -> None:
     """The acting user may write this object: setup objects by :data:`NEEDS`, data
-    objects by its object permissions or Modify All Data [doc]."""
+    objects by its object permissions or Modify All Data [doc]. Worked out once per user,
+    object and operation until a write changes what the user holds."""
+    sources = _GRANTED_BY if s.setup else (*_GRANTED_BY, "ObjectPermissions")
+    refusal = org.store.memo(("write", actor_id, s.name, op), sources,
+                             lambda: _write_refusal(org, s, actor_id, op))
+    if refusal is not None:
+        raise bad_request(*refusal)
+
+
+def _write_refusal(org: OrgView, s: SObject, actor_id: str, op: str) -> tuple[str, str] | None:
     if s.setup:
         needed = needed_permission(s.name, op)
         if needed is not None and not holds_permission(org, actor_id, needed):
-            raise bad_request(*_NO_ACCESS)
-        return
+            return _NO_ACCESS
+        return None
     if _has_system_permission(org, actor_id, ("PermissionsModifyAllData",)):
-        return
+        return None
     activity = ACTIVITY_PERMISSIONS.get(s.name.lower())
     if activity is not None:
         if not _has_system_permission(org, actor_id, (activity,)):
-            raise bad_request("INSUFFICIENT_ACCESS_OR_READONLY",
-                              f"insufficient access rights on object: {op} {s.name}")
-        return
+            return ("INSUFFICIENT_ACCESS_OR_READONLY",
+                    f"insufficient access rights on object: {op} {s.name}")
+        return None
     flag = {"create": "PermissionsCreate", "edit": "PermissionsEdit",
             "delete": "PermissionsDelete"}[op]
-    if not _object_flag(org, actor_id, s.name, flag):
-        raise bad_request(*_NO_ACCESS)
+    return None if _object_flag(org, actor_id, s.name, flag) else _NO_ACCESS
 
 
 def _object_flag(org: OrgView, user_id: str, sobject: str, flag: str) -> bool:
