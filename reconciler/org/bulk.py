@@ -67,7 +67,7 @@ def ingest(client: OrgClient, sobject: str, operation: str,
                         clock=clock)]
     job = _Job(client, sobject)
     info = job.run(_OPERATIONS[operation], data)
-    info = job.poll(info, wait, sleep, clock)
+    info = job.poll(info, wait, sleep, clock, rows=len(payloads))
     return _outcomes(job, info, operation, columns, payloads, rows)
 
 
@@ -136,11 +136,13 @@ class _Job:
         return dict(self.call("get job", lambda b: b.get_job(self.id, False), idempotent=True))
 
     def poll(self, info: Mapping[str, Any], wait: float, sleep: Callable[[float], None],
-             clock: Callable[[], float]) -> dict[str, Any]:
-        """The job's info once it is JobComplete, Failed or Aborted."""
+             clock: Callable[[], float], rows: int = 0) -> dict[str, Any]:
+        """The job's info once it is JobComplete, Failed or Aborted. With the job's number
+        of ``rows`` known, each poll is timed by the rate the job is going at."""
         deadline = clock() + wait
-        pause = _FIRST_POLL
+        backoff = pause = _FIRST_POLL
         current = dict(info)
+        seen = (clock(), _processed(current))
         while current.get("state") not in _DONE:
             if clock() + pause > deadline:
                 raise ConnectionFailed(
@@ -148,14 +150,35 @@ class _Job:
                     f"{current.get('state')} after {wait:g} s; the org goes on with it, and "
                     "the next plan shows what it wrote")
             sleep(pause)
-            pause = min(pause * 1.5, _MAX_POLL)
             current = self.info()
+            now = (clock(), _processed(current))
+            backoff = min(backoff * 1.5, _MAX_POLL)
+            pause = next_poll(backoff, rows, seen, now)
+            seen = now
         return current
 
     def results(self, which: str) -> list[dict[str, str]]:
         text = self.call(f"get {which}", lambda b: b.get_ingest_results(self.id, which),
                          idempotent=True)
         return list(csv.DictReader(io.StringIO(str(text), newline="")))
+
+
+def next_poll(backoff: float, rows: int, before: tuple[float, int],
+              now: tuple[float, int]) -> float:
+    """Seconds until the next poll of a job of ``rows`` rows, given two polls' (time,
+    rows processed): when the rest should be done at the rate between them (a little
+    after; between the first pause and the longest), else ``backoff`` (the job has not
+    moved, or its size is unknown). A long job is polled a few times, not at every step
+    of the backoff, and a short one soon after it ends."""
+    moved, took = now[1] - before[1], now[0] - before[0]
+    if rows <= 0 or moved <= 0 or took <= 0:
+        return backoff
+    left = max(rows - now[1], 0) * took / moved
+    return min(max(left * 1.1, _FIRST_POLL), _MAX_POLL)
+
+
+def _processed(info: Mapping[str, Any]) -> int:
+    return int(info.get("numberRecordsProcessed") or 0)
 
 
 def _columns(payloads: Sequence[Mapping[str, Any] | str]) -> list[str]:
