@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any
@@ -160,7 +159,9 @@ class _Job:
     def results(self, which: str) -> list[dict[str, str]]:
         text = self.call(f"get {which}", lambda b: b.get_ingest_results(self.id, which),
                          idempotent=True)
-        return list(csv.DictReader(io.StringIO(str(text), newline="")))
+        lines = csv.reader(io.StringIO(str(text), newline=""))
+        header = next(lines, [])
+        return [dict(zip(header, line, strict=False)) for line in lines if line]
 
 
 def next_poll(backoff: float, rows: int, before: tuple[float, int],
@@ -216,15 +217,16 @@ def _outcomes(job: _Job, info: Mapping[str, Any], operation: str, columns: list[
               rows: list[list[str]]) -> list[dict[str, Any]]:
     """One result per payload (``rows`` their CSV rows), matched by the values each
     result row echoes."""
-    waiting: dict[tuple[str, ...], deque[int]] = {}
+    # Positions by row: lists, not deques (100,000 of them); a row sent twice is rare.
+    waiting: dict[tuple[str, ...], list[int]] = {}
     for n, sent in enumerate(rows):
-        waiting.setdefault(tuple(sent), deque()).append(n)
+        waiting.setdefault(tuple(sent), []).append(n)
     out: list[dict[str, Any] | None] = [None] * len(payloads)
 
     def place(row: Mapping[str, str], result: dict[str, Any]) -> None:
         slots = waiting.get(tuple(row.get(c, "") for c in columns))
         if slots:
-            out[slots.popleft()] = result
+            out[slots.pop(0)] = result
 
     failed = int(info.get("numberRecordsFailed") or 0)
     complete = (info.get("state") == "JobComplete"
