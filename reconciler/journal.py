@@ -33,8 +33,9 @@ JOURNAL_FORMAT: Final = "reconciler-journal"
 JOURNAL_VERSION = 2  # 2: the journal is written before any write; the "writing" status
 #: Versions :func:`read_journal` reads (1: first written after the first layer).
 READABLE_VERSIONS = (1, 2)
-#: A journal is about as large as its plan; the same bound applies.
-MAX_JOURNAL_BYTES = 64 * 1024 * 1024
+#: A journal is read back to roll its apply back, so the bound fits the largest apply:
+#: 102,700 actions write 68 MB (an apply without a saved plan has no plan bound).
+MAX_JOURNAL_BYTES = 1024 * 1024 * 1024
 
 
 class JournalOrg(BaseModel):
