@@ -145,7 +145,9 @@ def run(config: Any, shape: Shape, org: dict[str, Any], root: Path,
         before = client.calls
         live = read(client, claims_for(config))
         reads = client.calls - before
+        plan_cpu = time.process_time()
         plan = plan_from_live(config, live, org=ref)
+        plan_cpu = time.process_time() - plan_cpu
         writer = Writer(client, live)
         if profile is not None and emu is not None:
             profiled(emu, profile)
@@ -165,7 +167,8 @@ def run(config: Any, shape: Shape, org: dict[str, Any], root: Path,
     planned = ", ".join(f"{n} {name}" for name, n in plan.apply_transports)
     sent = ", ".join(f"{n} {name}" for name, n in writer.calls_by_transport.items())
     print(f"config: {shape.sets} sets × {shape.objects} objects × {shape.fields} fields, "
-          f"{shape.users} users: {len(plan.actions):,} actions in {len(plan.layers)} layers")
+          f"{shape.users} users: {len(plan.actions):,} actions in {len(plan.layers)} layers, "
+          f"planned in {plan_cpu:.1f} s of CPU")
     print(f"apply: {result.write_calls} write calls ({sent}); planned ~{plan.apply_calls} "
           f"({planned}); with the {reads} read calls of its plan, "
           f"{reads + result.write_calls} calls")
@@ -175,7 +178,8 @@ def run(config: Any, shape: Shape, org: dict[str, Any], root: Path,
              f"{own:.1f} s")
     print(f"apply: {result.records_written:,} records written, wall {wall:.1f} s, {where}, "
           f"ok={result.ok}")
-    print(f"next plan: {len(again.actions)} actions")
+    print(f"journal: {(root / 'journal.json').stat().st_size / 1e6:.1f} MB; "
+          f"next plan: {len(again.actions)} actions")
     for measured in (profile, client_profile):
         if measured is not None:
             out = io.StringIO()
