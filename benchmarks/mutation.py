@@ -7,7 +7,7 @@ out of those checked and the names of the survivors (``mutmut show NAME`` prints
 survivor's diff). docs/testing.md says how to read them. Too slow for ``.ci/run``.
 
     python benchmarks/mutation.py [MODULE ...] [--budget SECONDS] [--children N] [--retest]
-                                  [--against TEST ... [--mutants PATTERN]]
+                                  [--against TEST ... | --golden] [--mutants PATTERN]
 
 MODULE is a dotted name under ``reconciler`` (``graph``, ``org.writer``); the default
 is every module ``[tool.mutmut] only_mutate`` lists, smallest first. Results are kept
@@ -17,7 +17,11 @@ first, to see which of them tests written since then kill. Changing the test sel
 makes mutmut start every module over; ``--against`` instead runs each mutant of the
 named modules not yet killed (those matching ``--mutants``, a glob) against the given
 test files (new ones not yet in the selection, or a fast few of it) and counts those
-they fail on as killed; the others keep their status.
+they fail on as killed; the others keep their status. ``--golden`` does what ``--against
+tests/test_golden.py`` does in one process (each case's org read once, then each mutant's
+plan of it compared): seconds where ``checks`` or ``diff``, which every test reaches,
+take mutmut hours. A module measured from scratch: ``MODULE --budget 60`` (mutmut makes
+the mutants), ``MODULE --golden``, then ``MODULE`` (mutmut tests only those left).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import time
 import tomllib
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from mutmut.stats import status_by_exit_code
 
@@ -117,6 +122,99 @@ def kill_with(module: str, tests: list[str], pattern: str) -> None:
             _meta(module).write_text(json.dumps(data, indent=4))  # kept if interrupted
 
 
+def kill_with_golden(module: str, pattern: str) -> None:
+    """Screen the module's mutants matching ``pattern`` and not yet killed against the
+    golden plan cases, in one process of mutmut's copy of the tree (see
+    :func:`golden_child`); mark those a case tells apart killed."""
+    if not _meta(module).exists():
+        return
+    for test in ("tests/__init__.py", "tests/test_golden.py"):
+        (ROOT / "mutants" / test).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / test, ROOT / "mutants" / test)
+    subprocess.run(["nice", "-n", "19", sys.executable, __file__, module, "--mutants", pattern,
+                    "--golden-child"], cwd=ROOT / "mutants", check=True)
+
+
+def golden_child(module: str, pattern: str) -> None:
+    """Each golden case's org read once from the emulator; then, mutant by mutant, the
+    plan made from it compared with the case's ``expected.json`` as
+    ``tests/test_golden.py`` compares it. A case that differs, fails or runs over 10 s
+    kills the mutant: the check of ``--against tests/test_golden.py`` without an emulator
+    per case and mutant (cases with policies, which planning alone doesn't apply, are
+    left to that). Runs in mutmut's copy of the tree, whose functions switch to the
+    mutant named by ``MUTANT_UNDER_TEST`` at each call."""
+    sys.path.insert(0, str(Path.cwd()))
+    os.environ["MUTANT_UNDER_TEST"] = ""
+    from reconciler.config import load_config
+    from reconciler.emulator import start_emulator
+    from reconciler.emulator.seed import load_seed_file
+    from reconciler.errors import ConfigError, PlanRejected
+    from reconciler.org.client import OrgClient
+    from reconciler.org.login import Connection
+    from reconciler.org.reader import read
+    from reconciler.plan import claims_for, plan_from_live
+    from reconciler.workflow import org_ref
+    from tests.test_golden import CASES, _relative
+
+    def planned(case: Path, meta: dict[str, Any], config: Any, live: Any,
+                org: Any) -> dict[str, Any]:
+        try:
+            plan = plan_from_live(config, live, org=org, targets=meta.get("targets", ()),
+                                  excludes=meta.get("excludes", ()))
+        except PlanRejected as exc:
+            return _relative({"problems": [str(p) for p in exc.problems]}, case)
+        data = plan.to_json()
+        return {key: data[key] for key in ("summary", "api_calls", "actions", "layers",
+                                           "manual_steps", "warnings")}
+
+    cases = []
+    for case in sorted(p for p in CASES.iterdir() if p.is_dir()):
+        meta = json.loads((case / "case.json").read_text()) if (
+            case / "case.json").exists() else {}
+        try:
+            config = load_config(case / "config")
+        except ConfigError:
+            continue
+        if config.policies is not None:
+            continue
+        seed = load_seed_file(case / "seed.yaml") if (case / "seed.yaml").exists() else None
+        with start_emulator(None, seed) as emu:
+            creds = emu.credentials()
+            conn = Connection(login_url=emu.url, flow="client_credentials",
+                              client_id=creds["client_id"],
+                              client_secret=creds["client_secret"], ca_bundle=emu.ca_file)
+            with OrgClient(conn) as client:
+                live, org = read(client, claims_for(config)), org_ref(client, "local")
+        wanted = json.loads((case / "expected.json").read_text())
+        if planned(case, meta, config, live, org) == wanted:  # unmutated, it must agree
+            cases.append((case, meta, config, live, org, wanted))
+
+    def on_alarm(*_: Any) -> None:
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    meta_file = Path("reconciler", module.replace(".", "/") + ".py.meta")
+    data = json.loads(meta_file.read_text())
+    codes = data["exit_code_by_key"]
+    for name, code in codes.items():
+        if status_by_exit_code[code] in KILLED or not fnmatch.fnmatchcase(name, pattern):
+            continue
+        os.environ["MUTANT_UNDER_TEST"] = name
+        for case, meta, config, live, org, wanted in cases:
+            signal.alarm(10)
+            try:
+                killed = planned(case, meta, config, live, org) != wanted
+            except Exception:  # a mutant that crashes the plan is told apart too
+                killed = True
+            finally:
+                signal.alarm(0)
+            if killed:
+                codes[name] = 1
+                break
+        os.environ["MUTANT_UNDER_TEST"] = ""
+    meta_file.write_text(json.dumps(data, indent=4))
+
+
 def report(module: str, found: dict[str, str], seconds: float, finished: bool) -> None:
     counts = Counter(found.values())
     checked = sum(n for s, n in counts.items() if s not in UNCHECKED)
@@ -141,14 +239,26 @@ def main() -> int:
                         help="test the survivors of earlier runs again")
     parser.add_argument("--against", nargs="+", metavar="TEST", default=[],
                         help="run the mutants not yet killed against these test files")
+    parser.add_argument("--golden", action="store_true",
+                        help="screen the mutants not yet killed against the golden plan "
+                             "cases in one process: seconds per module where every test "
+                             "reaches it (checks, diff)")
+    parser.add_argument("--golden-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mutants", default="*", metavar="PATTERN",
-                        help="with --against: only the mutants whose name matches")
+                        help="with --against or --golden: only the mutants whose name "
+                             "matches")
     args = parser.parse_args()
+    if args.golden_child:
+        golden_child(args.modules[0], args.mutants)
+        return 0
     for module in args.modules or configured_modules():
         if args.retest:
             forget_survivors(module)
         start = time.monotonic()
-        if args.against:
+        if args.golden:
+            kill_with_golden(module, args.mutants)
+            finished = True
+        elif args.against:
             kill_with(module, args.against, args.mutants)
             finished = True
         else:
