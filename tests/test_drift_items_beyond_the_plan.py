@@ -20,6 +20,7 @@ import pytest
 from simple_salesforce import Salesforce
 
 from reconciler.emulator import start_emulator
+from tests.emulator.helpers import make_set
 from tests.test_drift import CONFIG, OPS, SEED, USERNAME, Org
 
 CUSTOM_LABEL = "    label: Integration - Custom Objects\n"
@@ -157,3 +158,61 @@ def test_a_policy_violation_is_drift_about_the_config_line_that_grants_it(org: O
     assert violation["summary"] == (
         f"policy integration-baseline.view-setup: {USERNAME} holds ViewSetup through set "
         "INT_Custom_Objects (no View Setup and Configuration)")
+
+
+def test_a_set_the_prefix_claims_but_the_config_no_longer_declares_has_no_config_line(
+        org: Org) -> None:
+    # The team moved the sets out of this config; its prefix still claims them.
+    users = CONFIG[CONFIG.index("users:\n"):].replace(
+        "    permission_sets: [INT_Standard_Objects, INT_Custom_Objects]\n", "")
+    config = org.config / "access.yaml"
+    config.write_text("settings:\n  scope:\n    permission_sets: {name_prefix: INT_}\n" + users)
+    items = _items(_report(org, 3))
+    assert {address: item["config_location"] for address, item in items.items()} == {
+        "permission_sets.INT_Custom_Objects": None,
+        "permission_sets.INT_Standard_Objects": None,
+        "users.mulesoft.permission_sets.INT_Custom_Objects": _line_of(config, "users:",
+                                                                      "mulesoft"),
+        "users.mulesoft.permission_sets.INT_Standard_Objects": _line_of(config, "users:",
+                                                                        "mulesoft")}
+
+
+def test_an_item_is_at_the_list_entry_that_names_it_or_else_at_the_user(org: Org) -> None:
+    sf = org.ops()
+    make_set(sf, "Org_Reader")  # made in Setup; the config assigns it, first of the list
+    extra = make_set(sf, "Manual_Extra", PermissionsManageUsers=True)
+    sf.PermissionSetAssignment.create({  # assigned by hand: the config doesn't list it
+        "AssigneeId": _id(sf, f"SELECT Id FROM User WHERE Username = '{USERNAME}'"),
+        "PermissionSetId": extra})
+    config = org.config / "access.yaml"
+    config.write_text(CONFIG.replace("[INT_Standard_Objects, INT_Custom_Objects]",
+                                     "[Org_Reader, INT_Standard_Objects, INT_Custom_Objects]"))
+    (org.config / "settings.yaml").write_text(
+        "settings:\n  scope: {assignments: additive}\n"
+        "policies:\n  rule_sets:\n    integration-baseline:\n")
+    items = _items(_report(org, 3))
+    assert items["users.mulesoft.permission_sets.Org_Reader"]["config_location"] == (
+        _line_of(config, "users:", "Org_Reader"))
+    (violation,) = (item for item in items.values() if item["kind"] == "policy_violation")
+    assert violation["resource"] == 'users.mulesoft.permission_sets["Manual_Extra"]'
+    assert violation["config_location"] == _line_of(config, "users:", "mulesoft")
+
+
+def test_an_item_is_in_the_file_that_declares_it_or_at_the_block_that_claims_it(
+        org: Org) -> None:
+    start = CONFIG.index("  INT_Custom_Objects:\n")
+    end = CONFIG.index("users:\n")
+    access, custom = org.config / "access.yaml", org.config / "custom.yaml"
+    access.write_text("settings:\n  scope:\n    permission_sets: {name_prefix: INT_}\n"
+                      + CONFIG[:start] + CONFIG[end:])
+    custom.write_text("permission_sets:\n" + CONFIG[start:end])
+    sf = org.ops()
+    sf.PermissionSet.update(_id(sf, "SELECT Id FROM PermissionSet WHERE Name = "
+                                    "'INT_Custom_Objects'"), {"Label": "Custom"})
+    make_set(sf, "INT_Manual")  # under the prefix, declared nowhere
+    items = _items(_report(org, 2))
+    assert items["permission_sets.INT_Custom_Objects"]["config_location"] == (
+        f"{custom}:2:3")
+    # declared nowhere: at the config's block of sets, whose prefix claims it
+    block = access.read_text().splitlines().index("permission_sets:") + 1
+    assert items["permission_sets.INT_Manual"]["config_location"] == f"{access}:{block}:1"
