@@ -54,3 +54,21 @@ def test_past_5000_records_of_one_kind_a_bulk_job_takes_them(org: Org) -> None:
     # The set and the object rows by collections; the field rows in one job.
     assert _estimate(org, BULK_THRESHOLD + 1).endswith(
         "~8 to apply (2 collections, 6 bulk)")
+
+
+def test_a_bulk_job_that_deletes_costs_no_call_to_read_back_ids(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    fields = {f"Wide{n // FIELDS:02}__c.F{n % FIELDS:03}__c": ["read"]
+              for n in range(BULK_THRESHOLD + 1)}
+    objects = {f"Wide{o:02}__c": ["read"] for o in range(OBJECTS)}
+    seed = {**SEED, "permission_sets": [{"name": "INT_Wide", "label": "Wide",
+                                         "objects": objects, "fields": fields}]}
+    with start_emulator(tmp_path / "data", seed) as emu:
+        org = Org(emu, tmp_path)
+        org.write("access.yaml", "permission_sets:\n  INT_Wide:\n    label: Wide\n")
+        result = org.run("plan")
+        assert result.exit_code == 0, result.output
+        # The object rows by collections; the field rows in one job: create, upload,
+        # close, two polls.
+        assert "~6 to apply (1 collections, 5 bulk)" in result.output, result.output
