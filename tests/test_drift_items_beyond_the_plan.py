@@ -32,6 +32,7 @@ FIXED_AT_CREATION = ("(a license is set at creation: apply can't change it; dele
 @pytest.fixture
 def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     monkeypatch.chdir(tmp_path)
+    # The org fails to recalculate a group INT_Bundle, should a test declare one.
     seed = {**SEED, "org": {"group_recalculation": {"failing": ["INT_Bundle"]}}}
     with start_emulator(tmp_path / "data", seed) as emu:
         org = Org(emu, tmp_path)
