@@ -1,7 +1,8 @@
-"""What a plan says about group states a real org can be in and the emulator doesn't
-make: a group assignment revoked by a user access policy (``IsRevoked``), and a group
-whose recalculation Status is Outdated. The org is read from the emulator, then given
-that state as the reader would have read it, and planned."""
+"""What a plan says about states a real org can be in and the emulator doesn't make: a
+group assignment revoked by a user access policy (``IsRevoked``), a group whose
+recalculation Status is Outdated, a connected app whose Permitted Users policy the
+org doesn't return. The org is read from the emulator, then given that state as the
+reader would have read it, and planned."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from reconciler.config import load_config
 from reconciler.emulator import start_emulator
 from reconciler.errors import PlanRejected
-from reconciler.live import Live
+from reconciler.live import Live, entity_key
 from reconciler.model import FrozenMap
 from reconciler.org.client import OrgClient
 from reconciler.org.login import Connection
@@ -33,6 +34,9 @@ permission_sets:
     label: B
     objects:
       Invoice__c: [read]
+  INT_App:
+    label: App
+    connected_apps: [Orders Sync]
 
 permission_set_groups:
   INT_All:
@@ -47,12 +51,21 @@ users:
     profile: Minimum Access - API Only Integrations
     permission_sets: [INT_B]
     permission_set_groups: [INT_All]
+  newbie:
+    username: newbie@acme.example
+    last_name: Newbie
+    email: newbie@acme.example
+    profile: Minimum Access - API Only Integrations
+    permission_sets: [INT_App]
 """
-# The sets and the group exist; the user holds neither INT_B nor INT_All.
+# The sets and the group exist; the user holds neither INT_B nor INT_All. INT_App
+# gives Orders Sync already.
 SEED: dict[str, Any] = {
     **INVOICE_SEED,
+    "connected_apps": [{"name": "Orders Sync"}],
     "permission_sets": [{"name": n, "label": n[-1], "objects": {"Invoice__c": ["read"]}}
-                        for n in ("INT_A", "INT_B")],
+                        for n in ("INT_A", "INT_B")]
+    + [{"name": "INT_App", "label": "App", "connected_apps": ["Orders Sync"]}],
     "permission_set_groups": [{"name": "INT_All", "label": "All", "permission_sets": ["INT_A"]}],
     "users": [{"username": "mulesoft@acme.example", "last_name": "Integration",
                "profile": "Minimum Access - API Only Integrations"}],
@@ -100,3 +113,17 @@ def test_an_outdated_group_is_planned_with_a_warning_that_apply_waits(
     assert made.warnings == (
         "permission set group INT_All: the org is still recalculating it (Status "
         "Outdated); apply waits for it before assigning it",)
+
+
+def test_a_connected_app_whose_policy_is_not_returned_is_a_step_saying_so(
+        read_org: tuple[Path, Live, OrgRef]) -> None:
+    key = entity_key("ConnectedApplication", "Orders Sync")
+    app = read_org[1].setup_entities[key]
+    made = plan(read_org, setup_entities=FrozenMap(
+        {**read_org[1].setup_entities, key: replace(app, admin_approved_only=None)}))
+    steps = {s.address: s.text for s in made.manual_steps}
+    assert steps["permission_sets.INT_App.connected_apps.Orders Sync"] == (
+        'connected app "Orders Sync": its Permitted Users policy could not be read; set it '
+        'to "Admin approved users are pre-authorized" (Setup > App Manager > Orders Sync > '
+        "Manage > Edit Policies > OAuth Policies), or the access the permission set gives "
+        "has no effect and API-only users can't authorize it themselves.")
