@@ -384,9 +384,16 @@ class Checker:
         """Seats after the plan, counting what its deactivations and removals free."""
         delta: Counter[tuple[str, str]] = Counter()
         takers: dict[tuple[str, str], str] = {}
+        # A reactivation takes the seat of the licence the user ends with; a profile
+        # change in the same plan moves no seat the user held while inactive.
+        reactivated = {a.username.casefold() for a in self.actions
+                       if isinstance(a, ReactivateUser)}
         for action in self.actions:
             if isinstance(action, AssignPermissionSetLicense) and self._holds(action):
                 continue  # assigned again after a removal: it keeps the seat it has
+            if (isinstance(action, ChangeUserProfile)
+                    and action.username.casefold() in reactivated):
+                continue
             for pool, name, change in _seat_changes(action):
                 key = (pool, name.casefold())
                 delta[key] += change
@@ -465,8 +472,11 @@ def _seat_changes(a: Action) -> list[tuple[str, str, int]]:
     if isinstance(a, DeactivateUser) and a.license:
         return [("user_license", a.license, -1)]
     if isinstance(a, ChangeUserProfile) and a.license_before != a.license_after:
+        # An inactive user holds no seat; a deactivation in the same plan frees its own.
+        if not a.active:
+            return []
         out = [("user_license", a.license_before, -1)] if a.license_before else []
-        if a.license_after and a.active:
+        if a.license_after:
             out.append(("user_license", a.license_after, 1))
         return out
     if isinstance(a, AssignPermissionSetLicense):

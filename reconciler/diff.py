@@ -187,7 +187,8 @@ class _Context:
 
     def group_members(self, name: str) -> Iterable[str]:
         declared = self.desired.permission_set_groups.get(name)
-        if declared is not None:
+        # A group declared absent lists no sets: its members are the org's until it goes.
+        if declared is not None and not declared.absent:
             return declared.permission_sets
         info = self.live.groups.get(name.casefold())
         return info[1] if info else ()
