@@ -1,0 +1,88 @@
+"""What apply reports and journals for each way a write can end: an answer lost after
+the org made the write (outcome unknown: the apply fails even though the org reads back
+converged, since nobody saw the write succeed), a call refused as a whole (failed, with
+the org's words, and what waited on it skipped), and the journal's account of both.
+Through the CLI against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.emulator import start_emulator
+from tests.orgdir import INVOICE_SEED, Org
+
+SET_ONLY = "permission_sets:\n  INT_A:\n    label: A\n"
+SET_AND_ACCESS = SET_ONLY + "    objects:\n      Invoice__c: [read]\n"
+CREATE = "create_permission_set:permission_sets.INT_A"
+GRANT = "grant_object_access:permission_sets.INT_A.objects.Invoice__c"
+COLLECTIONS = {"method": "POST", "path": "composite/sobjects$"}
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    monkeypatch.chdir(tmp_path)
+    with start_emulator(tmp_path / "data", INVOICE_SEED) as emu:
+        yield Org(emu, tmp_path)
+
+
+def _entries(journal: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each entry's outcome: what it holds besides the action, empty fields left out."""
+    return {e["id"]: {k: v for k, v in e.items()
+                      if k not in ("kind", "address", "action") and v is not None}
+            for e in journal["actions"]}
+
+
+def test_an_unknown_outcome_fails_the_apply_even_when_the_org_converged(org: Org) -> None:
+    org.write("a.yaml", SET_ONLY)
+    org.emu.faults.add(kind="drop", when="after", **COLLECTIONS)
+    result = org.run("apply", "--auto-approve")
+    # The set was made, so reading again finds nothing left to do; but the apply never
+    # learned that, and says so.
+    assert "Converged: no changes left." in result.output
+    assert result.exit_code == 1, result.output
+    assert "Applied 0, failed 1, skipped 0, not attempted 0 · 1 write calls, " \
+           "0 records written" in result.output
+    assert "permission_sets.INT_A: outcome unknown: " in result.output
+    journal = org.journal()
+    assert journal is not None and journal["finished_at"] and journal["stopped"] is None
+    entry = _entries(journal)[CREATE]
+    assert entry["status"] == "unknown" and entry["error"], entry
+    assert (journal["write_calls"], journal["records_written"]) == (1, 0)
+
+
+def test_a_refused_call_is_journaled_with_the_orgs_words_and_what_waited_on_it(
+        org: Org) -> None:
+    org.write("a.yaml", SET_AND_ACCESS)
+    org.emu.faults.add(kind="error", status=400, error_code="INVALID_TYPE",
+                       message="refused whole", **COLLECTIONS)
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 1, result.output
+    journal = org.journal()
+    assert journal is not None and journal["finished_at"] and journal["stopped"] is None
+    assert _entries(journal) == {
+        CREATE: {"id": CREATE, "status": "failed", "error": "INVALID_TYPE: refused whole"},
+        GRANT: {"id": GRANT, "status": "skipped", "waited_on": CREATE},
+    }
+    assert (journal["write_calls"], journal["records_written"]) == (1, 0)
+
+
+def test_a_clean_apply_journals_each_record_id_and_the_calls_it_made(org: Org) -> None:
+    org.write("a.yaml", SET_AND_ACCESS)
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "Applied 2, failed 0, skipped 0, not attempted 0 · 2 write calls, " \
+           "2 records written" in result.output
+    journal = org.journal()
+    assert journal is not None
+    entries = _entries(journal)
+    ps = org.sf.query("SELECT Id FROM PermissionSet WHERE Name = 'INT_A'")["records"][0]["Id"]
+    row = org.sf.query("SELECT Id FROM ObjectPermissions WHERE Parent.Name = 'INT_A'"
+                       )["records"][0]["Id"]
+    assert entries == {CREATE: {"id": CREATE, "status": "applied", "record_id": ps},
+                       GRANT: {"id": GRANT, "status": "applied", "record_id": row}}
+    assert (journal["write_calls"], journal["records_written"],
+            journal["status_polls"]) == (2, 2, 0)
