@@ -6,6 +6,7 @@ Through the CLI against the emulator."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ def test_a_clean_apply_journals_each_record_id_and_the_calls_it_made(org: Org) -
     assert result.exit_code == 0, result.output
     assert "Applied 2, failed 0, skipped 0, not attempted 0 · 2 write calls, " \
            "2 records written" in result.output
+    assert "layer 1/2: 1/2 actions done" in result.output
+    assert "layer 2/2: 2/2 actions done" in result.output
     journal = org.journal()
     assert journal is not None
     entries = _entries(journal)
@@ -86,3 +89,34 @@ def test_a_clean_apply_journals_each_record_id_and_the_calls_it_made(org: Org) -
                        GRANT: {"id": GRANT, "status": "applied", "record_id": row}}
     assert (journal["write_calls"], journal["records_written"],
             journal["status_polls"]) == (2, 2, 0)
+
+
+def test_the_daily_limit_stops_after_a_layer_and_the_journal_says_what_was_not_tried(
+        org: Org) -> None:
+    org.write("a.yaml", SET_AND_ACCESS)
+    planned = org.run("plan", "--out", "plans/p.json")
+    assert planned.exit_code == 0, planned.output
+    reads = json.loads(Path("plans/p.json").read_text())["api_calls"]["read"]
+    # Enough for the apply's reads and its first write, not for the second.
+    org.emu.set_daily_limit(org.emu.stats()["api_calls"] + reads + 1)
+    result = org.run("apply", "plans/p.json")
+    assert result.exit_code == 1, result.output
+    assert "layer 1/2: 1/2 actions done" in result.output
+    assert "layer 2/2" not in result.output
+    assert "Applied 1, failed 0, skipped 0, not attempted 1" in result.output
+    assert "not attempted: permission_sets.INT_A.objects.Invoice__c" in result.output
+    journal = org.journal()
+    assert journal is not None and journal["finished_at"]
+    assert "daily API request limit" in journal["stopped"]
+    assert {k: e["status"] for k, e in _entries(journal).items()} == {
+        CREATE: "applied", GRANT: "not_attempted"}
+
+
+def test_records_of_one_kind_in_a_layer_go_in_one_call_each_sent_once(org: Org) -> None:
+    org.write("a.yaml", "permission_sets:\n" + "".join(
+        f"  INT_{n}:\n    label: Set {n}\n" for n in "ABC"))
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "Applied 3, failed 0, skipped 0, not attempted 0 · 1 write calls, " \
+           "3 records written (planned ~1 calls)" in result.output
+    assert org.writes() == 1
