@@ -27,7 +27,8 @@ SEED: dict[str, Any] = {
          "fields": {"Invoice__c.Amount__c": ["read"]},
          "connected_apps": ["Helpdesk App"]},
         {"name": "INT_Member", "label": "Member"},
-        {"name": "INT_Gone", "label": "Gone"},
+        {"name": "INT_Gone", "label": "Gone", "objects": {"Invoice__c": ["read", "edit"]},
+         "fields": {"Invoice__c.Amount__c": ["read"]}},
     ],
     "permission_set_groups": [
         {"name": "INT_Bundle", "label": "Bundle (old)", "permission_sets": ["INT_Member"]},
@@ -132,6 +133,12 @@ def test_one_apply_makes_every_kind_of_write_and_the_org_reads_back_as_the_confi
     assert result.exit_code == 0, result.output
     assert "failed 0, skipped 0, not attempted 0" in result.output
     assert "Converged: no changes left." in result.output
+    # The journal keeps the whole of the set it deleted, for a rollback to make it again.
+    journal = org.journal()
+    assert journal is not None
+    gone = journal["replaced"]["permission_sets.INT_Gone"]
+    assert (gone["objects"], gone["fields"]) == ({"Invoice__c": ["read", "edit"]},
+                                                 {"Invoice__c.Amount__c": ["read"]})
     sf = org.sf
     keep = one(sf, "SELECT Id, Label, Description, PermissionsApiEnabled, "
                    "PermissionsViewSetup, PermissionsRunReports FROM PermissionSet "
