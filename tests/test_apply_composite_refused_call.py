@@ -1,6 +1,7 @@
-"""A composite call refused as a whole fails only the records it carried: the next call
-of the same layer is still sent and its records written, so a rerun has only the
-refused ones left. Through the CLI against the emulator over HTTPS."""
+"""A composite call refused as a whole, or whose connection dropped before an answer,
+fails only the records it carried: the next call of the same layer is still sent and its
+records written, so a rerun has only those left. Through the CLI against the emulator
+over HTTPS."""
 
 from __future__ import annotations
 
@@ -23,18 +24,21 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
         yield Org(emu, tmp_path)
 
 
-def test_a_refused_composite_call_fails_its_records_and_the_next_call_goes_on(
-        org: Org) -> None:
+@pytest.mark.parametrize(("fault", "error"), [
+    ({"kind": "error", "status": 400, "error_code": "JSON_PARSER_ERROR",
+      "message": "unexpected token"}, "JSON_PARSER_ERROR: unexpected token"),
+    ({"kind": "drop", "when": "before"}, "the connection dropped before an answer came"),
+], ids=["refused", "dropped"])
+def test_a_composite_call_that_fails_fails_its_records_and_the_next_call_goes_on(
+        org: Org, fault: dict[str, object], error: str) -> None:
     org.write("wide.yaml", fields_config())
-    org.emu.faults.add(kind="error", method="POST", path="composite$", body=WRITES,
-                       status=400, error_code="JSON_PARSER_ERROR",
-                       message="unexpected token", times=1)
+    org.emu.faults.add(method="POST", path="composite$", body=WRITES, times=1, **fault)
     result = org.run("apply", "--auto-approve")
     assert result.exit_code == 1, result.output
-    # the set and its 3 object rows by collections, then the field rows in two calls
+    # the set, its 3 object rows and the last 50 field rows; not the first 1,000
     assert (f"Applied {1 + 3 + FIELD_ROWS - 1000}, failed 1000, skipped 0, not attempted 0 "
             f"· 4 write calls, {1 + 3 + FIELD_ROWS - 1000} records written") in result.output
-    assert "JSON_PARSER_ERROR: unexpected token" in result.output
+    assert error in result.output
     assert org.sf.query("SELECT COUNT() FROM FieldPermissions WHERE Parent.Name = "
                         "'INT_Wide'")["totalSize"] == FIELD_ROWS - 1000
     rerun = org.run("apply", "--auto-approve")

@@ -51,7 +51,9 @@ def test_an_unknown_outcome_fails_the_apply_even_when_the_org_converged(org: Org
     journal = org.journal()
     assert journal is not None and journal["finished_at"] and journal["stopped"] is None
     entry = _entries(journal)[CREATE]
-    assert entry["status"] == "unknown" and entry["error"], entry
+    assert entry["status"] == "unknown", entry
+    assert "the connection dropped before an answer came" in entry["error"], entry
+    assert "the change may or may not have been applied" in entry["error"], entry
     assert (journal["write_calls"], journal["records_written"]) == (1, 0)
 
 
