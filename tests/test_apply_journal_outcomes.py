@@ -122,3 +122,14 @@ def test_records_of_one_kind_in_a_layer_go_in_one_call_each_sent_once(org: Org) 
     assert "Applied 3, failed 0, skipped 0, not attempted 0 · 1 write calls, " \
            "3 records written (planned ~1 calls)" in result.output
     assert org.writes() == 1
+
+
+def test_a_saved_plans_journal_goes_beside_the_plan_file(org: Org) -> None:
+    org.write("a.yaml", SET_ONLY)
+    assert org.run("plan", "--out", "reviewed/p.json").exit_code == 0
+    result = org.run("apply", "reviewed/p.json")
+    assert result.exit_code == 0, result.output
+    journals = sorted(Path("reviewed").glob("emu.apply-*.json"))
+    assert len(journals) == 1
+    assert f"Journal: {journals[0]}" in result.output
+    assert not Path("plans").exists()
