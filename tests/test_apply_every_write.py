@@ -69,6 +69,9 @@ permission_sets:
     fields:
       Invoice__c.Amount__c: [read]
     connected_apps: [Helpdesk App]
+  INT_Full:
+    label: Full
+    license: Salesforce
   INT_Gone:
     absent: true
 permission_set_groups:
@@ -151,6 +154,9 @@ def test_one_apply_makes_every_kind_of_write_and_the_org_reads_back_as_the_confi
     psl = one(sf, f"SELECT Id FROM PermissionSetLicense WHERE MasterLabel = '{PSL}'")
     assert (new["Label"], new["Description"], new["LicenseId"], new["PermissionsApiEnabled"]
             ) == ("New", "Made by the config", psl["Id"], True)
+    full = one(sf, "SELECT LicenseId FROM PermissionSet WHERE Name = 'INT_Full'")
+    licence = one(sf, "SELECT Id FROM UserLicense WHERE Name = 'Salesforce'")
+    assert full["LicenseId"] == licence["Id"]
     objects = {(r["Parent"]["Name"], r["SobjectType"]): (
         r["PermissionsRead"], r["PermissionsCreate"], r["PermissionsEdit"])
         for r in sf.query_all("SELECT Parent.Name, SobjectType, PermissionsRead, "
@@ -170,7 +176,7 @@ def test_one_apply_makes_every_kind_of_write_and_the_org_reads_back_as_the_confi
         "WHERE Parent.Name LIKE 'INT_%'")["records"])
     assert apps == [("INT_Keep", "ConnectedApplication"), ("INT_New", "ConnectedApplication")]
     assert _names(sf, "SELECT Name FROM PermissionSet WHERE Name LIKE 'INT_%'", "Name") == [
-        "INT_Keep", "INT_Member", "INT_New"]
+        "INT_Full", "INT_Keep", "INT_Member", "INT_New"]
     groups = {r["DeveloperName"]: (r["MasterLabel"], r["Description"]) for r in sf.query_all(
         "SELECT DeveloperName, MasterLabel, Description FROM PermissionSetGroup")["records"]}
     assert groups == {"INT_Bundle": ("Bundle", "The config's bundle"),
