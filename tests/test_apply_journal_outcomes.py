@@ -133,3 +133,18 @@ def test_a_saved_plans_journal_goes_beside_the_plan_file(org: Org) -> None:
     assert len(journals) == 1
     assert f"Journal: {journals[0]}" in result.output
     assert not Path("plans").exists()
+
+
+def test_the_daily_limit_reached_before_any_write_lists_every_action_not_tried(
+        org: Org) -> None:
+    org.write("a.yaml", SET_AND_ACCESS)
+    planned = org.run("plan", "--out", "plans/p.json")
+    assert planned.exit_code == 0, planned.output
+    reads = json.loads(Path("plans/p.json").read_text())["api_calls"]["read"]
+    org.emu.set_daily_limit(org.emu.stats()["api_calls"] + reads)
+    result = org.run("apply", "plans/p.json")
+    assert result.exit_code == 1, result.output
+    assert "Applied 0, failed 0, skipped 0, not attempted 2" in result.output
+    assert ("not attempted: permission_sets.INT_A\n"
+            "not attempted: permission_sets.INT_A.objects.Invoice__c\n") in result.output
+    assert org.writes() == 0
