@@ -142,6 +142,15 @@ def test_one_apply_makes_every_kind_of_write_and_the_org_reads_back_as_the_confi
     gone = journal["replaced"]["permission_sets.INT_Gone"]
     assert (gone["objects"], gone["fields"]) == ({"Invoice__c": ["read", "edit"]},
                                                  {"Invoice__c.Amount__c": ["read"]})
+    # ... and what it replaced of every set, group and user it read.
+    replaced = journal["replaced"]
+    assert (replaced["permission_sets.INT_Keep"]["label"],
+            replaced["permission_set_groups.INT_Bundle"]["label"],
+            replaced["users:keep@acme.example"]["email"]) == (
+        "Keep (old)", "Bundle (old)", "old@acme.example")
+    # The group assignment waited for the groups this apply changed, and said so.
+    assert "waiting for permission set groups to recalculate: 29/32 actions done" in \
+        result.output
     sf = org.sf
     keep = one(sf, "SELECT Id, Label, Description, PermissionsApiEnabled, "
                    "PermissionsViewSetup, PermissionsRunReports FROM PermissionSet "
