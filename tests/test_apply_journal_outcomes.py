@@ -7,6 +7,8 @@ Through the CLI against the emulator."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,3 +150,28 @@ def test_the_daily_limit_reached_before_any_write_lists_every_action_not_tried(
     assert ("not attempted: permission_sets.INT_A\n"
             "not attempted: permission_sets.INT_A.objects.Invoice__c\n") in result.output
     assert org.writes() == 0
+
+
+def test_the_journal_says_which_actions_are_being_written_while_they_are(org: Org) -> None:
+    """A process killed mid-call leaves the journal saying which writes may have gone out."""
+    org.write("a.yaml", SET_ONLY)
+    org.emu.faults.add(kind="latency", delay=1.0, **COLLECTIONS)
+    seen: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            journal = org.journal()
+            if journal is not None:
+                seen.extend(e["status"] for e in journal["actions"])
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = org.run("apply", "--auto-approve")
+    finally:
+        done.set()
+        watcher.join()
+    assert result.exit_code == 0, result.output
+    assert "writing" in seen
