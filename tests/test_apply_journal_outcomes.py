@@ -175,3 +175,17 @@ def test_the_journal_says_which_actions_are_being_written_while_they_are(org: Or
         watcher.join()
     assert result.exit_code == 0, result.output
     assert "writing" in seen
+
+
+def test_a_record_the_org_refuses_is_not_sent_again(org: Org) -> None:
+    """Only a lock is worth another try: a refused value fails after one call."""
+    # The emulator's time zone picklist lacks Europe/Madrid: the create is refused.
+    org.write("u.yaml", "users:\n  u:\n    username: u@acme.example\n    last_name: U\n"
+                        "    email: u@acme.example\n    profile: Standard User\n"
+                        "    time_zone: Europe/Madrid\n")
+    result = org.run("apply", "--auto-approve")
+    assert result.exit_code == 1, result.output
+    assert "Applied 0, failed 1, skipped 0, not attempted 0 · 1 write calls, " \
+           "0 records written" in result.output
+    assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in result.output
+    assert org.writes() == 1
