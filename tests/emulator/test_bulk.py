@@ -178,45 +178,45 @@ def test_lock_faults_fail_some_rows_and_an_error_fault_fails_the_job(
                     )["totalSize"] == 0
 
 
+def slow_sets_job(emu: Emulator, prefix: str, rows: int) -> tuple[Salesforce, str]:
+    """A closed insert job of ``rows`` permission sets, each row taking 50 ms."""
+    sf = client(emu)
+    emu.faults.add(kind="latency", method="PROCESS", path="jobs/ingest", delay=0.05,
+                   times=None)
+    jobs = job_client(sf, "PermissionSet")
+    job = jobs.create_job("insert")
+    jobs.upload_job_data(job["id"], "Name,Label\n" + "".join(
+        f"{prefix}{i},{i}\n" for i in range(rows)))
+    assert jobs.close_job(job["id"])["state"] == "UploadComplete"
+    return sf, str(job["id"])
+
+
 def test_a_closed_job_runs_to_the_end_with_nobody_polling(tmp_path: Path) -> None:
     with start_emulator(tmp_path / "org2", SEED) as emu:
-        sf = client(emu)
-        emu.faults.add(kind="latency", method="PROCESS", path="jobs/ingest", delay=0.05,
-                       times=None)
-        jobs = job_client(sf, "PermissionSet")
-        job = jobs.create_job("insert")
-        jobs.upload_job_data(job["id"], "Name,Label\n" + "".join(
-            f"Bulk_J{i},J{i}\n" for i in range(10)))
-        assert jobs.close_job(job["id"])["state"] == "UploadComplete"
-        assert jobs.get_job(job["id"], False)["state"] in ("UploadComplete", "InProgress")
+        sf, job_id = slow_sets_job(emu, "Bulk_J", 10)
+        assert job_client(sf, "PermissionSet").get_job(job_id, False)["state"] in (
+            "UploadComplete", "InProgress")
         time.sleep(1.2)  # nobody asks; the org goes on
         emu.faults.clear()
         assert sf.query("SELECT COUNT() FROM PermissionSet WHERE Name LIKE 'Bulk_J%'"
                         )["totalSize"] == 10
-        assert wait_done(sf, "PermissionSet", job["id"])["state"] == "JobComplete"
+        assert wait_done(sf, "PermissionSet", job_id)["state"] == "JobComplete"
 
 
 def test_a_job_stopped_with_the_org_resumes_where_it_was_when_served_again(
         tmp_path: Path) -> None:
     rows = 30
     with start_emulator(tmp_path / "org3", SEED) as emu:
-        sf = client(emu)
-        emu.faults.add(kind="latency", method="PROCESS", path="jobs/ingest", delay=0.05,
-                       times=None)
-        jobs = job_client(sf, "PermissionSet")
-        job = jobs.create_job("insert")
-        jobs.upload_job_data(job["id"], "Name,Label\n" + "".join(
-            f"Bulk_R{i},R{i}\n" for i in range(rows)))
-        jobs.close_job(job["id"])
+        _, job_id = slow_sets_job(emu, "Bulk_R", rows)
         time.sleep(0.5)  # some rows written, then the org stops
     with start_emulator(tmp_path / "org3") as emu:
         sf = client(emu)
-        done = wait_done(sf, "PermissionSet", job["id"])
+        done = wait_done(sf, "PermissionSet", job_id)
         assert (done["state"], done["numberRecordsProcessed"]) == ("JobComplete", rows)
         written = sf.query_all("SELECT Name FROM PermissionSet WHERE Name LIKE 'Bulk_R%'")
         assert sorted(r["Name"] for r in written["records"]) == sorted(
             f"Bulk_R{i}" for i in range(rows))
-        assert len(results(sf, "PermissionSet", job["id"], "successfulResults")) == rows
+        assert len(results(sf, "PermissionSet", job_id, "successfulResults")) == rows
 
 
 def test_delete_and_update_jobs_and_the_job_list(sf: Salesforce) -> None:
