@@ -40,6 +40,8 @@ BULK_WAIT_SECONDS = 1800.0
 #: Upload at most this much CSV per job (Salesforce takes 150 MB once base64-encoded).
 MAX_JOB_BYTES = 100 * 1024 * 1024
 _FIRST_POLL, _MAX_POLL = 0.25, 10.0
+#: Seconds left within which a job's rate is trusted to say when it ends.
+_SURE = 2.0
 _OPERATIONS = {"create": "insert", "update": "update", "delete": "delete"}
 _DONE = ("JobComplete", "Failed", "Aborted")
 _RUNNING = ("UploadComplete", "InProgress")
@@ -168,14 +170,15 @@ def next_poll(backoff: float, rows: int, before: tuple[float, int],
               now: tuple[float, int]) -> float:
     """Seconds until the next poll of a job of ``rows`` rows, given two polls' (time,
     rows processed): when the rest should be done at the rate between them (a little
-    after; between the first pause and the longest), else ``backoff`` (the job has not
-    moved, or its size is unknown). A long job is polled a few times, not at every step
-    of the backoff, and a short one soon after it ends."""
+    after), or half way there while that is more than :data:`_SURE` seconds off (a rate
+    seen early is rough); between the first pause and the longest. Else ``backoff`` (the
+    job has not moved, or its size is unknown). A long job is polled a few times, not
+    at every step of the backoff, and a short one soon after it ends."""
     moved, took = now[1] - before[1], now[0] - before[0]
     if rows <= 0 or moved <= 0 or took <= 0:
         return backoff
     left = max(rows - now[1], 0) * took / moved
-    return min(max(left * 1.1, _FIRST_POLL), _MAX_POLL)
+    return min(max(left * 1.1 if left <= _SURE else left / 2, _FIRST_POLL), _MAX_POLL)
 
 
 def _processed(info: Mapping[str, Any]) -> int:

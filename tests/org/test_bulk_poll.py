@@ -18,8 +18,10 @@ def test_a_moving_job_is_polled_when_its_rate_says_it_ends() -> None:
 def test_a_long_job_is_polled_a_few_times_not_at_every_backoff_step() -> None:
     # 3,000 of 90,000 rows in 1 s: the rest takes half a minute; wait the longest pause.
     assert next_poll(0.375, 90_000, (0.0, 0), (1.0, 3_000)) == 10.0
-    # 60,000 in 10 s: 5 s to go.
-    assert 5.0 <= next_poll(0.844, 90_000, (0.0, 0), (10.0, 60_000)) <= 6.0
+    # 60,000 in 10 s: 5 s to go, by a rate that may be rough; look again half way.
+    assert next_poll(0.844, 90_000, (0.0, 0), (10.0, 60_000)) == 2.5
+    # 86,000 in 10 s: under half a second to go; poll just after.
+    assert 0.5 <= next_poll(0.844, 90_000, (0.0, 0), (10.0, 86_000)) <= 0.6
 
 
 @pytest.mark.parametrize(("rows", "before", "now"), [
