@@ -63,10 +63,7 @@ def profiled(emu: Emulator, profile: cProfile.Profile) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--sets", type=int, default=300)
-    parser.add_argument("--objects", type=int, default=40)
-    parser.add_argument("--fields", type=int, default=300)
+    Shape.add_arguments(parser)
     parser.add_argument("--separate", action="store_true",
                         help="serve the org from a process of its own")
     parser.add_argument("--profile", action="store_true",
@@ -75,7 +72,7 @@ def main() -> None:
                         help="profile the client: apply's own thread (slower)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # child: the org
     args = parser.parse_args()
-    shape = Shape(args.users, args.sets, args.objects, args.fields)
+    shape = Shape.from_args(args)
     if args.serve is not None:
         serve(args.serve, shape)
         return

@@ -28,15 +28,12 @@ from reconciler.workflow import make_plan
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--sets", type=int, default=300)
-    parser.add_argument("--objects", type=int, default=40)
-    parser.add_argument("--fields", type=int, default=300)
+    Shape.add_arguments(parser)
     parser.add_argument("--drift", type=int, default=5)
     parser.add_argument("--access", action="store_true",
                         help="also time `access`: every user's effective access, and --who")
     args = parser.parse_args()
-    shape = Shape(args.users, args.sets, args.objects, args.fields)
+    shape = Shape.from_args(args)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "config").mkdir()

@@ -11,6 +11,7 @@ client to add up the time spent waiting for the org.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -39,6 +40,16 @@ class Shape:
 
     def __init__(self, users: int, sets: int, objects: int, fields: int) -> None:
         self.users, self.sets, self.objects, self.fields = users, sets, objects, fields
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """``--users``, ``--sets``, ``--objects`` and ``--fields``, the 1× org's by default."""
+        for name, default in (("users", 100), ("sets", 300), ("objects", 40), ("fields", 300)):
+            parser.add_argument(f"--{name}", type=int, default=default)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Shape:
+        return cls(args.users, args.sets, args.objects, args.fields)
 
     @classmethod
     def scaled(cls, factor: int) -> Shape:

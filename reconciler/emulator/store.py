@@ -114,9 +114,9 @@ class Store:
         self._pending: list[tuple[Any, ...]] = []
         self._marks: list[int | None] = []
         self._ref_cache: dict[str, list[str]] = {}
-        # (sObject, field names) → their values → Ids of live records (see where()).
         self._counter: int | None = None  # the last Id counter given (None: ask SQLite)
         self._counter_unsaved = False
+        # (sObject, field names) → their values → Ids of live records (see where()).
         self._compound: dict[tuple[str, tuple[str, ...]], dict[tuple[Any, ...], set[str]]] = {}
         # Writes per sObject since the store opened (undone ones too): what memo() checks.
         self._changes: dict[str, int] = {}

@@ -52,7 +52,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 from simple_salesforce.util import exception_handler
 
-from reconciler.actions import COLLECTION_LIMIT, COMPOSITE_COLLECTIONS
+from reconciler.actions import COLLECTION_LIMIT, COMPOSITE_RECORDS
 from reconciler.errors import ApiError, AuthError, ConnectionFailed, RequestLimitError
 from reconciler.org.failures import (
     api_error,
@@ -66,7 +66,6 @@ from reconciler.org.login import Connection, Login
 
 __all__ = [
     "COLLECTION_LIMIT",
-    "COMPOSITE_COLLECTIONS",
     "COMPOSITE_LIMIT",
     "Identity",
     "OrgClient",
@@ -351,9 +350,9 @@ class OrgClient:
         *,
         idempotent: bool = False,
     ) -> list[dict[str, Any]]:
-        """One composite call carrying up to :data:`COMPOSITE_COLLECTIONS` sObject
-        Collections subrequests of :data:`COLLECTION_LIMIT` records each: what
-        :meth:`collection` does for 200 records, for up to 1,000 in one API call.
+        """One composite call carrying sObject Collections subrequests of
+        :data:`COLLECTION_LIMIT` records each: what :meth:`collection` does for 200
+        records, for up to ``actions.COMPOSITE_RECORDS`` (1,000) in one API call.
 
         Returns one ``{"id", "success", "errors"}`` per item, in order, with
         ``allOrNone=false`` throughout. A subrequest refused as a whole (a non-2xx
@@ -364,9 +363,9 @@ class OrgClient:
         if isinstance(records_or_ids, str):
             raise TypeError("pass a sequence of records or Ids, not one string")
         items = list(records_or_ids)
-        limit = COMPOSITE_COLLECTIONS * COLLECTION_LIMIT
-        if len(items) > limit:
-            raise ValueError(f"{len(items)} records: a composite call carries at most {limit}")
+        if len(items) > COMPOSITE_RECORDS:
+            raise ValueError(f"{len(items)} records: a composite call carries at most "
+                             f"{COMPOSITE_RECORDS}")
         chunks = [items[i:i + COLLECTION_LIMIT] for i in range(0, len(items), COLLECTION_LIMIT)]
         subs = [_collections_subrequest(method, chunk, f"records{n}")
                 for n, chunk in enumerate(chunks)]
