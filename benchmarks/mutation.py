@@ -29,7 +29,9 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import math
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -80,6 +82,13 @@ def _meta(module: str) -> Path:
     return ROOT / "mutants" / "reconciler" / (module.replace(".", "/") + ".py.meta")
 
 
+def _save(meta: Path, data: dict[str, Any]) -> None:
+    """A module's results written whole: another run may read them at any moment."""
+    part = meta.with_suffix(".part")
+    part.write_text(json.dumps(data, indent=4))
+    part.replace(meta)
+
+
 def statuses(module: str) -> dict[str, str]:
     """Each mutant of the module → its status, from mutmut's result file."""
     if not _meta(module).exists():
@@ -97,29 +106,140 @@ def forget_survivors(module: str) -> None:
     for name, code in codes.items():
         if status_by_exit_code[code] not in KILLED | UNCHECKED:
             codes[name] = None
-    _meta(module).write_text(json.dumps(data, indent=4))
+    _save(_meta(module), data)
 
 
-def kill_with(module: str, tests: list[str], pattern: str) -> None:
-    """Run each mutant of the module matching ``pattern`` and not yet killed against
-    ``tests``; mark those they fail on killed."""
-    if not _meta(module).exists():
+def kill_with(modules: list[str], tests: list[str], pattern: str, sample: int,
+              children: int) -> None:
+    """Run each mutant of the modules matching ``pattern`` and not yet killed (or a
+    random ``sample`` of each module's) against ``tests``, in one process (see
+    :func:`against_child`); mark those they fail on killed."""
+    modules = [m for m in modules if _meta(m).exists()]
+    if not modules:
         return
     for test in {t.split("::")[0] for t in tests}:  # mutmut's copy of the tree runs them
         (ROOT / "mutants" / test).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / test, ROOT / "mutants" / test)
-    data = json.loads(_meta(module).read_text())
-    codes = data["exit_code_by_key"]
-    for name, code in codes.items():
-        if status_by_exit_code[code] in KILLED or not fnmatch.fnmatchcase(name, pattern):
+    subprocess.run(["nice", "-n", "19", sys.executable, __file__, *modules, "--mutants", pattern,
+                    "--sample", str(sample), "--children", str(children),
+                    "--against-child", *tests],
+                   cwd=ROOT / "mutants", check=True)
+
+
+def against_child(modules: list[str], pattern: str, sample: int, children: int,
+                  tests: list[str]) -> None:
+    """``pytest -x`` of ``tests`` for each mutant, without a start-up per mutant: the
+    tests are collected once and each is run once unmutated, noting the functions it
+    reaches; then each mutant runs in a fork of this process against the tests that
+    reach its function, fastest first, until one fails (killed) or all pass
+    (survived). A mutant whose tests run over 10 s plus three times their unmutated
+    time is stopped and counted as a timeout (killed), as mutmut counts it. A test
+    that fails unmutated tells no mutant apart and is left out. Runs in mutmut's copy
+    of the tree, whose functions switch to the mutant named by ``MUTANT_UNDER_TEST``
+    at each call."""
+    sys.path.insert(0, str(Path.cwd()))
+    import pytest
+    from _pytest.runner import runtestprotocol
+    from mutmut.mutation import trampoline
+    from mutmut.utils.format_utils import mangled_name_from_mutant_name
+
+    results = {m: json.loads(Path("reconciler", m.replace(".", "/") + ".py.meta").read_text())
+               for m in modules}
+    names: list[str] = []
+    for module, data in results.items():
+        chosen = [name for name, code in data["exit_code_by_key"].items()
+                  if status_by_exit_code[code] not in KILLED
+                  and fnmatch.fnmatchcase(name, pattern)]
+        if sample:
+            chosen = _sampled(module, chosen, data, sample)
+        names += chosen
+
+    def record(codes: dict[str, int]) -> None:
+        """Each mutant's code into its module's result file, kept if interrupted."""
+        for module, data in results.items():
+            mine = {n: c for n, c in codes.items() if n in data["exit_code_by_key"]}
+            if mine:
+                data["exit_code_by_key"].update(mine)
+                _save(Path("reconciler", module.replace(".", "/") + ".py.meta"), data)
+
+    def passes(item: Any) -> bool:
+        return not any(r.failed for r in runtestprotocol(item, log=False, nextitem=None))
+
+    class Screen:
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtestloop(self, session: Any) -> bool:
+            reached: set[str] = set()
+            trampoline.record_trampoline_hit = (  # type: ignore[attr-defined]
+                lambda name, caller=None: reached.add(name))
+            tests_of: dict[str, list[tuple[float, Any]]] = {}
+            for item in session.items:
+                reached.clear()
+                os.environ["MUTANT_UNDER_TEST"] = "stats"
+                start = time.monotonic()
+                ok = passes(item)
+                os.environ["MUTANT_UNDER_TEST"] = ""
+                for function in reached if ok else ():
+                    tests_of.setdefault(function, []).append((time.monotonic() - start, item))
+            factory = session.config._tmp_path_factory
+            running: dict[int, tuple[str, float, Path]] = {}
+            for name in [*names, *[""] * children]:  # then wait for the last ones
+                while len(running) >= children or (not name and running):
+                    record(_reaped(running))
+                if not name:
+                    continue
+                reaching = sorted(tests_of.get(mangled_name_from_mutant_name(name), []),
+                                  key=lambda pair: pair[0])
+                if not reaching:
+                    record({name: 33})  # no test reaches it
+                    continue
+                temp = factory.getbasetemp() / name.rpartition(".")[2]
+                temp.mkdir()
+                pid = os.fork()
+                if pid == 0:
+                    os.environ["MUTANT_UNDER_TEST"] = name
+                    factory._basetemp = temp  # the fork's own, removed when it ends
+                    os._exit(0 if all(passes(item) for _, item in reaching) else 1)
+                limit = 10 + 3 * sum(took for took, _ in reaching)
+                running[pid] = (name, time.monotonic() + limit, temp)
+            return True
+
+    pytest.main(["-q", "-p", "no:cacheprovider", *tests], plugins=[Screen()])
+
+
+def _sampled(module: str, chosen: list[str], data: dict[str, Any], size: int) -> list[str]:
+    """A random ``size`` of the module's mutants not yet killed, the same each time: the
+    first draw is kept beside the results with how many there were to draw from and
+    how many were killed before, from which :func:`report` estimates the whole
+    module's figure. Later runs check again those of the draw not yet killed."""
+    path = Path("reconciler", module.replace(".", "/") + ".py.sample")
+    if path.exists():
+        drawn = set(json.loads(path.read_text())["mutants"])
+        return [name for name in chosen if name in drawn]
+    picked = sorted(random.Random(module).sample(chosen, min(size, len(chosen))))
+    killed = sum(status_by_exit_code[c] in KILLED for c in data["exit_code_by_key"].values())
+    _save(path, {"population": len(chosen), "killed_before": killed, "mutants": picked})
+    return picked
+
+
+def _reaped(running: dict[int, tuple[str, float, Path]]) -> dict[str, int]:
+    """mutmut's exit codes of the forked mutants that ended or ran out of time (1
+    killed, 0 survived, 36 timeout); what their tests left in their temporary
+    directory is removed."""
+    time.sleep(0.02)
+    codes = {}
+    for pid, (name, deadline, temp) in list(running.items()):
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if not ended and time.monotonic() < deadline:
             continue
-        command = ["nice", "-n", "19", sys.executable, "-m", "pytest", "-x", "-q",
-                   "-p", "no:cacheprovider", *tests]
-        done = subprocess.run(command, cwd=ROOT / "mutants", capture_output=True,
-                              env={**os.environ, "MUTANT_UNDER_TEST": name}, check=False)
-        if done.returncode == 1:  # a test failed (2 and up: pytest itself went wrong)
-            codes[name] = 1
-            _meta(module).write_text(json.dumps(data, indent=4))  # kept if interrupted
+        if not ended:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            codes[name] = 36
+        else:
+            codes[name] = 0 if os.waitstatus_to_exitcode(status) == 0 else 1
+        shutil.rmtree(temp, ignore_errors=True)
+        del running[pid]
+    return codes
 
 
 def kill_with_golden(module: str, pattern: str) -> None:
@@ -212,7 +332,7 @@ def golden_child(module: str, pattern: str) -> None:
                 codes[name] = 1
                 break
         os.environ["MUTANT_UNDER_TEST"] = ""
-    meta_file.write_text(json.dumps(data, indent=4))
+    _save(meta_file, data)
 
 
 def report(module: str, found: dict[str, str], seconds: float, finished: bool) -> None:
@@ -223,9 +343,34 @@ def report(module: str, found: dict[str, str], seconds: float, finished: bool) -
     print(f"{module:<18} {rate}  killed {killed}/{checked} checked of {len(found)}"
           f"  ({', '.join(f'{s} {n}' for s, n in sorted(counts.items()))})"
           f"  {seconds:.0f} s{'' if finished else ', budget ran out'}")
+    sample = _meta(module).with_suffix(".sample")
+    if sample.exists():
+        print("    " + estimate(json.loads(sample.read_text()), found))
     for name, status in sorted(found.items()):
         if status not in KILLED | UNCHECKED:
             print(f"    {status}: {name}")
+
+
+def estimate(sample: dict[str, Any], found: dict[str, str]) -> str:
+    """The module's kill rate estimated from a random sample of the mutants not killed
+    before it was drawn, with a 95 % Wilson interval."""
+    drawn = [found[name] for name in sample["mutants"] if name in found]
+    n = sum(status not in UNCHECKED for status in drawn)
+    k = sum(status in KILLED for status in drawn)
+    if not n:
+        return "estimate: no mutant of the sample checked yet"
+    z, p = 1.96, k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    whole = len(found)
+
+    def scaled(rate: float) -> float:
+        return 100 * (int(sample["killed_before"]) + rate * int(sample["population"])) / whole
+
+    return (f"estimate: {scaled(p):.1f} % (95 %: {scaled(centre - half):.1f}-"
+            f"{scaled(centre + half):.1f} %) from {k} killed of a random {n} of the "
+            f"{sample['population']} not killed before, {sample['killed_before']} killed "
+            "before")
 
 
 def main() -> int:
@@ -244,6 +389,10 @@ def main() -> int:
                              "cases in one process: seconds per module where every test "
                              "reaches it (checks, diff)")
     parser.add_argument("--golden-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--against-child", nargs="+", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=int, default=0, metavar="N",
+                        help="with --against: only a random N of those mutants (the same "
+                             "N for the same module each time)")
     parser.add_argument("--mutants", default="*", metavar="PATTERN",
                         help="with --against or --golden: only the mutants whose name "
                              "matches")
@@ -251,15 +400,23 @@ def main() -> int:
     if args.golden_child:
         golden_child(args.modules[0], args.mutants)
         return 0
-    for module in args.modules or configured_modules():
+    if args.against_child:
+        against_child(args.modules, args.mutants, args.sample, args.children,
+                      args.against_child)
+        return 0
+    modules = args.modules or configured_modules()
+    if args.against:  # one process for them all: each test is run unmutated once
+        start = time.monotonic()
+        kill_with(modules, args.against, args.mutants, args.sample, args.children)
+        for module in modules:
+            report(module, statuses(module), time.monotonic() - start, True)
+        return 0
+    for module in modules:
         if args.retest:
             forget_survivors(module)
         start = time.monotonic()
         if args.golden:
             kill_with_golden(module, args.mutants)
-            finished = True
-        elif args.against:
-            kill_with(module, args.against, args.mutants)
             finished = True
         else:
             finished = run(module, args.budget, args.children)
