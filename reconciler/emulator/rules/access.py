@@ -103,7 +103,7 @@ def needed_permission(sobject: str, operation: str) -> str | None:
 
 def holds_permission(org: OrgView, user_id: str, permission: str) -> bool:
     """The user holds ``permission``, or one that carries it (profile, sets or groups)."""
-    names = (permission, *_CARRIED_BY.get(permission, ("ModifyAllData",)))
+    names = (permission, *_CARRIED_BY[permission])
     return _has_system_permission(org, user_id, ("Permissions" + n for n in names))
 
 

@@ -104,14 +104,6 @@ def _psa_after_create(org: OrgView, rec: Record, actor_id: str) -> None:
               f"{user_name(org, rec['AssigneeId'])}", actor_id)
 
 
-def _psa_before_update(org: OrgView, old: Record, changes: Record, actor_id: str) -> None:
-    # IsRevoked is updateable (doc-reference-v65); user access policies set it.
-    extra = set(changes) - {"ExpirationDate", "IsRevoked"}
-    if extra:
-        raise bad_request("INVALID_FIELD_FOR_INSERT_UPDATE",
-                          "Unable to update fields: " + ", ".join(sorted(extra)), sorted(extra))
-
-
 def _psa_before_delete(org: OrgView, rec: Record, actor_id: str) -> None:
     ps = org.get(rec.get("PermissionSetId") or "")
     if ps is not None and ps[1].get("IsOwnedByProfile"):
@@ -225,7 +217,6 @@ HOOKS = Hooks(
         "PermissionSetAssignment": _psa_after_create,
         "PermissionSetLicenseAssign": _psla_after_create,
     },
-    before_update={"PermissionSetAssignment": _psa_before_update},
     before_delete={
         "PermissionSetAssignment": _psa_before_delete,
         "PermissionSetLicenseAssign": _psla_before_delete,

@@ -6,7 +6,7 @@ Sources and confidence: docs/salesforce-behaviour.md, "Setup-entity access".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 
 from reconciler.emulator.apierror import bad_request
 from reconciler.emulator.rules.lookups import Hooks, OrgView, not_platform_owned, set_name
@@ -45,25 +45,18 @@ def _before_create(org: OrgView, rec: Record, actor_id: str) -> None:
                           f"with id: {existing[0]['Id']}", [])
 
 
-def _before_delete(org: OrgView, rec: Record, actor_id: str) -> None:
-    ps = org.get(rec["ParentId"])
-    if ps is not None and ps[1].get("PermissionSetGroupId"):
-        not_platform_owned(ps[1], "edit")
+def _audit(verb: str, org: OrgView, rec: Record, actor_id: str) -> None:
+    target = org.get(rec["SetupEntityId"])
+    assert target is not None  # entities are deployed, never deleted through the API
+    org.audit(f"PermSetSetupEntity{verb}", "Permission Sets",
+              f"Permission set {set_name(org, rec['ParentId'])}: {verb.lower()} access to "
+              f"{rec['SetupEntityType']} {entity_name(*target)}", actor_id)
 
 
-def _audit(verb: str) -> Callable[[OrgView, Record, str], None]:
-    def audit(org: OrgView, rec: Record, actor_id: str) -> None:
-        target = org.get(rec["SetupEntityId"])
-        name = entity_name(*target) if target else rec["SetupEntityId"]
-        org.audit(f"PermSetSetupEntity{verb}", "Permission Sets",
-                  f"Permission set {set_name(org, rec['ParentId'])}: {verb.lower()} access to "
-                  f"{rec['SetupEntityType']} {name}", actor_id)
-    return audit
-
-
+# A group's own set never holds access rows (creating one is refused), so deleting one
+# needs no check of its own.
 HOOKS = Hooks(
     before_create={"SetupEntityAccess": _before_create},
-    after_create={"SetupEntityAccess": _audit("Added")},
-    before_delete={"SetupEntityAccess": _before_delete},
-    after_delete={"SetupEntityAccess": _audit("Removed")},
+    after_create={"SetupEntityAccess": partial(_audit, "Added")},
+    after_delete={"SetupEntityAccess": partial(_audit, "Removed")},
 )

@@ -14,6 +14,7 @@ Updated or Failed]. How long it takes and which groups fail are the emulator's s
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from reconciler.emulator.apierror import bad_request
@@ -125,13 +126,11 @@ def _muting_after_delete(org: OrgView, rec: Record, actor_id: str) -> None:
             org.store.delete(row["Id"])
 
 
-def _component_audit(verb: str) -> Callable[[OrgView, Record, str], None]:
-    def audit(org: OrgView, rec: Record, actor_id: str) -> None:
-        org.audit(f"PermSetGroup{verb}", "Permission Set Groups",
-                  f"Permission set group {set_name(org, rec['PermissionSetGroupId'])}: "
-                  f"{'added' if verb == 'AddPermSet' else 'removed'} permission set "
-                  f"{set_name(org, rec['PermissionSetId'])}", actor_id)
-    return audit
+def _component_audit(verb: str, org: OrgView, rec: Record, actor_id: str) -> None:
+    org.audit(f"PermSetGroup{verb}", "Permission Set Groups",
+              f"Permission set group {set_name(org, rec['PermissionSetGroupId'])}: "
+              f"{'added' if verb == 'AddPermSet' else 'removed'} permission set "
+              f"{set_name(org, rec['PermissionSetId'])}", actor_id)
 
 #: Store meta key of the settings: {"seconds": float, "failing": [DeveloperName, ...]}.
 RECALCULATION = "group_recalculation"
@@ -251,7 +250,7 @@ HOOKS = Hooks(
     },
     after_create={
         "PermissionSetGroup": _group_after_create,
-        "PermissionSetGroupComponent": _component_audit("AddPermSet"),
+        "PermissionSetGroupComponent": partial(_component_audit, "AddPermSet"),
     },
     before_update={
         "PermissionSetGroup": _group_before_update,
@@ -266,6 +265,6 @@ HOOKS = Hooks(
     after_delete={
         "PermissionSetGroup": _group_after_delete,
         "MutingPermissionSet": _muting_after_delete,
-        "PermissionSetGroupComponent": _component_audit("RemovePermSet"),
+        "PermissionSetGroupComponent": partial(_component_audit, "RemovePermSet"),
     },
 )

@@ -82,9 +82,6 @@ def _ps_before_create(org: OrgView, rec: Record, actor_id: str) -> None:
 def _ps_before_update(org: OrgView, old: Record, changes: Record, actor_id: str) -> None:
     not_platform_owned(old, "edit")
     dev_name(org, "PermissionSet", "Name", changes, old)
-    granted = [k for k, v in changes.items() if k.startswith("Permissions") and v]
-    if granted:
-        _no_widening_past_license(org, old, "system permissions " + ", ".join(granted))
 
 
 def _ps_after_create(org: OrgView, rec: Record, actor_id: str) -> None:
@@ -141,15 +138,6 @@ def _ps_after_delete(org: OrgView, rec: Record, actor_id: str) -> None:
             org.store.delete(row["Id"])
     org.audit("PermSetDelete", "Permission Sets", f"Deleted permission set {rec['Label']}",
               actor_id)
-
-
-def _no_widening_past_license(org: OrgView, ps: Record, what: str) -> None:
-    """[assumed] Adding access an assignee's license can't hold is refused."""
-    del what
-    for psa in org.where("PermissionSetAssignment", PermissionSetId=ps["Id"]):
-        user = org.get(psa["AssigneeId"])
-        if user is not None:
-            license_allows(org, ps, user[1], extra_grants=None)
 
 
 def _parent_set(org: OrgView, rec: Record) -> Record:
