@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
 
 from reconciler.emulator import Emulator
 
@@ -104,3 +106,10 @@ def sf_error(exc: BaseException) -> tuple[str, str]:
     content = getattr(exc, "content", None)
     assert isinstance(content, list) and content, content
     return str(content[0]["errorCode"]), str(content[0]["message"])
+
+
+def error_body(call: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """The whole error body (errorCode, fields, message) of a call the org refuses."""
+    with pytest.raises(SalesforceError) as info:
+        call(*args, **kwargs)
+    return list(info.value.content)

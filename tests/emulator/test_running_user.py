@@ -33,6 +33,9 @@ RUNNERS = {
     "manager": ["ApiEnabled", "ManageUsers"],
     "designer": ["ApiEnabled", "ManageProfilesPermissionsets"],
     "owner": ["ApiEnabled", "ModifyAllData"],
+    "clerk": ["ApiEnabled"],
+    "viewer": ["ApiEnabled", "ViewAllData"],
+    "grouped": [],
 }
 SEED: dict[str, Any] = {
     "connected_apps": [{"name": f"{name} app", "client_id": f"{name}-id",
@@ -42,10 +45,21 @@ SEED: dict[str, Any] = {
         *({"name": f"Runner_{name}", "system_permissions": perms}
           for name, perms in RUNNERS.items()),
         {"name": "Target", "label": "Target"},
+        {"name": "Accounts_Clerk", "label": "Accounts Clerk",
+         "objects": {"Account": ["read", "create", "edit"]}},
+        {"name": "Designer_Rights", "system_permissions": ["ApiEnabled",
+                                                           "ManageProfilesPermissionsets"]},
+        # Held by nobody: a grant on someone else's set gives the clerk nothing.
+        {"name": "Contacts_Reader", "label": "Contacts Reader",
+         "objects": {"Contact": ["read"]}},
     ],
+    "permission_set_groups": [{"name": "Designers", "permission_sets": ["Designer_Rights"]}],
     "users": [
         *({"username": f"{name}@acme.example", "last_name": name, "profile": PLAIN,
-           "permission_sets": [f"Runner_{name}"]} for name in RUNNERS),
+           "permission_sets": [f"Runner_{name}", *(["Accounts_Clerk"] if name == "clerk"
+                                                    else [])],
+           "permission_set_groups": ["Designers"] if name == "grouped" else []}
+          for name in RUNNERS),
         {"username": "int@acme.example", "last_name": "Int",
          "profile": "Minimum Access - API Only Integrations"},
     ],
@@ -183,3 +197,79 @@ def test_a_permission_taken_away_is_gone_from_the_next_write(emu: Emulator) -> N
     admin.PermissionSetAssignment.create({"AssigneeId": one(
         admin, "SELECT Id FROM User WHERE Username = 'assigner@acme.example'")["Id"],
         "PermissionSetId": runner_set})
+
+
+def test_each_audit_row_names_the_runner_who_made_the_change(emu: Emulator) -> None:
+    """Creations, updates, deletions and the licence assigned along with a set are each
+    audited as made by the user the call ran as, not the org's admin or nobody."""
+    sf = as_runner(emu, "owner")
+    user = make_user(sf, "audited@acme.example", PLAIN, LastName="Audited")
+    sf.User.update(user, {"ProfileId": one(sf, "SELECT Id FROM Profile WHERE Name = "
+                                               "'Minimum Access - API Only Integrations'")["Id"]})
+    ps = make_set(sf, "Audited_Set", api_psl_id(sf))
+    psa = sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": ps})
+    sf.PermissionSetAssignment.delete(psa["id"])
+    sf.PermissionSet.delete(ps)
+    rows = [r for r in sf.query_all("SELECT Action, Display, CreatedBy.Username FROM "
+                                    "SetupAuditTrail")["records"]
+            if "Audited" in r["Display"]]
+    assert {r["Action"] for r in rows} >= {
+        "createduser", "changedprofileforuser", "PermSetCreate", "PermSetLicenseAssigned",
+        "PermSetAssign", "PermSetUnassign", "PermSetLicenseUnassigned", "PermSetDelete"}, rows
+    assert {r["CreatedBy"]["Username"] for r in rows} == {"owner@acme.example"}, rows
+
+
+def test_object_permissions_let_a_user_write_data_as_far_as_they_go(emu: Emulator) -> None:
+    """Without Modify All Data a user writes a data object as its object permissions
+    allow: create and edit Accounts, not delete them, and no Contacts at all."""
+    sf = as_runner(emu, "clerk")
+    account = sf.Account.create({"Name": "Clerked"})["id"]
+    assert sf.Account.update(account, {"Name": "Clerked again"}) == 204
+    assert refused(sf.Account.delete, account) == ("INSUFFICIENT_ACCESS_OR_READONLY",
+                                                   "insufficient access rights on object id")
+    code, _ = refused(sf.Contact.create, {"LastName": "Nobody"})
+    assert code == "INSUFFICIENT_ACCESS_OR_READONLY"
+
+
+def test_an_object_permission_given_between_two_writes_lets_the_second_through(
+        emu: Emulator) -> None:
+    admin = client(emu)
+    sf = as_runner(emu, "clerk")
+    code, _ = refused(sf.Opportunity.create, {"Name": "Deal", "StageName": "Prospecting",
+                                              "CloseDate": "2026-12-31"})
+    assert code == "INSUFFICIENT_ACCESS_OR_READONLY"
+    clerk_set = one(admin, "SELECT Id FROM PermissionSet WHERE Name = 'Accounts_Clerk'")["Id"]
+    row = admin.ObjectPermissions.create({"ParentId": clerk_set, "SobjectType": "Opportunity",
+                                          "PermissionsRead": True, "PermissionsCreate": True,
+                                          "PermissionsEdit": True, "PermissionsDelete": True})
+    deal = sf.Opportunity.create({"Name": "Deal", "StageName": "Prospecting",
+                                  "CloseDate": "2026-12-31"})["id"]
+    assert sf.Opportunity.delete(deal) == 204
+    admin.ObjectPermissions.delete(row["id"])
+
+
+NOT_SUPPORTED = ("sObject type 'Contact' is not supported. If you are attempting to use a "
+                 "custom object, be sure to append the '__c' after the entity name. Please "
+                 "reference your WSDL or the describe call for the appropriate names.")
+
+
+def test_a_data_object_without_read_is_not_there_for_the_user(emu: Emulator) -> None:
+    """The clerk reads Accounts; Contacts, which only a set it doesn't hold grants, are
+    unknown to it, in the words of a real org. View All Data and Modify All Data read them
+    without a grant; activities are seen through their parents, with no grant of their
+    own."""
+    admin = client(emu)
+    admin.Contact.create({"LastName": "Seen"})
+    sf = as_runner(emu, "clerk")
+    assert sf.query("SELECT Id FROM Account")["done"]
+    assert refused(sf.query, "SELECT Id FROM Contact") == ("INVALID_TYPE", NOT_SUPPORTED)
+    assert sf.query("SELECT Id FROM Task")["done"]
+    for runner in ("viewer", "owner"):
+        assert as_runner(emu, runner).query("SELECT Id FROM Contact")["totalSize"] >= 1
+
+
+def test_rights_held_through_a_group_count_like_a_sets(emu: Emulator) -> None:
+    sf = as_runner(emu, "grouped")
+    assert make_set(sf, "Grouped_Made")
+    code, _ = refused(make_user, sf, "nope@acme.example", PLAIN)
+    assert code == "INSUFFICIENT_ACCESS_OR_READONLY"

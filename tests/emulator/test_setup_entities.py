@@ -146,10 +146,13 @@ def test_the_same_access_twice_is_a_duplicate(sf: Salesforce) -> None:
     ps = make_set(sf, "Twice")
     first = sf.SetupEntityAccess.create({"ParentId": ps,
                                          "SetupEntityId": ids["ApexClass:OrderService"]})
-    code, message = _refused(sf.SetupEntityAccess.create,
-                             {"ParentId": ps, "SetupEntityId": ids["ApexClass:OrderService"]})
-    assert code == "DUPLICATE_VALUE"
-    assert message.endswith(first["id"])
+    with pytest.raises(SalesforceError) as info:
+        sf.SetupEntityAccess.create({"ParentId": ps,
+                                     "SetupEntityId": ids["ApexClass:OrderService"]})
+    assert info.value.content == [{
+        "errorCode": "DUPLICATE_VALUE", "fields": [],
+        "message": "duplicate value found: SetupEntityId duplicates value on record with id: "
+                   + first["id"]}]
 
 
 def test_a_group_owned_set_takes_no_access_of_its_own(sf: Salesforce) -> None:
@@ -157,13 +160,16 @@ def test_a_group_owned_set_takes_no_access_of_its_own(sf: Salesforce) -> None:
     group = one(sf, "SELECT Id FROM PermissionSetGroup WHERE DeveloperName = 'Grouped'")
     aggregate = one(sf, "SELECT Id FROM PermissionSet "
                         f"WHERE PermissionSetGroupId = '{group['Id']}'")
-    code, _ = _refused(sf.SetupEntityAccess.create,
-                       {"ParentId": aggregate["Id"],
+    code, message = _refused(sf.SetupEntityAccess.create,
+                             {"ParentId": aggregate["Id"],
                         "SetupEntityId": ids["ApexClass:OrderService"]})
-    assert code == "FIELD_INTEGRITY_EXCEPTION"
+    assert (code, message) == (
+        "FIELD_INTEGRITY_EXCEPTION",
+        "You can't edit this permission set because it's owned by a permission set group.")
 
 
-def test_access_is_granted_and_removed_with_audit_rows(sf: Salesforce) -> None:
+def test_access_is_granted_and_removed_with_audit_rows(emu: Emulator,
+                                                      sf: Salesforce) -> None:
     ids = _entities(sf)
     ps = make_set(sf, "Audited")
     row = sf.SetupEntityAccess.create({"ParentId": ps,
@@ -171,15 +177,18 @@ def test_access_is_granted_and_removed_with_audit_rows(sf: Salesforce) -> None:
     sf.SetupEntityAccess.delete(row["id"])
     assert sf.query(f"SELECT Id FROM SetupEntityAccess WHERE ParentId = '{ps}'")[
         "totalSize"] == 0
-    audit = sf.query("SELECT Action, Display FROM SetupAuditTrail WHERE Action LIKE "
-                     "'PermSetSetupEntity%' ORDER BY CreatedDate")["records"]
-    displays = [(r["Action"], r["Display"]) for r in audit if "Audited" in r["Display"]]
+    audit = sf.query("SELECT Action, Section, Display, CreatedBy.Username FROM "
+                     "SetupAuditTrail WHERE Action LIKE 'PermSetSetupEntity%' "
+                     "ORDER BY CreatedDate")["records"]
+    displays = [(r["Action"], r["Section"], r["Display"]) for r in audit
+                if "Audited" in r["Display"]]
     assert displays == [
-        ("PermSetSetupEntityAdded",
+        ("PermSetSetupEntityAdded", "Permission Sets",
          "Permission set Audited: added access to CustomPermission acme__Export"),
-        ("PermSetSetupEntityRemoved",
+        ("PermSetSetupEntityRemoved", "Permission Sets",
          "Permission set Audited: removed access to CustomPermission acme__Export"),
     ]
+    assert {r["CreatedBy"]["Username"] for r in audit} == {emu.credentials()["username"]}
 
 
 def test_a_seeded_set_holds_the_access_it_lists(sf: Salesforce) -> None:
