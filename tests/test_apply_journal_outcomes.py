@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,21 @@ def test_a_record_the_org_refuses_is_not_sent_again(org: Org) -> None:
            "0 records written" in result.output
     assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in result.output
     assert org.writes() == 1
+
+
+def test_a_journal_is_named_by_utc_time_whatever_the_machines_zone(
+        org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Journals sort by name, newest last, and rollback and resume pick the newest: a
+    machine's own zone in the name would misorder them across a zone change."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: a local stamp is a day ahead
+    time.tzset()
+    try:
+        before = datetime.now(UTC).strftime("%Y%m%dT%H%M")
+        org.write("a.yaml", SET_AND_ACCESS)
+        assert org.run("apply", "--auto-approve").exit_code == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    [journal] = (org.root / "plans").glob("emu.apply-*.json")
+    assert journal.name.split(".apply-")[1][:13] in (
+        before, datetime.now(UTC).strftime("%Y%m%dT%H%M"))

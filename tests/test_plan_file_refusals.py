@@ -47,6 +47,8 @@ DAMAGE: dict[str, tuple[str, str]] = {
             "not a readable plan file: NaN is not a JSON value"),
     "a key twice": ('{"format": "reconciler-plan", "format": "x"}',
                     'not a readable plan file: duplicate key "format"'),
+    "another tool's JSON": ('{"format": "terraform-plan"}', "not a reconciler plan file"),
+    "a list": ("[]", "not a reconciler plan file"),
     "cut short": ('{"format": "reconciler-plan",\n',
                   "not a readable plan file: Expecting property name enclosed in double "
                   "quotes: line 2 column 1 (char 30)"),

@@ -342,6 +342,10 @@ def test_a_write_another_writer_already_made_counts_as_done(org: Org, tmp_path: 
     assert result.ok, result.outcomes
     assert sorted(o.note for o in result.outcomes.values()) == ["already assigned",
                                                                 "already gone"]
+    # The journal, what a reviewer reads afterwards, says so too.
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert sorted(e.get("note") for e in journal["actions"]) == ["already assigned",
+                                                                 "already gone"]
 
 
 # -- drift ------------------------------------------------------------------------------------

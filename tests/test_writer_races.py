@@ -8,11 +8,12 @@ the config says, with one row per permission, through HTTPS to the emulator.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from reconciler.apply import apply_plan
 from reconciler.config import load_config
-from reconciler.emulator import start_emulator
+from reconciler.emulator import Emulator, start_emulator
 from reconciler.org.client import OrgClient
 from reconciler.org.login import Connection
 from reconciler.org.reader import read
@@ -25,6 +26,13 @@ SEED = {
                         "fields": {"Amount__c": "currency"}}],
     "permission_sets": [{"name": "INT_Invoices", "label": "Invoices"}],
 }
+def _connection(emu: Emulator) -> Connection:
+    creds = emu.credentials()
+    return Connection(login_url=emu.url, flow="client_credentials",
+                      client_id=creds["client_id"], client_secret=creds["client_secret"],
+                      ca_bundle=emu.ca_file)
+
+
 CONFIG = """\
 permission_sets:
   INT_Invoices:
@@ -41,11 +49,7 @@ def test_rows_another_writer_created_meanwhile_are_set_as_the_config_says(
     (tmp_path / "config.yaml").write_text(CONFIG)
     config = load_config(tmp_path)
     with start_emulator(None, SEED) as emu:
-        creds = emu.credentials()
-        conn = Connection(login_url=emu.url, flow="client_credentials",
-                          client_id=creds["client_id"], client_secret=creds["client_secret"],
-                          ca_bundle=emu.ca_file)
-        with OrgClient(conn) as client:
+        with OrgClient(_connection(emu)) as client:
             ref = OrgRef("local", client.org_id, client.instance_url, client.username)
             live = read(client, claims_for(config))
             plan = plan_from_live(config, live, org=ref)
@@ -77,3 +81,30 @@ def test_rows_another_writer_created_meanwhile_are_set_as_the_config_says(
                           "WHERE Parent.Name = 'INT_Invoices'")
         assert [(r["PermissionsRead"], r["PermissionsEdit"])
                 for r in fields["records"]] == [(True, True)]
+
+
+def test_a_setup_entity_grant_another_writer_made_first_counts_as_done(
+        tmp_path: Path) -> None:
+    """The org answers DUPLICATE_VALUE for the same class access made twice: the apply
+    counts it done, and its journal says the access was already there."""
+    (tmp_path / "config.yaml").write_text(
+        "permission_sets:\n  INT_Invoices:\n    label: Invoices\n"
+        "    apex_classes: [OrderService]\n")
+    config = load_config(tmp_path)
+    seed = {**SEED, "apex_classes": ["OrderService"]}
+    with start_emulator(None, seed) as emu, OrgClient(_connection(emu)) as client:
+        ref = OrgRef("local", client.org_id, client.instance_url, client.username)
+        live = read(client, claims_for(config))
+        plan = plan_from_live(config, live, org=ref)
+        assert [a.kind for a in plan.actions] == ["grant_setup_entity_access"]
+        sf = sf_client(emu)
+        set_id = sf.query("SELECT Id FROM PermissionSet WHERE Name = 'INT_Invoices'"
+                          )["records"][0]["Id"]
+        apex = sf.query("SELECT Id FROM ApexClass")["records"][0]["Id"]
+        sf.SetupEntityAccess.create({"ParentId": set_id, "SetupEntityId": apex})
+        result = apply_plan(plan, Writer(client, live), live,
+                            journal_path=tmp_path / "journal.json")
+    assert result.ok, result.outcomes
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert [(e["status"], e.get("note")) for e in journal["actions"]] == [
+        ("applied", "already there")]
