@@ -223,8 +223,8 @@ def _sampled(module: str, chosen: list[str], data: dict[str, Any], size: int) ->
 
 def _reaped(running: dict[int, tuple[str, float, Path]]) -> dict[str, int]:
     """mutmut's exit codes of the forked mutants that ended or ran out of time (1
-    killed, 0 survived, 36 timeout); what their tests left in their temporary
-    directory is removed."""
+    killed, 0 survived, 36 timeout, negative: stopped by a signal from elsewhere); what
+    their tests left in their temporary directory is removed."""
     time.sleep(0.02)
     codes = {}
     for pid, (name, deadline, temp) in list(running.items()):
@@ -236,7 +236,9 @@ def _reaped(running: dict[int, tuple[str, float, Path]]) -> dict[str, int]:
             os.waitpid(pid, 0)
             codes[name] = 36
         else:
-            codes[name] = 0 if os.waitstatus_to_exitcode(status) == 0 else 1
+            # A fork ends with 0 or 1 by itself; one ended by a signal from elsewhere
+            # keeps its negative code (mutmut's "segfault" or "suspicious": not a kill).
+            codes[name] = os.waitstatus_to_exitcode(status)
         shutil.rmtree(temp, ignore_errors=True)
         del running[pid]
     return codes
