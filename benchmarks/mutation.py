@@ -39,10 +39,12 @@ import sys
 import time
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mutmut.stats import status_by_exit_code
+from mutmut.utils.format_utils import mangled_name_from_mutant_name
 
 ROOT = Path(__file__).resolve().parent.parent
 # Statuses that count as the tests noticing the mutant.
@@ -141,10 +143,8 @@ def against_child(modules: list[str], pattern: str, sample: int, children: int,
     import pytest
     from _pytest.runner import runtestprotocol
     from mutmut.mutation import trampoline
-    from mutmut.utils.format_utils import mangled_name_from_mutant_name
 
-    results = {m: json.loads(Path("reconciler", m.replace(".", "/") + ".py.meta").read_text())
-               for m in modules}
+    results = {m: json.loads(_meta(m).read_text()) for m in modules}
     names: list[str] = []
     for module, data in results.items():
         chosen = [name for name, code in data["exit_code_by_key"].items()
@@ -160,7 +160,7 @@ def against_child(modules: list[str], pattern: str, sample: int, children: int,
             mine = {n: c for n, c in codes.items() if n in data["exit_code_by_key"]}
             if mine:
                 data["exit_code_by_key"].update(mine)
-                _save(Path("reconciler", module.replace(".", "/") + ".py.meta"), data)
+                _save(_meta(module), data)
 
     def passes(item: Any) -> bool:
         return not any(r.failed for r in runtestprotocol(item, log=False, nextitem=None))
@@ -180,30 +180,39 @@ def against_child(modules: list[str], pattern: str, sample: int, children: int,
                 os.environ["MUTANT_UNDER_TEST"] = ""
                 for function in reached if ok else ():
                     tests_of.setdefault(function, []).append((time.monotonic() - start, item))
-            factory = session.config._tmp_path_factory
-            running: dict[int, tuple[str, float, Path]] = {}
-            for name in [*names, *[""] * children]:  # then wait for the last ones
-                while len(running) >= children or (not name and running):
-                    record(_reaped(running))
-                if not name:
-                    continue
-                reaching = sorted(tests_of.get(mangled_name_from_mutant_name(name), []),
-                                  key=lambda pair: pair[0])
-                if not reaching:
-                    record({name: 33})  # no test reaches it
-                    continue
-                temp = factory.getbasetemp() / name.rpartition(".")[2]
-                temp.mkdir()
-                pid = os.fork()
-                if pid == 0:
-                    os.environ["MUTANT_UNDER_TEST"] = name
-                    factory._basetemp = temp  # the fork's own, removed when it ends
-                    os._exit(0 if all(passes(item) for _, item in reaching) else 1)
-                limit = 10 + 3 * sum(took for took, _ in reaching)
-                running[pid] = (name, time.monotonic() + limit, temp)
+            _fork_each(names, tests_of, children, session.config._tmp_path_factory,
+                       passes, record)
             return True
 
     pytest.main(["-q", "-p", "no:cacheprovider", *tests], plugins=[Screen()])
+
+
+def _fork_each(names: list[str], tests_of: dict[str, list[tuple[float, Any]]], children: int,
+               factory: Any, passes: Callable[[Any], bool],
+               record: Callable[[dict[str, int]], None]) -> None:
+    """Each mutant in a fork of this process against the tests that reach its function
+    (``tests_of``: function → its tests with their unmutated times), fastest first,
+    ``children`` at a time; each result ``record``-ed as it comes."""
+    running: dict[int, tuple[str, float, Path]] = {}
+    for name in [*names, *[""] * children]:  # then wait for the last ones
+        while len(running) >= children or (not name and running):
+            record(_reaped(running))
+        if not name:
+            continue
+        reaching = sorted(tests_of.get(mangled_name_from_mutant_name(name), []),
+                          key=lambda pair: pair[0])
+        if not reaching:
+            record({name: 33})  # no test reaches it
+            continue
+        temp = factory.getbasetemp() / name.rpartition(".")[2]
+        temp.mkdir()
+        pid = os.fork()
+        if pid == 0:
+            os.environ["MUTANT_UNDER_TEST"] = name
+            factory._basetemp = temp  # the fork's own, removed when it ends
+            os._exit(0 if all(passes(item) for _, item in reaching) else 1)
+        limit = 10 + 3 * sum(took for took, _ in reaching)
+        running[pid] = (name, time.monotonic() + limit, temp)
 
 
 def _sampled(module: str, chosen: list[str], data: dict[str, Any], size: int) -> list[str]:
@@ -211,7 +220,7 @@ def _sampled(module: str, chosen: list[str], data: dict[str, Any], size: int) ->
     first draw is kept beside the results with how many there were to draw from and
     how many were killed before, from which :func:`report` estimates the whole
     module's figure. Later runs check again those of the draw not yet killed."""
-    path = Path("reconciler", module.replace(".", "/") + ".py.sample")
+    path = _meta(module).with_suffix(".sample")
     if path.exists():
         drawn = set(json.loads(path.read_text())["mutants"])
         return [name for name in chosen if name in drawn]
@@ -315,8 +324,7 @@ def golden_child(module: str, pattern: str) -> None:
         raise TimeoutError
 
     signal.signal(signal.SIGALRM, on_alarm)
-    meta_file = Path("reconciler", module.replace(".", "/") + ".py.meta")
-    data = json.loads(meta_file.read_text())
+    data = json.loads(_meta(module).read_text())
     codes = data["exit_code_by_key"]
     for name, code in codes.items():
         if status_by_exit_code[code] in KILLED or not fnmatch.fnmatchcase(name, pattern):
@@ -334,7 +342,7 @@ def golden_child(module: str, pattern: str) -> None:
                 codes[name] = 1
                 break
         os.environ["MUTANT_UNDER_TEST"] = ""
-    _save(meta_file, data)
+    _save(_meta(module), data)
 
 
 def report(module: str, found: dict[str, str], seconds: float, finished: bool) -> None:

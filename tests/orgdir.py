@@ -17,6 +17,7 @@ from simple_salesforce import Salesforce
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator
+from reconciler.org.login import Connection
 from tests.emulator.helpers import client
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -128,3 +129,14 @@ class Org:
     def sf(self) -> Salesforce:
         """simple-salesforce, as an admin would use the org out of band."""
         return client(self.emu)
+
+
+def app_conn(emu: Emulator, **over: Any) -> Connection:
+    """Client credentials for the emulator's default connected app."""
+    creds = emu.credentials()
+    values: dict[str, Any] = {"login_url": emu.url, "flow": "client_credentials",
+                              "client_id": creds["client_id"],
+                              "client_secret": creds["client_secret"],
+                              "ca_bundle": emu.ca_file}
+    values.update(over)
+    return Connection(**values)

@@ -13,26 +13,19 @@ from pathlib import Path
 
 from reconciler.apply import apply_plan
 from reconciler.config import load_config
-from reconciler.emulator import Emulator, start_emulator
+from reconciler.emulator import start_emulator
 from reconciler.org.client import OrgClient
-from reconciler.org.login import Connection
 from reconciler.org.reader import read
 from reconciler.org.writer import Writer
 from reconciler.plan import OrgRef, claims_for, plan_from_live
 from tests.emulator.helpers import client as sf_client
+from tests.orgdir import app_conn
 
 SEED = {
     "custom_objects": [{"name": "Invoice__c", "label": "Invoice",
                         "fields": {"Amount__c": "currency"}}],
     "permission_sets": [{"name": "INT_Invoices", "label": "Invoices"}],
 }
-def _connection(emu: Emulator) -> Connection:
-    creds = emu.credentials()
-    return Connection(login_url=emu.url, flow="client_credentials",
-                      client_id=creds["client_id"], client_secret=creds["client_secret"],
-                      ca_bundle=emu.ca_file)
-
-
 CONFIG = """\
 permission_sets:
   INT_Invoices:
@@ -49,7 +42,7 @@ def test_rows_another_writer_created_meanwhile_are_set_as_the_config_says(
     (tmp_path / "config.yaml").write_text(CONFIG)
     config = load_config(tmp_path)
     with start_emulator(None, SEED) as emu:
-        with OrgClient(_connection(emu)) as client:
+        with OrgClient(app_conn(emu)) as client:
             ref = OrgRef("local", client.org_id, client.instance_url, client.username)
             live = read(client, claims_for(config))
             plan = plan_from_live(config, live, org=ref)
@@ -92,7 +85,7 @@ def test_a_setup_entity_grant_another_writer_made_first_counts_as_done(
         "    apex_classes: [OrderService]\n")
     config = load_config(tmp_path)
     seed = {**SEED, "apex_classes": ["OrderService"]}
-    with start_emulator(None, seed) as emu, OrgClient(_connection(emu)) as client:
+    with start_emulator(None, seed) as emu, OrgClient(app_conn(emu)) as client:
         ref = OrgRef("local", client.org_id, client.instance_url, client.username)
         live = read(client, claims_for(config))
         plan = plan_from_live(config, live, org=ref)

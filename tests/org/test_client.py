@@ -25,6 +25,7 @@ from reconciler.errors import (
 from reconciler.org.client import Identity, OrgClient
 from reconciler.org.login import Connection, _jwt_audience
 from reconciler.org.soql import chunked_in, quote
+from tests.orgdir import app_conn
 
 
 class Sleeps(list[float]):
@@ -32,17 +33,6 @@ class Sleeps(list[float]):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
-
-
-def app_conn(emu: Emulator, **over: Any) -> Connection:
-    """Client credentials for the emulator's default connected app."""
-    creds = emu.credentials()
-    values: dict[str, Any] = {"login_url": emu.url, "flow": "client_credentials",
-                              "client_id": creds["client_id"],
-                              "client_secret": creds["client_secret"],
-                              "ca_bundle": emu.ca_file}
-    values.update(over)
-    return Connection(**values)
 
 
 def make_client(emu: Emulator, sleeps: Sleeps | None = None, **over: Any) -> OrgClient:
