@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # Field types, as describe() names them.
@@ -142,6 +143,20 @@ class SObject:
 
     def add(self, f: Field) -> None:
         self.fields[f.name.lower()] = f
+        # Worked out from the fields: again on next use.
+        self.__dict__.pop("defaulted", None)
+        self.__dict__.pop("required", None)
+
+    # Kept, not worked out per record: a bulk job writes tens of thousands of records.
+    @cached_property
+    def defaulted(self) -> tuple[Field, ...]:
+        """The fields a new record is given a value for when it has none."""
+        return tuple(f for f in self.fields.values() if f.default is not None)
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        """The fields a create must give (:attr:`Field.required_on_create`)."""
+        return tuple(f.name for f in self.fields.values() if f.required_on_create)
 
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields.values())

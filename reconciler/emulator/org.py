@@ -47,11 +47,11 @@ from reconciler.emulator.soql import (
 from reconciler.emulator.store import Record, Store
 from reconciler.emulator.values import check_value
 
-# Autonumber fields: (sObject, field) → display format.
+# Autonumber fields: sObject → (field, display format).
 _AUTONUMBER = {
-    ("Case", "CaseNumber"): "{:08d}",
-    ("Contract", "ContractNumber"): "{:08d}",
-    ("Order", "OrderNumber"): "{:08d}",
+    "Case": ("CaseNumber", "{:08d}"),
+    "Contract": ("ContractNumber", "{:08d}"),
+    "Order": ("OrderNumber", "{:08d}"),
 }
 DEFAULT_DAILY_API_MAX = 100_000
 DEFAULT_TOKEN_TTL = 7200
@@ -94,6 +94,7 @@ class Org:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._stamp: tuple[datetime | None, str] = (None, "")
         self.data_dir = data_dir
         path = None
         if data_dir is not None:
@@ -135,7 +136,15 @@ class Org:
         return int(self.store.meta("token_ttl") or DEFAULT_TOKEN_TTL)
 
     def now(self) -> str:
-        return sf_datetime(self._clock())
+        moment = self._clock()
+        # Salesforce's stamps end at the millisecond, and a bulk job writes several
+        # records a millisecond: each is formatted once (one tuple, read and replaced
+        # whole, so a thread never sees one moment with another's text).
+        moment = moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+        last = self._stamp
+        if last[0] != moment:
+            last = self._stamp = (moment, sf_datetime(moment))
+        return last[1]
 
     def timestamp(self) -> float:
         """The org's clock in seconds since the epoch (timers such as recalculations)."""
@@ -339,7 +348,7 @@ class Org:
         with self.store.transaction():
             rec = self._coerce(s, values, creating=True)
             self._defaults(s, rec, actor_id)
-            missing = [f.name for f in s if f.required_on_create and rec.get(f.name) in (None, "")]
+            missing = [name for name in s.required if rec.get(name) in (None, "")]
             if missing:
                 raise bad_request("REQUIRED_FIELD_MISSING",
                                   f"Required fields are missing: [{', '.join(missing)}]", missing)
@@ -445,16 +454,12 @@ class Org:
         return s, got[1]
 
     def _defaults(self, s: SObject, rec: Record, actor_id: str) -> None:
-        for f in s:
-            if f.name in rec:
-                continue
-            if f.default == CURRENT_USER:
-                rec[f.name] = actor_id
-            elif f.default is not None:
-                rec[f.name] = f.default
-        for (obj, fname), fmt in _AUTONUMBER.items():
-            if obj == s.name and not rec.get(fname):
-                rec[fname] = fmt.format(self.store.count(s.name) + 1)
+        for f in s.defaulted:
+            if f.name not in rec:
+                rec[f.name] = actor_id if f.default == CURRENT_USER else f.default
+        auto = _AUTONUMBER.get(s.name)
+        if auto is not None and not rec.get(auto[0]):
+            rec[auto[0]] = auto[1].format(self.store.count(s.name) + 1)
 
     def _coerce(self, s: SObject, values: Mapping[str, Any], *, creating: bool) -> Record:
         """Field names to canonical case, values checked against their types."""
