@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator
+from tests.paths import SHARED
 
-REPO = Path(__file__).resolve().parent.parent
-REAL = REPO.parent / "shared" / "real-metadata"
+REAL = SHARED / "real-metadata"
 DREAMHOUSE = REAL / "dreamhouse-lwc" / "dreamhouse.permissionset-meta.xml"
 needs_real = pytest.mark.skipif(not DREAMHOUSE.is_file(),
                                 reason=f"{DREAMHOUSE} is absent (../shared beside the repo)")

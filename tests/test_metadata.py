@@ -25,10 +25,10 @@ from reconciler.importer.yamltext import scalar
 from reconciler.model import SETUP_ENTITY_TYPES, ObjectAccess, PermissionSet, SetupEntity
 from tests.config.helpers import write
 from tests.emulator.helpers import client
+from tests.paths import SHARED
 from tests.test_import import Org
 
-REPO = Path(__file__).resolve().parent.parent
-REAL = REPO.parent / "shared" / "real-metadata"
+REAL = SHARED / "real-metadata"
 REAL_FILES = sorted(REAL.rglob("*-meta.xml")) if REAL.is_dir() else []
 needs_real = pytest.mark.skipif(
     not REAL_FILES, reason=f"the real SFDX metadata folder {REAL} is absent (it sits beside "

@@ -13,9 +13,8 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 from reconciler.policy.baseline import DENIED_PERMISSIONS, INTERACTIVE_PERMISSIONS, baseline
+from tests.paths import REPO, SHARED
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 SARIF_SCHEMA = REPO / "fixtures" / "sarif" / "sarif-schema-2.1.0.json"
 
 BASELINE = "policies:\n  rule_sets:\n    integration-baseline:\n"

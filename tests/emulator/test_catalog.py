@@ -9,16 +9,15 @@ checked through describe() over HTTPS, as a client sees it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from simple_salesforce import Salesforce
 
 from reconciler.emulator.generate_catalog import OUTPUT, build, render
+from tests.paths import SHARED
 
-REPO = Path(__file__).resolve().parents[2]
-REAL = REPO.parent / "shared" / "real-salesforce"
+REAL = SHARED / "real-salesforce"
 needs_real = pytest.mark.skipif(
     not (REAL / "describe").is_dir(),
     reason=f"the real Salesforce data {REAL} is absent (it sits beside the repository, in "
