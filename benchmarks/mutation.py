@@ -15,24 +15,19 @@ others by name (``mutmut show NAME`` prints a survivor's diff). Exit code 0 when
 to its end, whatever the figures; 3 when the budget ran out first. docs/testing.md says
 how to read it. Too slow for ``.ci/run``.
 
-The steps, one at a time:
+The steps it is made of, for measuring a module by hand or checking new tests against
+its survivors (docs/testing.md, "The steps, one at a time"):
 
     python benchmarks/mutation.py [MODULE ...] [--budget SECONDS] [--children N] [--retest]
                                   [--against TEST ... | --golden] [--mutants PATTERN]
 
-MODULE is a dotted name under ``reconciler`` (``graph``, ``org.writer``); the default
-is every module ``[tool.mutmut] only_mutate`` lists, smallest first. Without
-``--against`` or ``--golden``, mutmut's own run tests them, each module within its
-budget. Results are kept in ``mutants/``: a second run goes on where the first stopped.
-mutmut tests a mutant again only when its function changes; ``--retest`` forgets the
-module's survivors first, to see which of them tests written since then kill. Changing
-the test selection makes mutmut start every module over; ``--against`` instead runs
-each mutant of the named modules not yet killed (those matching ``--mutants``, a glob)
-against the given test files and counts those they fail on as killed; the others keep
-their status. ``--golden`` does what ``--against tests/test_golden.py`` does in one
-process (each case's org read once, then each mutant's plan of it compared): seconds
-where ``checks`` or ``diff``, which every test reaches, take mutmut hours. Both need
-the mutants made first (``--all`` or mutmut's own run make them).
+MODULE is a dotted name under ``reconciler``; the default is every module of
+``only_mutate``, smallest first. Alone, mutmut's own run tests them, each module within
+its budget (``--retest``: its survivors again). ``--against`` runs each mutant not yet
+killed (matching ``--mutants``, a glob) against the given test files in one process,
+``--sample N`` a random N of them; ``--golden`` screens them against the golden plan
+cases in one process. Results are kept in ``mutants/``: a run goes on where the last
+stopped.
 """
 
 from __future__ import annotations
@@ -58,10 +53,10 @@ from mutation_recipes import (
     ROOT,
     UNCHECKED,
     Row,
+    estimate,
     missing_equivalents,
     recipe_for,
     table,
-    wilson,
 )
 from mutmut.stats import status_by_exit_code
 from mutmut.utils.format_utils import mangled_name_from_mutant_name
@@ -433,26 +428,6 @@ def report(module: str, found: dict[str, str], seconds: float, finished: bool) -
     for name, status in sorted(found.items()):
         if status not in KILLED | UNCHECKED:
             print(f"    {status}: {name}")
-
-
-def estimate(sample: dict[str, Any], found: dict[str, str]) -> str:
-    """The module's kill rate estimated from a random sample of the mutants not killed
-    before it was drawn, with a 95 % Wilson interval."""
-    drawn = [found[name] for name in sample["mutants"] if name in found]
-    n = sum(status not in UNCHECKED for status in drawn)
-    k = sum(status in KILLED for status in drawn)
-    if not n:
-        return "estimate: no mutant of the sample checked yet"
-    p, low, high = wilson(k, n)
-    whole = len(found)
-
-    def scaled(rate: float) -> float:
-        return 100 * (int(sample["killed_before"]) + rate * int(sample["population"])) / whole
-
-    return (f"estimate: {scaled(p):.1f} % (95 %: {scaled(low):.1f}-"
-            f"{scaled(high):.1f} %) from {k} killed of a random {n} of the "
-            f"{sample['population']} not killed before, {sample['killed_before']} killed "
-            "before")
 
 
 def measure(modules: list[str], budget: float, children: int, sample: int) -> bool:

@@ -116,6 +116,26 @@ def wilson(killed: int, checked: int) -> tuple[float, float, float]:
     return p, centre - half, centre + half
 
 
+def scaled(sample: dict[str, Any], rate: float, of: float) -> float:
+    """A sample's rate as a share of ``of`` mutants of its module: those killed before
+    the draw plus the draw's population at that rate."""
+    return 100 * (int(sample["killed_before"]) + rate * int(sample["population"])) / of
+
+
+def estimate(sample: dict[str, Any], found: dict[str, str]) -> str:
+    """The module's kill rate estimated from a random sample of the mutants not killed
+    before it was drawn, with a 95 % Wilson interval."""
+    drawn = [found[name] for name in sample["mutants"] if name in found]
+    n = sum(status not in UNCHECKED for status in drawn)
+    k = sum(status in KILLED for status in drawn)
+    if not n:
+        return "estimate: no mutant of the sample checked yet"
+    p, low, high = (scaled(sample, rate, len(found)) for rate in wilson(k, n))
+    return (f"estimate: {p:.1f} % (95 %: {low:.1f}-{high:.1f} %) from {k} killed of a random "
+            f"{n} of the {sample['population']} not killed before, "
+            f"{sample['killed_before']} killed before")
+
+
 @dataclass
 class Row:
     """One module's figures: its mutants' statuses and, when sampled, the draw."""
@@ -147,20 +167,16 @@ class Row:
 
     def _sampled(self, n: int, k: int, equal: int,
                  tally: str) -> tuple[str, str, str, str, str]:
-        """A sample's figures scaled to the whole module: the mutants killed before the
-        draw, plus its population at the sample's rate (equivalents likewise)."""
-        assert self.sample is not None
-        before, population = int(self.sample["killed_before"]), int(self.sample["population"])
-
-        def scaled(rate: float, of: float) -> float:
-            return 100 * (before + rate * population) / of
-
-        whole = len(self.found)
+        """A sample's figures scaled to the whole module (:func:`scaled`); the mutants
+        that can be told apart likewise: all but the population's share of equivalents."""
+        sample = self.sample
+        assert sample is not None
+        whole, population = len(self.found), int(sample["population"])
         p, low, high = wilson(k, n)
         told = whole - equal / n * population
-        return (f"a random {n} of {population} left", f"{before} + {k}",
-                f"{scaled(p, whole):.1f} % ({scaled(low, whole):.1f}-{scaled(high, whole):.1f})",
-                tally, f"{scaled(p, told):.1f} %")
+        return (f"a random {n} of {population} left", f"{sample['killed_before']} + {k}",
+                f"{scaled(sample, p, whole):.1f} % ({scaled(sample, low, whole):.1f}-"
+                f"{scaled(sample, high, whole):.1f})", tally, f"{scaled(sample, p, told):.1f} %")
 
 
 def table(rows: list[Row]) -> None:
