@@ -54,6 +54,7 @@ from mutation_recipes import (
     UNCHECKED,
     Row,
     estimate,
+    in_recipe_order,
     missing_equivalents,
     recipe_for,
     table,
@@ -435,6 +436,7 @@ def measure(modules: list[str], budget: float, children: int, sample: int) -> bo
     recipe (``mutation_recipes.RECIPES``), then the table; False when ``budget``
     seconds ran out before the end (the table then has what was done)."""
     deadline = time.monotonic() + budget
+    modules = in_recipe_order(modules)
     finished = make_mutants(children, budget)
     if finished:
         known = {name for module in configured_modules() for name in statuses(module)}

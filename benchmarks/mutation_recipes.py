@@ -64,7 +64,9 @@ SHELL = ("tests/test_apply.py", "tests/test_apply_groups.py", "tests/test_apply_
 
 # Module (dotted under ``reconciler``; a glob) → its recipe; the first match counts.
 # The core every plan reaches is screened against the golden cases first (seconds
-# where its tests take hours), then run against the fast tests aimed at it.
+# where its tests take hours), then run against the fast tests aimed at it. Modules are
+# measured in this order: the core first (what most changes touch, and quick once
+# screened), the emulator's rules, the costliest per mutant, last.
 RECIPES: dict[str, Recipe] = {
     "graph": Recipe(True, ("tests/test_graph.py", "tests/test_unnoticed_bugs.py"), False),
     "checks": Recipe(True, ("tests/test_states_the_emulator_lacks.py",
@@ -86,10 +88,22 @@ RECIPES: dict[str, Recipe] = {
 
 
 def recipe_for(module: str) -> Recipe:
-    """The module's recipe; a module of ``only_mutate`` with none is a mistake here."""
-    for pattern, recipe in RECIPES.items():
+    """The module's recipe."""
+    return RECIPES[_pattern_of(module)]
+
+
+def in_recipe_order(modules: Iterable[str]) -> list[str]:
+    """The modules in the order of their recipes in ``RECIPES``."""
+    patterns = list(RECIPES)
+    return sorted(modules, key=lambda module: patterns.index(_pattern_of(module)))
+
+
+def _pattern_of(module: str) -> str:
+    """The first pattern of ``RECIPES`` the module matches; a module of ``only_mutate``
+    matching none is a mistake here."""
+    for pattern in RECIPES:
         if fnmatch.fnmatchcase(module, pattern):
-            return recipe
+            return pattern
     raise SystemExit(f"benchmarks/mutation_recipes.py: no recipe for {module}; add one")
 
 
