@@ -440,7 +440,7 @@ def measure(modules: list[str], budget: float, children: int, sample: int) -> bo
     finished = make_mutants(children, budget)
     if finished:
         known = {name for module in configured_modules() for name in statuses(module)}
-        for name in missing_equivalents(known, configured_modules()):
+        for name in missing_equivalents(known):
             print(f"warning: {name} (benchmarks/equivalent_mutants.toml) is no longer a "
                   "mutant: its function changed; read its survivors again", file=sys.stderr)
         finished = _by_recipe(modules, deadline, children, sample)

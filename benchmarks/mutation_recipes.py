@@ -113,12 +113,11 @@ def equivalents() -> dict[str, str]:
     return {name: entry["why"] for entry in entries for name in entry["mutants"]}
 
 
-def missing_equivalents(names: Iterable[str], modules: Iterable[str]) -> list[str]:
-    """The equivalents listed for these modules that are no longer among the mutants
-    ``names``: their function changed since, so each needs reading again."""
-    prefixes = tuple(f"reconciler.{m}." for m in modules)
+def missing_equivalents(names: Iterable[str]) -> list[str]:
+    """The equivalents listed that are not among the mutants ``names``: their function
+    changed since (or left the mutated modules), so each needs reading again."""
     known = set(names)
-    return sorted(n for n in equivalents() if n.startswith(prefixes) and n not in known)
+    return sorted(n for n in equivalents() if n not in known)
 
 
 def wilson(killed: int, checked: int) -> tuple[float, float, float]:
