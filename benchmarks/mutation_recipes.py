@@ -189,7 +189,9 @@ class Row:
         whole, population = len(self.found), int(sample["population"])
         p, low, high = wilson(k, n)
         told = whole - equal / n * population
-        return (f"a random {n} of {population} left", f"{sample['killed_before']} + {k}",
+        drawn = len(sample["mutants"])
+        part = f"a random {n}" if n == drawn else f"{n} of a random {drawn}"
+        return (f"{part} of {population} left", f"{sample['killed_before']} + {k}",
                 f"{scaled(sample, p, whole):.1f} % ({scaled(sample, low, whole):.1f}-"
                 f"{scaled(sample, high, whole):.1f})", tally, f"{scaled(sample, p, told):.1f} %")
 
