@@ -1,27 +1,33 @@
 """Mutation testing of the core: the share of planted bugs the tests kill, per module.
 
-Runs mutmut (installed with the ``test`` extra; configured under ``[tool.mutmut]`` in
-pyproject.toml: which modules, which fast tests) one module at a time, at the lowest
-CPU priority, each within a time budget, then prints per module the mutants killed
-out of those checked and the names of the survivors (``mutmut show NAME`` prints a
-survivor's diff). docs/testing.md says how to read them. Too slow for ``.ci/run``.
+The whole measurement, from a clone set up as the README says, is one command:
+
+    python benchmarks/mutation.py --all [MODULE ...] [--budget SECONDS] [--children N]
+                                        [--sample N | --whole]
+
+It makes mutmut's mutants (mutmut 3, installed with the ``test`` extra, configured
+under ``[tool.mutmut]`` in pyproject.toml) of every module ``only_mutate`` lists (or
+those named), measures each by its recipe in ``mutation_recipes.py`` (screened against
+the golden plan cases or not, run against which test files, whole or a random sample),
+at the lowest CPU priority within one time budget, and prints a table: per module the
+mutants killed, the survivors known equivalent (``equivalent_mutants.toml``) and the
+others by name (``mutmut show NAME`` prints a survivor's diff). Exit code 0 when it ran
+to its end, whatever the figures; 3 when the budget ran out first. docs/testing.md says
+how to read it. Too slow for ``.ci/run``.
+
+The steps it is made of, for measuring a module by hand or checking new tests against
+its survivors (docs/testing.md, "The steps, one at a time"):
 
     python benchmarks/mutation.py [MODULE ...] [--budget SECONDS] [--children N] [--retest]
                                   [--against TEST ... | --golden] [--mutants PATTERN]
 
-MODULE is a dotted name under ``reconciler`` (``graph``, ``org.writer``); the default
-is every module ``[tool.mutmut] only_mutate`` lists, smallest first. Results are kept
-in ``mutants/``: a second run goes on where the first stopped. mutmut tests a mutant
-again only when its function changes; ``--retest`` forgets the module's survivors
-first, to see which of them tests written since then kill. Changing the test selection
-makes mutmut start every module over; ``--against`` instead runs each mutant of the
-named modules not yet killed (those matching ``--mutants``, a glob) against the given
-test files (new ones not yet in the selection, or a fast few of it) and counts those
-they fail on as killed; the others keep their status. ``--golden`` does what ``--against
-tests/test_golden.py`` does in one process (each case's org read once, then each mutant's
-plan of it compared): seconds where ``checks`` or ``diff``, which every test reaches,
-take mutmut hours. A module measured from scratch: ``MODULE --budget 60`` (mutmut makes
-the mutants), ``MODULE --golden``, then ``MODULE`` (mutmut tests only those left).
+MODULE is a dotted name under ``reconciler``; the default is every module of
+``only_mutate``, smallest first. Alone, mutmut's own run tests them, each module within
+its budget (``--retest``: its survivors again). ``--against`` runs each mutant not yet
+killed (matching ``--mutants``, a glob) against the given test files in one process,
+``--sample N`` a random N of them; ``--golden`` screens them against the golden plan
+cases in one process. Results are kept in ``mutants/``: a run goes on where the last
+stopped.
 """
 
 from __future__ import annotations
@@ -29,7 +35,6 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
-import math
 import os
 import random
 import shutil
@@ -41,16 +46,21 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from mutation_recipes import (
+    KILLED,
+    ROOT,
+    UNCHECKED,
+    Row,
+    estimate,
+    in_recipe_order,
+    missing_equivalents,
+    recipe_for,
+    table,
+)
 from mutmut.stats import status_by_exit_code
 from mutmut.utils.format_utils import mangled_name_from_mutant_name
-
-ROOT = Path(__file__).resolve().parent.parent
-# Statuses that count as the tests noticing the mutant.
-KILLED = {"killed", "timeout", "caught by type check"}
-# Statuses that say nothing about the tests.
-UNCHECKED = {"not checked", "skipped", "check was interrupted by user"}
 
 
 def configured_modules() -> list[str]:
@@ -68,16 +78,54 @@ def run(module: str, budget: float, children: int) -> bool:
     log = ROOT / "mutants" / f"run-{module}.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            proc.wait(timeout=budget)
-        except subprocess.TimeoutExpired:
-            # mutmut forks workers: stop the whole session it leads, not just mutmut.
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait()
-            return False
-    return proc.returncode == 0
+        code = _bounded(command, ROOT, budget, out)
+    return code == 0
+
+
+def _bounded(command: list[str], cwd: Path, budget: float | None,
+             out: IO[str] | None = None) -> int | None:
+    """``command``'s exit code, or None when ``budget`` seconds ran out first. It runs in
+    a session of its own, stopped whole when the budget runs out or on Ctrl-C: mutmut and
+    the screening children fork workers of their own."""
+    proc = subprocess.Popen(command, cwd=cwd, stdout=out,
+                            stderr=subprocess.STDOUT if out else None, start_new_session=True)
+    try:
+        return proc.wait(timeout=budget)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt) as stop:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        if isinstance(stop, KeyboardInterrupt):
+            raise
+        return None
+
+
+def make_mutants(children: int, budget: float | None) -> bool:
+    """Every module of ``only_mutate`` mutated into ``mutants/``, as ``mutmut run`` does
+    before it runs a test (see :func:`make_child`); False when the budget ran out first."""
+    (ROOT / "mutants").mkdir(exist_ok=True)
+    with (ROOT / "mutants" / "make.log").open("w") as out:
+        code = _bounded(["nice", "-n", "19", sys.executable, __file__, "--children",
+                         str(children), "--make-child"], ROOT, budget, out)
+    if code:
+        raise subprocess.CalledProcessError(code, "mutmut's mutant generation (mutants/make.log)")
+    return code is not None
+
+
+def make_child(children: int) -> None:
+    """mutmut's own first step: the tree copied into ``mutants/`` and each mutated module
+    written there with its mutants and a result file listing them, unchecked (a module
+    unchanged since the last time keeps its file and results; a changed function's
+    mutants become unchecked). ``mutmut run`` does this too, then runs the whole
+    selection twice before the first mutant: minutes, which this leaves out."""
+    from mutmut.__main__ import create_mutants, store_lines_covered_by_tests
+    from mutmut.mutation.trampoline import set_mutant_under_test
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir
+
+    set_mutant_under_test("mutant_generation")
+    copy_src_dir()
+    copy_also_copy_files()
+    store_lines_covered_by_tests()
+    create_mutants(children)
 
 
 def _meta(module: str) -> Path:
@@ -112,20 +160,23 @@ def forget_survivors(module: str) -> None:
 
 
 def kill_with(modules: list[str], tests: list[str], pattern: str, sample: int,
-              children: int) -> None:
+              children: int, budget: float | None = None) -> bool:
     """Run each mutant of the modules matching ``pattern`` and not yet killed (or a
-    random ``sample`` of each module's) against ``tests``, in one process (see
-    :func:`against_child`); mark those they fail on killed."""
+    random ``sample`` of each module's, where more are left) against ``tests``, in one
+    process (see :func:`against_child`); mark those they fail on killed. False when
+    ``budget`` seconds ran out first (the mutants run until then keep their result)."""
     modules = [m for m in modules if _meta(m).exists()]
     if not modules:
-        return
+        return True
     for test in {t.split("::")[0] for t in tests}:  # mutmut's copy of the tree runs them
         (ROOT / "mutants" / test).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / test, ROOT / "mutants" / test)
-    subprocess.run(["nice", "-n", "19", sys.executable, __file__, *modules, "--mutants", pattern,
-                    "--sample", str(sample), "--children", str(children),
-                    "--against-child", *tests],
-                   cwd=ROOT / "mutants", check=True)
+    command = ["nice", "-n", "19", sys.executable, __file__, *modules, "--mutants", pattern,
+               "--sample", str(sample), "--children", str(children), "--against-child", *tests]
+    code = _bounded(command, ROOT / "mutants", budget)
+    if code:
+        raise subprocess.CalledProcessError(code, command)
+    return code is not None
 
 
 def against_child(modules: list[str], pattern: str, sample: int, children: int,
@@ -219,12 +270,15 @@ def _sampled(module: str, chosen: list[str], data: dict[str, Any], size: int) ->
     """A random ``size`` of the module's mutants not yet killed, the same each time: the
     first draw is kept beside the results with how many there were to draw from and
     how many were killed before, from which :func:`report` estimates the whole
-    module's figure. Later runs check again those of the draw not yet killed."""
+    module's figure. Later runs check again those of the draw not yet killed. A module
+    with no more than ``size`` left and no draw yet is checked whole."""
     path = _meta(module).with_suffix(".sample")
     if path.exists():
         drawn = set(json.loads(path.read_text())["mutants"])
         return [name for name in chosen if name in drawn]
-    picked = sorted(random.Random(module).sample(chosen, min(size, len(chosen))))
+    if len(chosen) <= size:
+        return chosen
+    picked = sorted(random.Random(module).sample(chosen, size))
     killed = sum(status_by_exit_code[c] in KILLED for c in data["exit_code_by_key"].values())
     _save(path, {"population": len(chosen), "killed_before": killed, "mutants": picked})
     return picked
@@ -253,29 +307,68 @@ def _reaped(running: dict[int, tuple[str, float, Path]]) -> dict[str, int]:
     return codes
 
 
-def kill_with_golden(module: str, pattern: str) -> None:
-    """Screen the module's mutants matching ``pattern`` and not yet killed against the
+def kill_with_golden(modules: list[str], pattern: str, budget: float | None = None) -> bool:
+    """Screen the modules' mutants matching ``pattern`` and not yet killed against the
     golden plan cases, in one process of mutmut's copy of the tree (see
-    :func:`golden_child`); mark those a case tells apart killed."""
-    if not _meta(module).exists():
-        return
+    :func:`golden_child`); mark those a case tells apart killed. False when ``budget``
+    seconds ran out first (the modules screened until then keep their result)."""
+    modules = [m for m in modules if _meta(m).exists()]
+    if not modules:
+        return True
     for test in ("tests/__init__.py", "tests/test_golden.py"):
         (ROOT / "mutants" / test).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / test, ROOT / "mutants" / test)
-    subprocess.run(["nice", "-n", "19", sys.executable, __file__, module, "--mutants", pattern,
-                    "--golden-child"], cwd=ROOT / "mutants", check=True)
+    command = ["nice", "-n", "19", sys.executable, __file__, *modules, "--mutants", pattern,
+               "--golden-child"]
+    code = _bounded(command, ROOT / "mutants", budget)
+    if code:
+        raise subprocess.CalledProcessError(code, command)
+    return code is not None
 
 
-def golden_child(module: str, pattern: str) -> None:
-    """Each golden case's org read once from the emulator; then, mutant by mutant, the
-    plan made from it compared with the case's ``expected.json`` as
-    ``tests/test_golden.py`` compares it. A case that differs, fails or runs over 10 s
-    kills the mutant: the check of ``--against tests/test_golden.py`` without an emulator
-    per case and mutant (cases with policies, which planning alone doesn't apply, are
-    left to that). Runs in mutmut's copy of the tree, whose functions switch to the
-    mutant named by ``MUTANT_UNDER_TEST`` at each call."""
+def golden_child(modules: list[str], pattern: str) -> None:
+    """Each golden case's org read once from the emulator (see :func:`_golden_cases`);
+    then, mutant by mutant, the plan made from it compared with the case's
+    ``expected.json`` as ``tests/test_golden.py`` compares it. A case that differs, fails
+    or runs over 10 s kills the mutant: the check of ``--against tests/test_golden.py``
+    without an emulator per case and mutant (cases with policies, which planning alone
+    doesn't apply, are left to that). Each module's results are saved when it is done.
+    Runs in mutmut's copy of the tree, whose functions switch to the mutant named by
+    ``MUTANT_UNDER_TEST`` at each call."""
     sys.path.insert(0, str(Path.cwd()))
     os.environ["MUTANT_UNDER_TEST"] = ""
+    cases, planned = _golden_cases()
+
+    def on_alarm(*_: Any) -> None:
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    for module in modules:
+        data = json.loads(_meta(module).read_text())
+        codes = data["exit_code_by_key"]
+        for name, code in codes.items():
+            if status_by_exit_code[code] in KILLED or not fnmatch.fnmatchcase(name, pattern):
+                continue
+            os.environ["MUTANT_UNDER_TEST"] = name
+            for case, meta, config, live, org, wanted in cases:
+                signal.alarm(10)
+                try:
+                    killed = planned(case, meta, config, live, org) != wanted
+                except Exception:  # a mutant that crashes the plan is told apart too
+                    killed = True
+                finally:
+                    signal.alarm(0)
+                if killed:
+                    codes[name] = 1
+                    break
+            os.environ["MUTANT_UNDER_TEST"] = ""
+        _save(_meta(module), data)
+
+
+def _golden_cases() -> tuple[list[tuple[Any, ...]], Callable[..., dict[str, Any]]]:
+    """The golden cases planning alone decides, each with its org read from the emulator
+    and its expected plan, and the function making a case's plan as the test compares
+    it; a case it doesn't reproduce unmutated is left out."""
     from reconciler.config import load_config
     from reconciler.emulator import start_emulator
     from reconciler.emulator.seed import load_seed_file
@@ -298,7 +391,7 @@ def golden_child(module: str, pattern: str) -> None:
         return {key: data[key] for key in ("summary", "api_calls", "actions", "layers",
                                            "manual_steps", "warnings")}
 
-    cases = []
+    cases: list[tuple[Any, ...]] = []
     for case in sorted(p for p in CASES.iterdir() if p.is_dir()):
         meta = json.loads((case / "case.json").read_text()) if (
             case / "case.json").exists() else {}
@@ -319,30 +412,7 @@ def golden_child(module: str, pattern: str) -> None:
         wanted = json.loads((case / "expected.json").read_text())
         if planned(case, meta, config, live, org) == wanted:  # unmutated, it must agree
             cases.append((case, meta, config, live, org, wanted))
-
-    def on_alarm(*_: Any) -> None:
-        raise TimeoutError
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    data = json.loads(_meta(module).read_text())
-    codes = data["exit_code_by_key"]
-    for name, code in codes.items():
-        if status_by_exit_code[code] in KILLED or not fnmatch.fnmatchcase(name, pattern):
-            continue
-        os.environ["MUTANT_UNDER_TEST"] = name
-        for case, meta, config, live, org, wanted in cases:
-            signal.alarm(10)
-            try:
-                killed = planned(case, meta, config, live, org) != wanted
-            except Exception:  # a mutant that crashes the plan is told apart too
-                killed = True
-            finally:
-                signal.alarm(0)
-            if killed:
-                codes[name] = 1
-                break
-        os.environ["MUTANT_UNDER_TEST"] = ""
-    _save(_meta(module), data)
+    return cases, planned
 
 
 def report(module: str, found: dict[str, str], seconds: float, finished: bool) -> None:
@@ -353,41 +423,88 @@ def report(module: str, found: dict[str, str], seconds: float, finished: bool) -
     print(f"{module:<18} {rate}  killed {killed}/{checked} checked of {len(found)}"
           f"  ({', '.join(f'{s} {n}' for s, n in sorted(counts.items()))})"
           f"  {seconds:.0f} s{'' if finished else ', budget ran out'}")
-    sample = _meta(module).with_suffix(".sample")
-    if sample.exists():
-        print("    " + estimate(json.loads(sample.read_text()), found))
+    sample = _drawn(module)
+    if sample:
+        print("    " + estimate(sample, found))
     for name, status in sorted(found.items()):
         if status not in KILLED | UNCHECKED:
             print(f"    {status}: {name}")
 
 
-def estimate(sample: dict[str, Any], found: dict[str, str]) -> str:
-    """The module's kill rate estimated from a random sample of the mutants not killed
-    before it was drawn, with a 95 % Wilson interval."""
-    drawn = [found[name] for name in sample["mutants"] if name in found]
-    n = sum(status not in UNCHECKED for status in drawn)
-    k = sum(status in KILLED for status in drawn)
-    if not n:
-        return "estimate: no mutant of the sample checked yet"
-    z, p = 1.96, k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    whole = len(found)
-
-    def scaled(rate: float) -> float:
-        return 100 * (int(sample["killed_before"]) + rate * int(sample["population"])) / whole
-
-    return (f"estimate: {scaled(p):.1f} % (95 %: {scaled(centre - half):.1f}-"
-            f"{scaled(centre + half):.1f} %) from {k} killed of a random {n} of the "
-            f"{sample['population']} not killed before, {sample['killed_before']} killed "
-            "before")
+def measure(modules: list[str], budget: float, children: int, sample: int) -> bool:
+    """The whole measurement (``--all``): the mutants made, then each module by its
+    recipe (``mutation_recipes.RECIPES``), then the table; False when ``budget``
+    seconds ran out before the end (the table then has what was done)."""
+    deadline = time.monotonic() + budget
+    modules = in_recipe_order(modules)
+    finished = make_mutants(children, budget)
+    if finished:
+        known = {name for module in configured_modules() for name in statuses(module)}
+        for name in missing_equivalents(known):
+            print(f"warning: {name} (benchmarks/equivalent_mutants.toml) is no longer a "
+                  "mutant: its function changed; read its survivors again", file=sys.stderr)
+        finished = _by_recipe(modules, deadline, children, sample)
+    print(f"\n{'finished' if finished else 'budget ran out'} after "
+          f"{budget - (deadline - time.monotonic()):.0f} s\n")
+    table([Row(module, statuses(module), _drawn(module)) for module in modules])
+    return finished
 
 
-def main() -> int:
+def _by_recipe(modules: list[str], deadline: float, children: int, sample: int) -> bool:
+    """The golden screening of the modules whose recipe has it, all in one process, then
+    each group of modules sharing their test files in one ``--against`` process."""
+    def left() -> float:
+        return deadline - time.monotonic()
+
+    golden = [m for m in modules if recipe_for(m).golden]
+    if golden:
+        print(f"golden cases: {' '.join(golden)} ({left():.0f} s left)", flush=True)
+        finished = kill_with_golden(golden, "*", left())
+        _progress(golden)
+        if not finished:
+            return False
+    groups: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+    for module in modules:
+        recipe = recipe_for(module)
+        groups.setdefault((recipe.tests, recipe.sampled), []).append(module)
+    for (tests, sampled), group in groups.items():
+        if left() <= 0:
+            return False
+        print(f"{' '.join(group)} against {len(tests)} test files"
+              f"{f', a random {sample} of each where more are left' if sampled else ''}"
+              f" ({left():.0f} s left)", flush=True)
+        finished = kill_with(group, list(tests), "*", sample if sampled else 0, children, left())
+        _progress(group)
+        if not finished:
+            return False
+    return True
+
+
+def _progress(modules: list[str]) -> None:
+    """Where each module stands after a step."""
+    for module in modules:
+        counts = Counter(statuses(module).values())
+        print(f"    {module}: {', '.join(f'{s} {n}' for s, n in sorted(counts.items()))}",
+              flush=True)
+
+
+def _drawn(module: str) -> dict[str, Any] | None:
+    """The module's random draw, if it was sampled."""
+    path = _meta(module).with_suffix(".sample")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line's options (the module's docstring says what they are for)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="dotted names under reconciler")
-    parser.add_argument("--budget", type=float, default=1800,
-                        help="seconds per module (default 1800)")
+    parser.add_argument("--all", action="store_true",
+                        help="the whole measurement: make the mutants, measure each module by "
+                             "its recipe (benchmarks/mutation_recipes.py), print the table; "
+                             "exit 3 if the budget ran out first")
+    parser.add_argument("--budget", type=float,
+                        help="seconds per module for mutmut's own run (default 1800); with "
+                             "--all, for the whole measurement (default 21600)")
     parser.add_argument("--children", type=int, default=1,
                         help="mutants tested at once (default 1: the machine is shared)")
     parser.add_argument("--retest", action="store_true",
@@ -400,24 +517,47 @@ def main() -> int:
                              "reaches it (checks, diff)")
     parser.add_argument("--golden-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--against-child", nargs="+", default=[], help=argparse.SUPPRESS)
-    parser.add_argument("--sample", type=int, default=0, metavar="N",
+    parser.add_argument("--make-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=int, metavar="N",
                         help="with --against: only a random N of those mutants (the same "
-                             "N for the same module each time)")
+                             "N for the same module each time); with --all, the N for the "
+                             "modules its recipes sample (default 100)")
+    parser.add_argument("--whole", action="store_true",
+                        help="with --all: check every mutant of the modules it would sample")
     parser.add_argument("--mutants", default="*", metavar="PATTERN",
                         help="with --against or --golden: only the mutants whose name "
                              "matches")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    """The command line; its exit code: 0 when the measurement ran to its end, whatever
+    the figures, 3 when ``--all`` ran out of budget first."""
+    args = _parser().parse_args()
+    if args.make_child:
+        make_child(args.children)
+        return 0
     if args.golden_child:
-        golden_child(args.modules[0], args.mutants)
+        golden_child(args.modules, args.mutants)
         return 0
     if args.against_child:
         against_child(args.modules, args.mutants, args.sample, args.children,
                       args.against_child)
         return 0
     modules = args.modules or configured_modules()
+    if args.all:
+        sample = 0 if args.whole else args.sample or 100
+        finished = measure(modules, args.budget or 21600, args.children, sample)
+        return 0 if finished else 3
     if args.against:  # one process for them all: each test is run unmutated once
         start = time.monotonic()
-        kill_with(modules, args.against, args.mutants, args.sample, args.children)
+        kill_with(modules, args.against, args.mutants, args.sample or 0, args.children)
+        for module in modules:
+            report(module, statuses(module), time.monotonic() - start, True)
+        return 0
+    if args.golden:  # one process for them all: each case's org is read once
+        start = time.monotonic()
+        kill_with_golden(modules, args.mutants)
         for module in modules:
             report(module, statuses(module), time.monotonic() - start, True)
         return 0
@@ -425,11 +565,7 @@ def main() -> int:
         if args.retest:
             forget_survivors(module)
         start = time.monotonic()
-        if args.golden:
-            kill_with_golden(module, args.mutants)
-            finished = True
-        else:
-            finished = run(module, args.budget, args.children)
+        finished = run(module, args.budget or 1800, args.children)
         report(module, statuses(module), time.monotonic() - start, finished)
     return 0
 
