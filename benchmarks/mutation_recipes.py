@@ -61,8 +61,9 @@ SHELL = ("tests/test_apply.py", "tests/test_apply_groups.py", "tests/test_apply_
          "tests/test_apply_composite_refused_call.py", "tests/test_apply_assignment_races.py",
          "tests/test_apply_bulk.py", "tests/test_writer_races.py",
          "tests/test_writer_lock_retries.py", "tests/test_saved_plans.py",
-         "tests/test_stale_plans.py", "tests/test_unnoticed_bugs.py", "tests/test_rollback.py",
-         "tests/test_policy.py", "tests/test_policy_org.py")
+         "tests/test_stale_plans.py", "tests/test_stale_plan_counts.py",
+         "tests/test_apply_last_steps.py", "tests/test_unnoticed_bugs.py",
+         "tests/test_rollback.py", "tests/test_policy.py", "tests/test_policy_org.py")
 
 # Module (dotted under ``reconciler``; a glob) → its recipe; the first match counts.
 # The core every plan reaches is screened against the golden cases first (seconds
