@@ -44,11 +44,14 @@ EMULATOR = tuple(sorted(
     f"tests/emulator/{p.name}" for p in (ROOT / "tests" / "emulator").glob("test_*.py")
     if p.name not in EMULATOR_LEFT_OUT))
 # The stale-plan guard's and the plan file's tests, the bugs once unnoticed, and what
-# the golden screening leaves out: rollback plans, and what policies make the plan read.
+# the golden screening leaves out: rollback plans, what policies make the plan read,
+# and what the plan reads at all (the screening reads each case's org once, unmutated;
+# the golden cases run as tests read it with the mutant).
 PLAN = ("tests/test_stale_plans.py", "tests/test_stale_plan_counts.py",
         "tests/test_plan_file_refusals.py", "tests/test_saved_plans.py",
         "tests/test_plan_saving.py", "tests/test_plan_cli.py", "tests/test_unnoticed_bugs.py",
-        "tests/test_rollback.py", "tests/test_policy.py", "tests/test_policy_org.py")
+        "tests/test_rollback.py", "tests/test_policy.py", "tests/test_policy_org.py",
+        "tests/test_golden.py", "tests/test_apply_last_steps.py")
 DRIFT = ("tests/test_drift.py", "tests/test_drift_attribution.py", "tests/test_drift_names.py",
          "tests/test_drift_items_beyond_the_plan.py", "tests/test_policy_org.py",
          "tests/test_unnoticed_bugs.py")

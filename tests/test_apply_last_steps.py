@@ -100,12 +100,14 @@ def test_a_journal_that_cannot_be_written_at_the_end_stops_the_apply_with_why(
     assert not result.ok
 
 
-def test_the_journal_says_when_the_apply_started_and_finished_in_utc(org: Org,
-                                                                     tmp_path: Path) -> None:
-    before = datetime.now(UTC)
+def test_the_journal_says_when_the_plan_was_made_and_the_apply_ran_in_utc(
+        org: Org, tmp_path: Path) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
     _, result = _apply(org, CONFIG.replace("[read]", "[read, edit]"), tmp_path / "journal.json")
     assert result.ok, result.outcomes
     journal = json.loads((tmp_path / "journal.json").read_text())
-    started, finished = (datetime.strptime(journal[k], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=UTC) for k in ("started_at", "finished_at"))
-    assert before <= started <= finished <= datetime.now(UTC)
+    planned = datetime.strptime(journal["plan_created_at"], "%Y-%m-%dT%H:%M:%SZ")
+    started, finished = (datetime.strptime(journal[k], "%Y-%m-%dT%H:%M:%S.%fZ")
+                         for k in ("started_at", "finished_at"))
+    stamps = [t.replace(tzinfo=UTC) for t in (planned, started, finished)]
+    assert before <= stamps[0] <= stamps[1] <= stamps[2] <= datetime.now(UTC)
