@@ -80,7 +80,7 @@ class _JournalBlockedAtTheEnd(Writer):
     """The real writer; once its last layer is written, the journal's directory can no
     longer take the journal (a directory where its temporary file goes)."""
 
-    journal = Path("journal.json")
+    journal: Path
 
     def run_layer(self, layer: Sequence[a.Action]) -> dict[str, Outcome]:
         outcomes = super().run_layer(layer)
@@ -92,8 +92,9 @@ def test_a_journal_that_cannot_be_written_at_the_end_stops_the_apply_with_why(
         org: Org, tmp_path: Path) -> None:
     """The writes were made, but the journal doesn't say so: the apply must not read as
     finished cleanly."""
+    _JournalBlockedAtTheEnd.journal = tmp_path / "journal.json"
     plan, result = _apply(org, CONFIG.replace("[read]", "[read, edit]"),
-                          tmp_path / "journal.json", writer=_JournalBlockedAtTheEnd)
+                          _JournalBlockedAtTheEnd.journal, writer=_JournalBlockedAtTheEnd)
     assert [x.kind for x in plan.actions] == ["change_object_access"]
     assert all(o.status == "applied" for o in result.outcomes.values()), result.outcomes
     assert result.stopped.startswith("can't write the apply journal "), result.stopped
