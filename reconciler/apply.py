@@ -249,7 +249,7 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
             continue
         done += len(layer)
         # The layer's outcomes reach the journal with the next phase's intent, or with
-        # the end: nothing is written in between (102,700 entries are 68 MB a rewrite).
+        # the end: nothing is written in between (102,700 entries are 50 MB a rewrite).
         if progress is not None:
             progress(done, total, f"layer {index + 1}/{len(layers)}")
     result.write_calls = writer.write_calls
@@ -359,7 +359,7 @@ class _Journal:
         entries = [_entry(action_id, entry, result, sending, not_attempted)
                    for action_id, entry in self.entries]
         try:
-            # The same bytes as json.dumps(indent=2) of the whole document.
+            # Indented as json.dumps(indent=2) would, but each entry on one line.
             write_private(self.path, journal_text(head, entries, self.replaced))
         except OSError as exc:
             raise JournalError(f"can't write the apply journal {self.path}: "

@@ -1,8 +1,9 @@
-"""The apply journal's text, made entry by entry, is the bytes pydantic gives the whole
-document, whatever the entries' statuses and the strings they hold."""
+"""The apply journal's text, made entry by entry, reads back as the document pydantic
+gives, one line per entry, whatever the entries' statuses and the strings they hold."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from reconciler import actions as a
@@ -44,9 +45,14 @@ def test_entries_and_document_match_the_model():
         for outcome in outcomes:
             entries = [JournalEntry(id=x.id, kind=x.kind, address=x.address, action=x,
                                     **outcome) for x in acts]
-            want = _file(entries, replacing).model_dump_json(indent=2) + "\n"
+            want = _file(entries, replacing)
             got = journal_text(_file([], {}), [t.text(**outcome) for _, t in texts],
                                replaced_text(replacing))
-            assert got == want
-    assert journal_text(_file([], {}), [], replaced_text({})) == (
-        _file([], {}).model_dump_json(indent=2) + "\n")
+            assert json.loads(got) == json.loads(want.model_dump_json())
+            assert JournalFile.model_validate_json(got) == want
+            # Each entry is one line of the file: found, and read, with line tools.
+            lines = [line.removesuffix(",") for line in got.splitlines()]
+            for entry in entries:
+                assert "    " + entry.model_dump_json() in lines
+    empty = journal_text(_file([], {}), [], replaced_text({}))
+    assert empty == _file([], {}).model_dump_json(indent=2) + "\n"
