@@ -219,12 +219,13 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     # Casefolded groups not known to be Updated: found so, or changed by this apply.
     recalculating = {g for g, status in live.group_status.items()
                      if status not in ("Updated", "")}
+    holders = _holders(live)
     layers = plan.layer_actions()
     done = 0
     total = len(plan.actions)
     for index, layer in enumerate(layers):
         runnable = _runnable(layer, plan, blocked, result)
-        for phase, after_recalculation in _phases(runnable, live, recalculating):
+        for phase, after_recalculation in _phases(runnable, holders, recalculating):
             if result.stopped:
                 result.not_attempted += [x.id for x in phase]
                 continue
@@ -242,7 +243,7 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
             result.outcomes.update(outcomes)
             for action in phase:
                 if outcomes[action.id].status == "applied":
-                    recalculating |= _recalculated(action, live)
+                    recalculating |= _recalculated(action, holders)
                 else:
                     blocked[action.id] = action.id
         if result.stopped and not any(x.id in result.outcomes for x in runnable):
@@ -286,26 +287,37 @@ _SET_CHANGES = (a.UpdatePermissionSet, a.SetSystemPermissions, a.GrantObjectAcce
                 a.RevokeSetupEntityAccess)
 
 
-def _recalculated(action: a.Action, live: Live) -> set[str]:
-    """Casefolded names of the groups the org recalculates once ``action`` is applied."""
+def _holders(live: Live) -> dict[str, set[str]]:
+    """Casefolded set name → the casefolded groups holding it, worked out once: every
+    action of a layer asks."""
+    out: dict[str, set[str]] = {}
+    for group, (_, members) in live.groups.items():
+        for member in members:
+            out.setdefault(member.casefold(), set()).add(group)
+    return out
+
+
+def _recalculated(action: a.Action, holders: Mapping[str, set[str]]) -> set[str]:
+    """Casefolded names of the groups the org recalculates once ``action`` is applied
+    (``holders`` from :func:`_holders`)."""
     if isinstance(action, a.AddGroupComponent | a.RemoveGroupComponent):
         return {action.group.casefold()}
     if isinstance(action, _SET_CHANGES):
         name = (action.name if isinstance(action, a.UpdatePermissionSet | a.SetSystemPermissions)
                 else action.permission_set).casefold()
-        return {group for group, (_, members) in live.groups.items()
-                if name in {m.casefold() for m in members}}
+        return holders.get(name, set())
     return set()
 
 
-def _phases(layer: list[a.Action], live: Live, recalculating: set[str],
+def _phases(layer: list[a.Action], holders: Mapping[str, set[str]], recalculating: set[str],
             ) -> list[tuple[list[a.Action], bool]]:
     """The layer, with assignments of groups changed so far or in this layer put off
     until after the rest (True: wait for the recalculation first)."""
-    touched = recalculating | {g for x in layer for g in _recalculated(x, live)}
+    touched = recalculating | {g for x in layer for g in _recalculated(x, holders)}
     later: list[a.Action] = [x for x in layer if isinstance(x, a.AssignGroup)
                              and x.target.casefold() in touched]
-    first = [x for x in layer if x not in later]
+    put_off = {x.id for x in later}
+    first = [x for x in layer if x.id not in put_off]
     return [(phase, wait) for phase, wait in ((first, False), (later, True)) if phase]
 
 
