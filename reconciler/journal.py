@@ -104,19 +104,29 @@ class EntryText:
         """The entry's line."""
         state = (status, error, record_id, note, waited_on)
         if state != self._state:
-            values = {"error": error, "record_id": record_id, "note": note,
-                      "waited_on": waited_on}
-            self._text = "".join((self._head, ',"status":', _json(status), *(
-                f',"{k}":{_json(values[k])}' for k in _shown(status)), self._tail))
+            before, after = _middle(status, error, note, waited_on)
+            self._text = (self._head + before + self._tail if after is None
+                          else "".join((self._head, before, _json(record_id), after, self._tail)))
             self._state = state
         return self._text
 
 
-@functools.cache
-def _shown(status: str) -> tuple[str, ...]:
-    """The outcome keys an entry of ``status`` holds, in the model's order."""
-    unused = _unused(status)
-    return tuple(k for k in ("error", "record_id", "note", "waited_on") if k not in unused)
+@functools.lru_cache(maxsize=256)
+def _middle(status: str, error: str | None, note: str | None, waited_on: str | None,
+            ) -> tuple[str, str | None]:
+    """An entry's keys from ``status`` to its action, in the model's order, as two parts
+    around its ``record_id`` value (the second None when the status holds none): most
+    entries of an apply share them, and only their Ids differ."""
+    values = {"error": error, "note": note, "waited_on": waited_on}
+    shown = [k for k in ("error", "record_id", "note", "waited_on") if k not in _unused(status)]
+
+    def keys(names: list[str]) -> str:
+        return "".join(f',"{k}":{_json(values[k])}' for k in names)
+
+    if "record_id" not in shown:
+        return ',"status":' + _json(status) + keys(shown), None
+    at = shown.index("record_id")
+    return ',"status":' + _json(status) + keys(shown[:at]) + ',"record_id":', keys(shown[at + 1:])
 
 
 def _json(value: str | None) -> str:

@@ -43,10 +43,15 @@ def test_entries_and_document_match_the_model():
     for replacing in (replaced, {}):
         texts = [(x, EntryText(x.id, x)) for x in acts]
         for outcome in outcomes:
-            entries = [JournalEntry(id=x.id, kind=x.kind, address=x.address, action=x,
-                                    **outcome) for x in acts]
+            # Each action's own record Id, where the status holds one.
+            own = [{**outcome, **({"record_id": f"{outcome['record_id']}{n}"}
+                                  if "record_id" in outcome else {})}
+                   for n in range(len(acts))]
+            entries = [JournalEntry(id=x.id, kind=x.kind, address=x.address, action=x, **kw)
+                       for x, kw in zip(acts, own, strict=True)]
             want = _file(entries, replacing)
-            got = journal_text(_file([], {}), [t.text(**outcome) for _, t in texts],
+            got = journal_text(_file([], {}), [t.text(**kw) for (_, t), kw
+                                               in zip(texts, own, strict=True)],
                                replaced_text(replacing))
             assert json.loads(got) == json.loads(want.model_dump_json())
             assert JournalFile.model_validate_json(got) == want
