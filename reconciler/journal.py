@@ -92,9 +92,8 @@ class EntryText:
     __slots__ = ("_head", "_state", "_tail", "_text")
 
     def __init__(self, action_id: str, action: AnyAction) -> None:
-        self._head = "{" + ",".join(
-            f'"{k}":{to_json(v).decode()}'
-            for k, v in (("id", action_id), ("kind", action.kind), ("address", action.address)))
+        named = {"id": action_id, "kind": action.kind, "address": action.address}
+        self._head = to_json(named).decode().removesuffix("}")
         self._tail = ',"action":' + action.model_dump_json() + "}"
         self._state: tuple[str | None, ...] = ()
         self._text = ""
