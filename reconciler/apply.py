@@ -302,7 +302,7 @@ def _recalculated(action: a.Action, holders: Mapping[str, set[str]]) -> set[str]
     (``holders`` from :func:`_holders`)."""
     if isinstance(action, a.AddGroupComponent | a.RemoveGroupComponent):
         return {action.group.casefold()}
-    if isinstance(action, _SET_CHANGES):
+    if holders and isinstance(action, _SET_CHANGES):
         name = (action.name if isinstance(action, a.UpdatePermissionSet | a.SetSystemPermissions)
                 else action.permission_set).casefold()
         return holders.get(name, set())
