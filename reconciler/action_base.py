@@ -111,7 +111,9 @@ class Action(BaseModel):
     @model_serializer(mode="wrap")
     def _document(self, handler: Any) -> dict[str, Any]:
         # What names the action comes first, as a reader of the file looks for it.
-        fields = {k: v for k, v in handler(self).items() if k not in self.optional or v}
+        fields = handler(self)
+        if self.optional:
+            fields = {k: v for k, v in fields.items() if k not in self.optional or v}
         return {"kind": fields.pop("kind"), "address": self.address, **fields}
 
     @model_validator(mode="wrap")
