@@ -213,8 +213,8 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     assignments, and only what depends on them is skipped.
     """
     result = ApplyResult(journal=journal_path)
+    # First written with the first batch's intent: before any write, or not at all.
     journal = _Journal(journal_path, plan, live, deleted or {})
-    journal.write(result, writer)  # before the first write, or not at all
     blocked: dict[str, str] = {}
     # Casefolded groups not known to be Updated: found so, or changed by this apply.
     recalculating = {g for g, status in live.group_status.items()
@@ -235,6 +235,8 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
                     progress(done, total, "waiting for permission set groups to recalculate")
                 outcomes = _run_phase(writer, phase, after_recalculation, recalculating)
             except (OrgError, JournalError) as exc:
+                if not journal.written:
+                    raise  # the journal can't be made: nothing was written
                 # The daily limit, a refused login: nothing more can run. A journal that
                 # can't be written: nothing more may (a write must leave a record).
                 result.stopped = str(exc)
@@ -259,6 +261,8 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
     try:
         journal.write(result, writer, finished=True)
     except JournalError as exc:
+        if not journal.written:
+            raise
         result.stopped = result.stopped or str(exc)
     return result
 
@@ -267,6 +271,8 @@ def _runnable(layer: list[a.Action], plan: Plan, blocked: dict[str, str],
               result: ApplyResult) -> list[a.Action]:
     """The actions of ``layer`` nothing they depend on failed for; the others are
     skipped, and block what depends on them in turn."""
+    if not blocked:
+        return list(layer)
     runnable = []
     for action in layer:
         waits = [d for d in plan.depends_on.get(action.id, ()) if d in blocked]
@@ -353,6 +359,7 @@ class _Journal:
         # What no step changes is serialised once: the journal is rewritten at each step.
         self.replaced = replaced_text(replaced)
         self.entries = [(action.id, EntryText(action.id, action)) for action in plan.actions]
+        self.written = False
 
     def write(self, result: ApplyResult, writer: Writer, *, finished: bool = False,
               writing: list[str] | None = None) -> None:
@@ -373,6 +380,7 @@ class _Journal:
         try:
             # Indented as json.dumps(indent=2) would, but each entry on one line.
             write_private(self.path, journal_text(head, entries, self.replaced))
+            self.written = True
         except OSError as exc:
             raise JournalError(f"can't write the apply journal {self.path}: "
                                   f"{exc.strerror or exc}") from None
