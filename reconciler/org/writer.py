@@ -6,10 +6,10 @@ one record), written by the transport the group's size picks from
 ``actions.TRANSPORTS``: sObject Collections calls of at most 200 records, composite
 calls carrying five of them (``allOrNone=false`` throughout), or Bulk API 2.0 ingest jobs
 of at most the bulk row's ``per_chunk`` records (:mod:`reconciler.org.bulk`), as few and
-as even as can be. Every job of a layer is submitted
-before the first is waited on, each job's records made just before it is sent; then the
-jobs are waited on in turn, and each one's results are read while the org goes on with
-the later ones. Whatever the transport, every per-record result is read by one loop:
+as even as can be. Every job of a layer is submitted before the first is waited on, each
+job's records made just before it is sent; then the jobs are waited on in turn, and each
+one's results are read while the org goes on with the later ones. Whatever the
+transport, every per-record result is read by one loop:
 
 - success, or a create answered ``DUPLICATE_VALUE`` for an assignment that is already
   there, or a delete of a record that is already gone: the action is done;
