@@ -1,26 +1,33 @@
-"""Writing many records of one sObject with one Bulk API 2.0 ingest job.
+"""Writing many records of one sObject with Bulk API 2.0 ingest jobs.
 
-:func:`ingest` takes what the writer would send as sObject Collections (records with
-``attributes``, or Ids to delete) and answers in the same shape: one
-``{"id", "success", "errors"}`` per input, in input order, so the writer's per-record
-rules (lock errors resent, duplicates counted as done, failures recorded) apply
-unchanged. Every call goes through :meth:`OrgClient.bulk2`: counted, retried and
-refreshed like any other.
+:func:`jobs` takes what the writer would send as sObject Collections (records with
+``attributes``, or Ids to delete) and makes the jobs that write it: one, more only past
+:data:`MAX_JOB_BYTES` of CSV, each holding a consecutive share of the records.
+:meth:`IngestJob.submit` hands a job to the org; :meth:`IngestJob.collect` waits for it
+and answers in the collections shape: one ``{"id", "success", "errors"}`` per record, in
+order, so the writer's per-record rules (lock errors resent, duplicates counted as done,
+failures recorded) apply unchanged. The two steps are apart so that the writer can
+submit every job of a layer before it waits on the first: the org works on the later
+jobs while the client reads the earlier ones' results. Every call goes through
+:meth:`OrgClient.bulk2`: counted, retried and refreshed like any other.
 
-The job: create it, upload the CSV (comma, LF, ``#N/A`` for null), close it, poll it
-(backoff from 0.25 s, times 1.5 up to 10 s, bounded by ``wait``), then read what is needed of
-its results: the successful ones for a create (the new Ids) or when some records did
-not succeed, the failed ones when the job counts failures, the unprocessed ones when
-the job ended Failed or Aborted. Result files keep no order, so each row is matched
-back to its input by the values it echoes.
+Submitting: create the job, upload the CSV (comma, LF, ``#N/A`` for null), close it.
+Collecting: poll it (backoff from 0.25 s, times 1.5 up to 10 s, bounded by ``wait``),
+then read what is needed of its results: the successful ones for a create (the new Ids)
+or when some records did not succeed, the failed ones when the job counts failures, the
+unprocessed ones when the job ended Failed or Aborted. Result files keep no order, so
+each row is matched back to its record by the values it echoes.
 
 Nothing is resent blindly. A dropped upload (the job is still Open, so nothing of it
 can have been written) aborts that job and starts a new one, once. A dropped close is
 followed by a look at the job: closed already, it is polled; still Open, closed again.
-A dropped poll is a read, retried by the client. A job still running when ``wait`` is
-up raises :class:`~reconciler.errors.ConnectionFailed`: its records' outcomes are
-unknown, and the org finishes the job whatever the client does, so the next plan (after
-:func:`wait_for_jobs`, see ``apply``) reads what it wrote.
+A dropped poll is a read, retried by the client. A job still running ``wait`` seconds
+after the client began waiting on it raises :class:`~reconciler.errors.ConnectionFailed`:
+its records' outcomes are unknown, and the org finishes the job whatever the client
+does, so the next plan (after :func:`wait_for_jobs`, see ``apply``) reads what it
+wrote. Each job stands alone: one whose submission or collection fails, or that fails
+as a whole (its records the :data:`UNPROCESSED` failure), leaves the other jobs and
+their records as they are.
 """
 
 from __future__ import annotations
@@ -49,27 +56,54 @@ _RUNNING = ("UploadComplete", "InProgress")
 UNPROCESSED = "BULK_JOB_UNPROCESSED"
 
 
-def ingest(client: OrgClient, sobject: str, operation: str,
-           payloads: Sequence[Mapping[str, Any] | str], *,
-           wait: float = BULK_WAIT_SECONDS, sleep: Callable[[float], None] = time.sleep,
-           clock: Callable[[], float] = time.monotonic) -> list[dict[str, Any]]:
-    """Create, update or delete ``payloads`` of ``sobject`` with one ingest job (more only
-    past :data:`MAX_JOB_BYTES` of CSV); one collections-shaped result per payload, in
-    order. Raises what the client raises, and ConnectionFailed when a job outlives
-    ``wait`` seconds."""
+def jobs(client: OrgClient, sobject: str, operation: str,
+         payloads: Sequence[Mapping[str, Any] | str]) -> list[IngestJob]:
+    """The ingest jobs that create, update or delete ``payloads`` of ``sobject``: one,
+    more only past :data:`MAX_JOB_BYTES` of CSV, in order; ``len()`` of each is its
+    share of ``payloads``. None is submitted yet."""
     columns = _columns(payloads)
     rows = [_row(columns, p) for p in payloads]  # the upload's, and what results echo
     data = _csv(columns, rows)
     if len(data.encode("utf-8")) > MAX_JOB_BYTES and len(payloads) > 1:
         half = len(payloads) // 2
-        return [*ingest(client, sobject, operation, payloads[:half], wait=wait, sleep=sleep,
-                        clock=clock),
-                *ingest(client, sobject, operation, payloads[half:], wait=wait, sleep=sleep,
-                        clock=clock)]
-    job = _Job(client, sobject)
-    info = job.run(_OPERATIONS[operation], data)
-    info = job.poll(info, wait, sleep, clock, rows=len(payloads))
-    return _outcomes(job, info, operation, columns, payloads, rows)
+        return [*jobs(client, sobject, operation, payloads[:half]),
+                *jobs(client, sobject, operation, payloads[half:])]
+    return [IngestJob(_Job(client, sobject), operation, payloads, columns, rows, data)]
+
+
+class IngestJob:
+    """One ingest job of the writer's: its data, then its calls."""
+
+    def __init__(self, job: _Job, operation: str, payloads: Sequence[Mapping[str, Any] | str],
+                 columns: list[str], rows: list[list[str]], data: str) -> None:
+        self._job = job
+        self._operation = operation
+        self._payloads = payloads
+        self._columns = columns
+        self._rows = rows
+        self._data = data
+        self._info: dict[str, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._payloads)
+
+    def submit(self) -> str:
+        """Create the job, upload its data and close it; the job's Id. Raises what the
+        client raises; ConnectionFailed when the upload dropped twice (both jobs
+        aborted: nothing of them was written)."""
+        self._info = self._job.run(_OPERATIONS[self._operation], self._data)
+        self._data = ""  # sent: the org has it now
+        return self._job.id
+
+    def collect(self, *, wait: float = BULK_WAIT_SECONDS,
+                sleep: Callable[[float], None] = time.sleep,
+                clock: Callable[[], float] = time.monotonic) -> list[dict[str, Any]]:
+        """Wait for the submitted job to end and read its results: one collections-shaped
+        result per record, in order. Raises what the client raises, and ConnectionFailed
+        when the job outlives ``wait`` seconds from now."""
+        info = self._job.poll(self._info, wait, sleep, clock, rows=len(self._payloads))
+        return _outcomes(self._job, info, self._operation, self._columns, self._payloads,
+                         self._rows)
 
 
 def wait_for_jobs(client: OrgClient, *, wait: float = BULK_WAIT_SECONDS,

@@ -4,9 +4,12 @@ The only code that writes. A layer of independent actions becomes, per sObject a
 operation, a group of records (several actions on one record in one layer merge into
 one record), written by the transport the group's size picks from
 ``actions.TRANSPORTS``: sObject Collections calls of at most 200 records, composite
-calls carrying five of them (``allOrNone=false`` throughout), or one Bulk API 2.0 ingest
-job (:mod:`reconciler.org.bulk`). Whatever the transport, every per-record result is
-read by one loop:
+calls carrying five of them (``allOrNone=false`` throughout), or Bulk API 2.0 ingest jobs
+of at most the bulk row's ``per_chunk`` records (:mod:`reconciler.org.bulk`), as few and
+as even as can be. Every job of a layer is submitted before the first is waited on, each
+job's records made just before it is sent; then the jobs are waited on in turn, and each
+one's results are read while the org goes on with the later ones. Whatever the
+transport, every per-record result is read by one loop:
 
 - success, or a create answered ``DUPLICATE_VALUE`` for an assignment that is already
   there, or a delete of a record that is already gone: the action is done;
@@ -23,12 +26,15 @@ A permission set group the org is recalculating can't be assigned yet:
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from itertools import islice
+from typing import Any, TypeVar
 
 from reconciler import actions as a
 from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
@@ -61,6 +67,7 @@ _ACCESS_ROWS = (a.GrantSetupEntityAccess,)
 # A record on its way: its key, the actions it carries, what is sent.
 _Pending = tuple[str, list[a.Action], Any]
 _METHOD = {"create": "POST", "update": "PATCH", "delete": "DELETE"}
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,11 @@ class Writer:
     def run_layer(self, layer: Sequence[a.Action]) -> dict[str, Outcome]:
         """Apply one layer; an outcome for every action in it.
 
+        The layer's groups (one per sObject and operation) are written in turn, but the
+        Bulk API 2.0 jobs of all of them are submitted first, before any is waited on:
+        a layer's actions don't depend on each other, and the org works through the
+        later jobs while the client reads the earlier ones' results.
+
         Raises :class:`~reconciler.errors.RequestLimitError` (and other client errors
         that end the apply) after recording nothing for the calls not made; the caller
         treats the layer's remaining actions as not attempted.
@@ -204,14 +216,20 @@ class Writer:
         for action in layer:
             write = (action.writes.sobject, action.writes.operation)
             groups.setdefault(write, {}).setdefault(action.record, []).append(action)
-        for (sobject, operation), by_record in sorted(groups.items()):
-            outcomes.update(self._write(sobject, operation, list(by_record.items())))
+        started = [(sobject, operation, self._answers(
+            sobject, operation, len(by_record),
+            self._pending(sobject, operation, by_record.items(), outcomes), outcomes))
+            for (sobject, operation), by_record in sorted(groups.items())]
+        for sobject, operation, answers in started:
+            self._send(sobject, operation, answers, outcomes)
         return outcomes
 
-    def _write(self, sobject: str, operation: str,
-               entries: list[tuple[str, list[a.Action]]]) -> dict[str, Outcome]:
-        outcomes: dict[str, Outcome] = {}
-        pending: list[_Pending] = []
+    def _pending(self, sobject: str, operation: str,
+                 entries: Iterable[tuple[str, list[a.Action]]],
+                 outcomes: dict[str, Outcome]) -> Iterator[_Pending]:
+        """The records to send, each made when it is taken (so a bulk group's next chunk
+        is made while the org works on the last); an action whose record can't be made,
+        or needn't be, gets its outcome here."""
         for key, group in entries:
             try:
                 payload = self._payload(sobject, operation, key, group)
@@ -221,62 +239,85 @@ class Writer:
             if payload is None:  # a delete of a record the org no longer has
                 outcomes.update({x.id: Outcome("applied", note="already gone") for x in group})
                 continue
-            pending.append((key, group, payload))
-        return self._send(sobject, operation, pending, outcomes)
+            yield key, group, payload
 
-    def _sent(self, sobject: str, operation: str, pending: list[_Pending],
-              outcomes: dict[str, Outcome]) -> list[tuple[_Pending, dict[str, Any]]]:
-        """Send the records by the transport their number picks (``actions.TRANSPORTS``),
-        chunk by chunk; each record sent with its result. A chunk whose call dropped or
-        was refused as a whole records its outcomes here and is left out."""
-        transport = a.transport_for(len(pending))
-        answered: list[tuple[_Pending, dict[str, Any]]] = []
-        for start in range(0, len(pending), transport.per_chunk):
-            chunk = pending[start:start + transport.per_chunk]
-            before = self.client.calls
-            try:
-                results = self._transport(transport.name, sobject, operation,
-                                          [p for _, _, p in chunk])
-            except ConnectionFailed as exc:
-                outcomes.update({x.id: Outcome("unknown", str(exc))
-                                 for _, group, _ in chunk for x in group})
-                continue
-            except RequestLimitError:
-                raise
-            except ApiError as exc:
-                # The whole call was refused: every record in it failed the same way.
-                outcomes.update({x.id: Outcome("failed", str(exc))
-                                 for _, group, _ in chunk for x in group})
-                continue
-            finally:
-                # The calls the client made, a job's polls included.
-                self.write_calls += self.client.calls - before
-                self.calls_by_transport[transport.name] += self.client.calls - before
-            answered += list(zip(chunk, results, strict=True))
-        return answered
+    def _answers(self, sobject: str, operation: str, records: int,
+                 pending: Iterable[_Pending], outcomes: dict[str, Outcome],
+                 ) -> Iterator[tuple[_Pending, dict[str, Any]]]:
+        """Each record sent with its result, by the transport that ``records`` (how many
+        there are, or at most) picks from ``actions.TRANSPORTS``, chunk by chunk. Bulk
+        chunks are all submitted before this returns and collected as their results are
+        read; other chunks are sent as theirs are. A chunk whose call dropped or was
+        refused as a whole records its outcomes here and is left out."""
+        transport = a.transport_for(records)
+        if transport.name != "bulk":
+            return self._sent(transport.name, sobject, operation,
+                              _chunks(pending, transport.per_chunk), outcomes)
+        # As many jobs as the cost line counts, as even as can be: jobs of 15,001 and
+        # 15,000 records overlap where one of 30,000 and one of a single record don't.
+        even = math.ceil(records / math.ceil(records / transport.per_chunk))
+        submitted: list[tuple[list[_Pending], bulk.IngestJob]] = []
+        for chunk in _chunks(pending, even):
+            start = 0
+            for job in bulk.jobs(self.client, sobject, operation, [p for _, _, p in chunk]):
+                part, start = chunk[start:start + len(job)], start + len(job)
+                if self._attempt("bulk", part, outcomes, job.submit) is not None:
+                    submitted.append((part, job))
+        return self._collected(submitted, outcomes)
 
-    def _transport(self, name: str, sobject: str, operation: str,
-                   payloads: list[Any]) -> list[dict[str, Any]]:
-        """One chunk by the transport ``name``: one collections-shaped result per payload,
-        in order; a call refused as a whole raises ApiError, one whose answer never came
-        ConnectionFailed."""
-        if name == "bulk":
-            return bulk.ingest(self.client, sobject, operation, payloads,
-                               sleep=self.sleep, clock=self.clock)
-        if name == "composite":
-            return self.client.composite_collections(_METHOD[operation], payloads)
-        return self.client.collection(_METHOD[operation], payloads)
+    def _sent(self, name: str, sobject: str, operation: str,
+              chunks: Iterator[list[_Pending]], outcomes: dict[str, Outcome],
+              ) -> Iterator[tuple[_Pending, dict[str, Any]]]:
+        """Each chunk in one call (collections) or one composite call carrying them."""
+        send = self.client.composite_collections if name == "composite" else self.client.collection
+        for chunk in chunks:
+            results = self._attempt(name, chunk, outcomes, partial(
+                send, _METHOD[operation], [p for _, _, p in chunk]))
+            if results is not None:
+                yield from zip(chunk, results, strict=True)
 
-    def _send(self, sobject: str, operation: str, pending: list[_Pending],
-              outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
-        """Send the records, resending those the org couldn't lock; record every outcome.
-        One loop reads the per-record results of every transport."""
+    def _collected(self, submitted: list[tuple[list[_Pending], bulk.IngestJob]],
+                   outcomes: dict[str, Outcome],
+                   ) -> Iterator[tuple[_Pending, dict[str, Any]]]:
+        """The submitted jobs' results, each job waited for in turn."""
+        for part, job in submitted:
+            results = self._attempt("bulk", part, outcomes, partial(
+                job.collect, sleep=self.sleep, clock=self.clock))
+            if results is not None:
+                yield from zip(part, results, strict=True)
+
+    def _attempt(self, transport: str, chunk: list[_Pending], outcomes: dict[str, Outcome],
+                 call: Callable[[], _T]) -> _T | None:
+        """What ``call`` (for the records of ``chunk``) answers, its calls counted; None
+        when it dropped (the chunk's outcomes unknown) or was refused as a whole (all
+        failed the same way), the outcomes recorded here."""
+        before = self.client.calls
+        try:
+            return call()
+        except ConnectionFailed as exc:
+            outcomes.update({x.id: Outcome("unknown", str(exc))
+                             for _, group, _ in chunk for x in group})
+        except RequestLimitError:
+            raise
+        except ApiError as exc:
+            outcomes.update({x.id: Outcome("failed", str(exc))
+                             for _, group, _ in chunk for x in group})
+        finally:
+            # The calls the client made, a job's polls included.
+            self.write_calls += self.client.calls - before
+            self.calls_by_transport[transport] += self.client.calls - before
+        return None
+
+    def _send(self, sobject: str, operation: str,
+              answers: Iterator[tuple[_Pending, dict[str, Any]]],
+              outcomes: dict[str, Outcome]) -> None:
+        """Read every record's result, resending those the org couldn't lock; record
+        every outcome. One loop reads the per-record results of every transport."""
         taken: list[_Pending] = []
         attempt = 0
-        while pending:
+        while True:
             retry: list[_Pending] = []
-            for (key, group, payload), result in self._sent(sobject, operation, pending,
-                                                            outcomes):
+            for (key, group, payload), result in answers:
                 errors = result.get("errors") or []
                 codes = {str(e.get("statusCode")) for e in errors}
                 if result.get("success"):
@@ -306,13 +347,13 @@ class Writer:
                     if codes & _NOT_ALLOWED:
                         message += self._not_allowed(sobject, operation)
                     outcomes.update({x.id: Outcome("failed", message) for x in group})
-            pending = retry
-            if pending:
-                attempt += 1
-                self.sleep(self.rng.uniform(0, 0.5 * 2 ** attempt))
+            if not retry:
+                break
+            attempt += 1
+            self.sleep(self.rng.uniform(0, 0.5 * 2 ** attempt))
+            answers = self._answers(sobject, operation, len(retry), retry, outcomes)
         if taken:
             self._overwrite(sobject, taken, outcomes)
-        return outcomes
 
     def _overwrite(self, sobject: str, taken: list[_Pending],
                    outcomes: dict[str, Outcome]) -> None:
@@ -338,7 +379,8 @@ class Writer:
             flags = {k: v for k, v in payload.items() if k.startswith(SYSTEM_PREFIX)}
             updates.append((key, group, {"attributes": {"type": sobject}, "Id": record_id,
                                          **flags}))
-        self._send(sobject, "update", updates, outcomes)
+        self._send(sobject, "update",
+                   self._answers(sobject, "update", len(updates), updates, outcomes), outcomes)
 
     def _not_allowed(self, sobject: str, operation: str) -> str:
         # Orgs don't say which permission is missing; say who was refused what.
@@ -406,3 +448,10 @@ class Writer:
                 raise Unresolved(f"no Id for {key} (was it created?)")
             values["Id"] = record_id
         return {"attributes": {"type": sobject}, **values}
+
+
+def _chunks(pending: Iterable[_Pending], size: int) -> Iterator[list[_Pending]]:
+    """``pending`` in chunks of ``size`` (the last one smaller), taken as they are read."""
+    rest = iter(pending)
+    while chunk := list(islice(rest, size)):
+        yield chunk
