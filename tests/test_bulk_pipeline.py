@@ -83,8 +83,8 @@ def assert_converged(org: Org) -> None:
 def test_a_layer_goes_in_even_jobs_all_submitted_before_the_first_is_waited_on(
         org: Org) -> None:
     planned = org.run("plan")
-    # the sets by one collections call; 3 field jobs and 1 object job, ~6 calls each
-    assert "~25 to apply (1 collections, 24 bulk)" in planned.output, planned.output
+    # the sets by one collections call; 3 field jobs and 1 object job, ~7 calls each
+    assert "~29 to apply (1 collections, 28 bulk)" in planned.output, planned.output
     # The first job's rows take a while: the client submits the rest meanwhile.
     org.emu.faults.add(kind="latency", method="PROCESS", path=job(1), delay=0.003,
                        times=None)

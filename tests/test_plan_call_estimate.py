@@ -53,7 +53,7 @@ def test_a_layer_past_200_records_of_one_kind_is_one_composite_call(org: Org) ->
 def test_past_5000_records_of_one_kind_a_bulk_job_takes_them(org: Org) -> None:
     # The set and the object rows by collections; the field rows in one job.
     assert _estimate(org, BULK_THRESHOLD + 1).endswith(
-        "~8 to apply (2 collections, 6 bulk)")
+        "~9 to apply (2 collections, 7 bulk)")
 
 
 def test_a_bulk_job_that_deletes_costs_no_call_to_read_back_ids(
@@ -71,4 +71,4 @@ def test_a_bulk_job_that_deletes_costs_no_call_to_read_back_ids(
         assert result.exit_code == 0, result.output
         # The object rows by collections; the field rows in one job: create, upload,
         # close, two polls.
-        assert "~6 to apply (1 collections, 5 bulk)" in result.output, result.output
+        assert "~7 to apply (1 collections, 6 bulk)" in result.output, result.output
