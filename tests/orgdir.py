@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,20 @@ def app_conn(emu: Emulator, **over: Any) -> Connection:
                               "ca_bundle": emu.ca_file}
     values.update(over)
     return Connection(**values)
+
+
+def field_rows(org: Org, sets_like: str) -> Counter[tuple[str, str]]:
+    """(set, field) of every field permission row of the sets named LIKE ``sets_like``,
+    counted: a row written twice counts 2."""
+    rows = org.sf.query_all("SELECT Parent.Name, Field FROM FieldPermissions "
+                            f"WHERE Parent.Name LIKE '{sets_like}'")["records"]
+    return Counter((r["Parent"]["Name"], r["Field"]) for r in rows)
+
+
+def assert_converged(org: Org, sets_like: str, rows: int) -> None:
+    """The ``rows`` field rows of those sets each there once, and the next plan empty."""
+    found = field_rows(org, sets_like)
+    assert len(found) == rows and set(found.values()) == {1}, "missing or twice"
+    planned = org.run("plan", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
+    assert "No changes. The org matches the config." in planned.output

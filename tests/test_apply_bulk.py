@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.actions import BULK_THRESHOLD
 from reconciler.emulator import start_emulator
-from tests.orgdir import Org
+from tests.orgdir import Org, assert_converged, field_rows
 
 # Past the threshold (5,000 records) in one layer: 17 sets of 300 field rows.
 FIELDS = 300
@@ -40,20 +40,6 @@ def calls(org: Org, route: str) -> int:
     return int(org.emu.stats()["by_route"].get(route, 0))
 
 
-def field_rows(org: Org) -> Counter[tuple[str, str]]:
-    rows = org.sf.query_all("SELECT Parent.Name, Field FROM FieldPermissions "
-                            "WHERE Parent.Name LIKE 'BULK_%'")["records"]
-    return Counter((r["Parent"]["Name"], r["Field"]) for r in rows)
-
-
-def assert_converged(org: Org) -> None:
-    rows = field_rows(org)
-    assert len(rows) == len(SETS) * FIELDS and set(rows.values()) == {1}, "duplicates"
-    planned = org.run("plan", "--detailed-exitcode")
-    assert planned.exit_code == 0, planned.output
-    assert "No changes. The org matches the config." in planned.output
-
-
 def test_the_plan_counts_a_job_and_apply_runs_one_through_locks_and_drops(org: Org) -> None:
     assert len(SETS) * FIELDS > BULK_THRESHOLD
     planned = org.run("plan")
@@ -69,7 +55,7 @@ def test_the_plan_counts_a_job_and_apply_runs_one_through_locks_and_drops(org: O
     assert calls(org, "POST jobs/ingest") == 1
     assert calls(org, "PUT jobs/ingest") == 1
     assert calls(org, "POST composite/sobjects") == 3
-    assert_converged(org)
+    assert_converged(org, "BULK_%", len(SETS) * FIELDS)
 
 
 def test_a_job_that_fails_as_a_whole_fails_its_records_with_its_error(org: Org) -> None:
@@ -81,11 +67,11 @@ def test_a_job_that_fails_as_a_whole_fails_its_records_with_its_error(org: Org) 
     assert ("BULK_JOB_UNPROCESSED: Bulk API 2.0 job 7505g0000000001AAA ended Failed before "
             "this record was processed: InvalidBatch : Failed to process the batch"
             ) in applied.output
-    assert field_rows(org) == Counter()
+    assert field_rows(org, "BULK_%") == Counter()
     rerun = org.run("apply", "--auto-approve")
     assert rerun.exit_code == 0, rerun.output
     assert calls(org, "POST jobs/ingest") == 2
-    assert_converged(org)
+    assert_converged(org, "BULK_%", len(SETS) * FIELDS)
 
 
 def _journal_entries(org: Org) -> dict[str, dict[str, object]]:
@@ -109,11 +95,11 @@ def test_rows_a_rule_refuses_fail_alone_and_the_rest_is_written(org: Org) -> Non
     output = org.output(proc)
     assert f"failed {FIELDS + 1}," in output, output  # and the set's object row
     assert "INVALID_CROSS_REFERENCE_KEY" in output
-    assert Counter(name for name, _ in field_rows(org)) == {
+    assert Counter(name for name, _ in field_rows(org, "BULK_%")) == {
         name: FIELDS for name in SETS if name != GONE}
     rerun = org.run("apply", "--auto-approve")
     assert rerun.exit_code == 0, rerun.output
-    assert_converged(org)
+    assert_converged(org, "BULK_%", len(SETS) * FIELDS)
 
 
 def test_killed_mid_job_the_rerun_waits_for_the_job_and_writes_nothing_twice(
@@ -136,4 +122,4 @@ def test_killed_mid_job_the_rerun_waits_for_the_job_and_writes_nothing_twice(
     org.emu.faults.clear()
     assert rerun.exit_code == 0, rerun.output
     assert calls(org, "POST jobs/ingest") == 1  # waited for the first job: no second one
-    assert_converged(org)
+    assert_converged(org, "BULK_%", len(SETS) * FIELDS)
