@@ -229,18 +229,20 @@ def apply_plan(plan: Plan, writer: Writer, live: Live, *, journal_path: Path,
             if result.stopped:
                 result.not_attempted += [x.id for x in phase]
                 continue
+            outcomes: dict[str, Outcome] = {}
             try:
                 journal.write(result, writer, writing=[x.id for x in phase])
                 if after_recalculation and progress is not None:
                     progress(done, total, "waiting for permission set groups to recalculate")
-                outcomes = _run_phase(writer, phase, after_recalculation, recalculating)
+                _run_phase(writer, phase, after_recalculation, recalculating, outcomes)
             except (OrgError, JournalError) as exc:
                 if not journal.written:
                     raise  # the journal can't be made: nothing was written
                 # The daily limit, a refused login: nothing more can run. A journal that
                 # can't be written: nothing more may (a write must leave a record).
                 result.stopped = str(exc)
-                result.not_attempted += [x.id for x in phase]
+                result.outcomes.update(outcomes)  # what the phase did before it stopped
+                result.not_attempted += [x.id for x in phase if x.id not in outcomes]
                 continue
             result.outcomes.update(outcomes)
             for action in phase:
@@ -328,16 +330,19 @@ def _phases(layer: list[a.Action], holders: Mapping[str, set[str]], recalculatin
 
 
 def _run_phase(writer: Writer, phase: list[a.Action], after_recalculation: bool,
-               recalculating: set[str]) -> dict[str, Outcome]:
+               recalculating: set[str], outcomes: dict[str, Outcome]) -> None:
+    """Write ``phase``, its outcomes recorded in ``outcomes`` as each is known."""
     if not after_recalculation:
-        return writer.run_layer(phase)
+        writer.run_layer(phase, outcomes)
+        return
     targets = [x.target for x in phase if isinstance(x, a.AssignGroup)
                and x.target.casefold() in recalculating]
     why = {name.casefold(): reason
            for name, reason in (writer.wait_for_groups(targets) if targets else {}).items()}
     refused = {x.id: Outcome("failed", why[x.target.casefold()]) for x in phase
                if isinstance(x, a.AssignGroup) and x.target.casefold() in why}
-    return {**refused, **writer.run_layer([x for x in phase if x.id not in refused])}
+    outcomes.update(refused)
+    writer.run_layer([x for x in phase if x.id not in refused], outcomes)
 
 
 class JournalError(ReconcilerError):

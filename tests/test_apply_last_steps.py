@@ -82,8 +82,9 @@ class _JournalBlockedAtTheEnd(Writer):
 
     journal: Path
 
-    def run_layer(self, layer: Sequence[a.Action]) -> dict[str, Outcome]:
-        outcomes = super().run_layer(layer)
+    def run_layer(self, layer: Sequence[a.Action],
+                  outcomes: dict[str, Outcome] | None = None) -> dict[str, Outcome]:
+        outcomes = super().run_layer(layer, outcomes)
         self.journal.with_name(self.journal.name + ".tmp").mkdir(exist_ok=True)
         return outcomes
 

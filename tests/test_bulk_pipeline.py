@@ -6,6 +6,7 @@ the org stays small: 11 sets, 110 object rows (one job) and 550 field rows (thre
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,4 +153,26 @@ def test_jobs_past_the_upload_size_are_halved_and_all_written(
     assert "failed 0" in applied.output
     assert sizes(org) == {"FieldPermissions": [92, 92, 92, 92, 91, 91],
                           "ObjectPermissions": [OBJECT_ROWS]}
+    assert_converged(org, "PIPE_%", FIELD_ROWS)
+
+
+def test_the_daily_limit_mid_layer_leaves_the_jobs_the_org_runs_unknown_not_unattempted(
+        org: Org) -> None:
+    """The limit is hit polling the second job: the first job's records were written
+    and say so; the jobs the org had been given go on without the apply, so their
+    records' outcomes are unknown, not "not attempted" (a rollback must look at them)."""
+    org.emu.faults.add(kind="error", method="GET", path=job(2) + "$", status=403,
+                       error_code="REQUEST_LIMIT_EXCEEDED",
+                       message="TotalRequests Limit exceeded.")
+    applied = org.run("apply", "--auto-approve")
+    assert applied.exit_code == 1, applied.output
+    entries = org.journal()["actions"]
+    field_entries = [e for e in entries if e["kind"] == "grant_field_access"]
+    statuses = Counter(e["status"] for e in field_entries)
+    assert statuses == {"applied": JOB_ROWS[0], "unknown": JOB_ROWS[1] + JOB_ROWS[2]}, statuses
+    assert {e["status"] for e in entries if e["kind"] == "grant_object_access"} == {"unknown"}
+    assert all("Bulk API 2.0 job 7505g" in e["error"] for e in entries
+               if e["status"] == "unknown")
+    # The org finished every job it was given.
+    assert sizes(org) == {"FieldPermissions": JOB_ROWS, "ObjectPermissions": [OBJECT_ROWS]}
     assert_converged(org, "PIPE_%", FIELD_ROWS)

@@ -37,7 +37,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from reconciler import actions as a
-from reconciler.errors import ApiError, ConnectionFailed, RequestLimitError
+from reconciler.errors import ApiError, ConnectionFailed, OrgError, RequestLimitError
 from reconciler.live import Live, entity_key, record_key
 from reconciler.org import bulk
 from reconciler.org.client import OrgClient
@@ -105,6 +105,8 @@ class Writer:
         self.calls_by_transport: Counter[str] = Counter()
         self.records_written = 0
         self.status_polls = 0
+        # The layer's ingest jobs the org was given and not yet waited to the end, by Id.
+        self._in_flight: dict[str, list[_Pending]] = {}
 
     # -- Id resolution ------------------------------------------------------------------
 
@@ -199,8 +201,10 @@ class Writer:
 
     # -- running a layer ----------------------------------------------------------------
 
-    def run_layer(self, layer: Sequence[a.Action]) -> dict[str, Outcome]:
-        """Apply one layer; an outcome for every action in it.
+    def run_layer(self, layer: Sequence[a.Action],
+                  outcomes: dict[str, Outcome] | None = None) -> dict[str, Outcome]:
+        """Apply one layer; an outcome for every action in it, recorded in ``outcomes``
+        (a new dict when None) as each is known.
 
         The layer's groups (one per sObject and operation) are written in turn, but the
         Bulk API 2.0 jobs of all of them are submitted first, before any is waited on:
@@ -208,20 +212,31 @@ class Writer:
         later jobs while the client reads the earlier ones' results.
 
         Raises :class:`~reconciler.errors.RequestLimitError` (and other client errors
-        that end the apply) after recording nothing for the calls not made; the caller
-        treats the layer's remaining actions as not attempted.
+        that end the apply) with ``outcomes`` holding what was known by then: the
+        records of the jobs the org was given and had not finished are ``unknown`` (it
+        goes on with them); the caller treats the actions without an outcome as not
+        attempted.
         """
-        outcomes: dict[str, Outcome] = {}
+        outcomes = {} if outcomes is None else outcomes
         groups: dict[tuple[str, str], dict[str, list[a.Action]]] = {}
         for action in layer:
             write = (action.writes.sobject, action.writes.operation)
             groups.setdefault(write, {}).setdefault(action.record, []).append(action)
-        started = [(sobject, operation, self._answers(
-            sobject, operation, len(by_record),
-            self._pending(sobject, operation, by_record.items(), outcomes), outcomes))
-            for (sobject, operation), by_record in sorted(groups.items())]
-        for sobject, operation, answers in started:
-            self._send(sobject, operation, answers, outcomes)
+        self._in_flight = {}
+        try:
+            started = [(sobject, operation, self._answers(
+                sobject, operation, len(by_record),
+                self._pending(sobject, operation, by_record.items(), outcomes), outcomes))
+                for (sobject, operation), by_record in sorted(groups.items())]
+            for sobject, operation, answers in started:
+                self._send(sobject, operation, answers, outcomes)
+        except OrgError as exc:
+            for job_id, part in self._in_flight.items():
+                why = (f"the apply stopped ({exc}) while the org ran Bulk API 2.0 job "
+                       f"{job_id}, which goes on without it: the next plan shows what it wrote")
+                outcomes.update({x.id: Outcome("unknown", why) for _, group, _ in part
+                                 for x in group})
+            raise
         return outcomes
 
     def _pending(self, sobject: str, operation: str,
@@ -256,13 +271,15 @@ class Writer:
         # As many jobs as the cost line counts, as even as can be: jobs of 15,001 and
         # 15,000 records overlap where one of 30,000 and one of a single record don't.
         even = math.ceil(records / math.ceil(records / transport.per_chunk))
-        submitted: list[tuple[list[_Pending], bulk.IngestJob]] = []
+        submitted: list[tuple[list[_Pending], bulk.IngestJob, str]] = []
         for chunk in _chunks(pending, even):
             start = 0
             for job in bulk.jobs(self.client, sobject, operation, [p for _, _, p in chunk]):
                 part, start = chunk[start:start + len(job)], start + len(job)
-                if self._attempt("bulk", part, outcomes, job.submit) is not None:
-                    submitted.append((part, job))
+                job_id = self._attempt("bulk", part, outcomes, job.submit)
+                if job_id is not None:
+                    submitted.append((part, job, job_id))
+                    self._in_flight[job_id] = part
         return self._collected(submitted, outcomes)
 
     def _sent(self, name: str, sobject: str, operation: str,
@@ -276,13 +293,14 @@ class Writer:
             if results is not None:
                 yield from zip(chunk, results, strict=True)
 
-    def _collected(self, submitted: list[tuple[list[_Pending], bulk.IngestJob]],
+    def _collected(self, submitted: list[tuple[list[_Pending], bulk.IngestJob, str]],
                    outcomes: dict[str, Outcome],
                    ) -> Iterator[tuple[_Pending, dict[str, Any]]]:
         """The submitted jobs' results, each job waited for in turn."""
-        for part, job in submitted:
+        for part, job, job_id in submitted:
             results = self._attempt("bulk", part, outcomes, partial(
                 job.collect, sleep=self.sleep, clock=self.clock))
+            del self._in_flight[job_id]
             if results is not None:
                 yield from zip(part, results, strict=True)
 
