@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,11 +90,8 @@ class Org:
         self,
         data_dir: Path | None,
         seed: Mapping[str, Any] | None = None,
-        *,
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._stamp: tuple[datetime | None, str] = (None, "")
+        self._stamp: tuple[int, str] = (-1, "")
         self.data_dir = data_dir
         path = None
         if data_dir is not None:
@@ -136,19 +133,20 @@ class Org:
         return int(self.store.meta("token_ttl") or DEFAULT_TOKEN_TTL)
 
     def now(self) -> str:
-        moment = self._clock()
         # Salesforce's stamps end at the millisecond, and a bulk job writes several
         # records a millisecond: each is formatted once (one tuple, read and replaced
-        # whole, so a thread never sees one moment with another's text).
-        moment = moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+        # whole, so a thread never sees one moment with another's text), and the clock
+        # is read as an integer, with no datetime made for the others.
+        ms = time.time_ns() // 1_000_000
         last = self._stamp
-        if last[0] != moment:
-            last = self._stamp = (moment, sf_datetime(moment))
+        if last[0] != ms:
+            moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+            last = self._stamp = (ms, sf_datetime(moment))
         return last[1]
 
     def timestamp(self) -> float:
         """The org's clock in seconds since the epoch (timers such as recalculations)."""
-        return self._clock().timestamp()
+        return time.time()
 
     def clear(self) -> None:
         """Forget every record, cursor, counter and custom object (the caller holds
@@ -204,7 +202,7 @@ class Org:
     def count_call(self, route: str) -> None:
         """Count one API call; past the daily max, refuse with REQUEST_LIMIT_EXCEEDED."""
         with self.lock:
-            day = self._clock().strftime("%Y-%m-%d")
+            day = datetime.now(UTC).strftime("%Y-%m-%d")
             if day != self.stats.day:
                 self.stats.day, self.stats.used = day, 0
             if self.stats.used >= self.daily_api_max:
