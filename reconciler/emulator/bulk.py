@@ -27,7 +27,7 @@ import csv
 import io
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 from reconciler.emulator.apierror import ApiFault, bad_request, method_not_allowed, not_found
@@ -46,6 +46,8 @@ LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 BATCH_ROWS = 10_000
 #: Rows written per hold of the org's lock (triggers see records 200 at a time).
 CHUNK_ROWS = 200
+#: Jobs whose parsed data is kept in memory.
+PARSED_JOBS = 8
 #: The value that sets a field to null; an empty value leaves it as it is.
 NULL = "#N/A"
 DONE = ("JobComplete", "Failed", "Aborted")
@@ -70,6 +72,8 @@ class BulkIngest:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        # The last jobs' data, parsed: a job's results echo its rows.
+        self._parsed: OrderedDict[str, list[list[str]]] = OrderedDict()
         if self._queue:
             self._wake()
 
@@ -108,7 +112,7 @@ class BulkIngest:
             if method != "GET":
                 raise method_not_allowed(method, "GET")
             with self._cond:
-                text = _results(job, which)
+                text = _results(job, which, self._lines(job))
             return Reply(200, text.encode("utf-8"), {"Content-Type": "text/csv"})
         raise not_found()
 
@@ -222,7 +226,7 @@ class BulkIngest:
         with self._cond:
             self._moved(job, "InProgress")
         sobject = self.org.sobject(info["object"])
-        lines = _lines(job)
+        lines = self._lines(job)
         problem = _problem(job, lines, sobject)
         header, rows = lines[0] if lines else [], lines[1:]
         if problem:
@@ -263,6 +267,7 @@ class BulkIngest:
         results: list[list[Any] | None] = []
         items: list[tuple[int, Any]] = []
         failure = None
+        columns = _columns(sobject, header)
         for row in rows:
             fault = self.faults.take("PROCESS", path)
             if fault is not None and fault.kind == "latency":
@@ -276,7 +281,7 @@ class BulkIngest:
                 failure = fault.message
                 break
             try:
-                item = _item(sobject, operation, header, row)
+                item = _item(sobject, operation, header, columns, row)
             except ApiFault as exc:
                 results.append([False, _row_id(header, row), False, _error(exc.record_error())])
                 continue
@@ -302,6 +307,21 @@ class BulkIngest:
     def _fail(self, job: dict[str, Any], message: str) -> None:
         job["info"]["errorMessage"] = message
         self._moved(job, "Failed")
+
+    def _lines(self, job: dict[str, Any]) -> list[list[str]]:
+        """The rows of a job's data, its header first: parsed once for the last few jobs
+        (data is uploaded once, and never changes after)."""
+        job_id = job["info"]["id"]
+        with self._cond:
+            lines = self._parsed.get(job_id)
+        if lines is None:
+            lines = _lines(job)
+            with self._cond:
+                if job["csv"] is not None:
+                    self._parsed[job_id] = lines
+                while len(self._parsed) > PARSED_JOBS:
+                    self._parsed.popitem(last=False)
+        return lines
 
     def _save(self, job: dict[str, Any]) -> None:
         self.org.store.save_job(job["info"]["id"], job)
@@ -341,23 +361,33 @@ def _problem(job: dict[str, Any], lines: list[list[str]], sobject: Any) -> str:
     return ""
 
 
-def _item(sobject: Any, operation: str, header: list[str], row: list[str]) -> Any:
-    """A row as the collections path takes it: a record (insert, update) or an Id."""
+def _item(sobject: Any, operation: str, header: list[str], columns: list[tuple[str, bool]],
+          row: list[str]) -> Any:
+    """A row as the collections path takes it: a record (insert, update) or an Id;
+    ``columns`` from :func:`_columns`."""
     if len(row) != len(header):
         raise bad_request("INVALID_FIELD", f"The row has {len(row)} values for "
                           f"{len(header)} columns")
     if operation == "delete":
         return _row_id(header, row)
     record: dict[str, Any] = {"attributes": {"type": sobject.name}}
-    for name, text in zip(header, row, strict=True):
+    for (name, boolean), text in zip(columns, row, strict=True):
         if text == "":
             continue  # an empty value leaves the field as it is
-        field = sobject.field(name)
-        value: Any = None if text == NULL else text
-        if value is not None and field is not None and field.type == BOOLEAN:
-            value = _BOOLEANS.get(text.lower(), text)
-        record[field.name if field is not None else name] = value
+        record[name] = (None if text == NULL else _BOOLEANS.get(text.lower(), text) if boolean
+                        else text)
     return record
+
+
+def _columns(sobject: Any, header: list[str]) -> list[tuple[str, bool]]:
+    """Each column's field name as the org spells it (the column's own when the object has
+    no such field) and whether the field is a checkbox: worked out once a chunk, not once
+    a row."""
+    out = []
+    for name in header:
+        field = sobject.field(name)
+        out.append((name, False) if field is None else (field.name, field.type == BOOLEAN))
+    return out
 
 
 def _row_id(header: list[str], row: list[str]) -> str:
@@ -373,11 +403,10 @@ def _error(error: dict[str, Any]) -> str:
     return f"{error['statusCode']}:{error['message']}:{fields + ' ' if fields else ''}--"
 
 
-def _results(job: dict[str, Any], which: str) -> str:
-    """The CSV of one results resource."""
+def _results(job: dict[str, Any], which: str, lines: list[list[str]]) -> str:
+    """The CSV of one results resource; ``lines`` the job's data parsed."""
     info = job["info"]
     delimiter = DELIMITERS[info["columnDelimiter"]]
-    lines = _lines(job)
     header, rows = lines[0] if lines else [], lines[1:]
     out = io.StringIO()
     names = io.StringIO()

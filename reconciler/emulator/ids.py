@@ -7,6 +7,7 @@ gives a 5-bit number (bit j set when character j is an upper-case letter), mappe
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 
@@ -21,14 +22,17 @@ _ID_SPACE = 62**9
 
 # Each character of an Id as one bit: 1 for an upper-case letter.
 _UPPER_BITS = str.maketrans({c: "1" if "A" <= c <= "Z" else "0" for c in _BASE62})
+# A chunk's five bits, character j's first, to its checksum character: bit j of the
+# number is character j, so the bits read backwards, as binary (one Id is checked or
+# made per record written).
+_CHUNK_CHARACTER = {"".join(bits): _CHECKSUM_ALPHABET[int("".join(reversed(bits)), 2)]
+                    for bits in itertools.product("01", repeat=5)}
 
 
 def checksum(id15: str) -> str:
     """The three checksum characters of a 15-character Id."""
-    # Bit j of a chunk is its character j: the chunk's bits read backwards, as binary.
     bits = id15.translate(_UPPER_BITS)
-    return (_CHECKSUM_ALPHABET[int(bits[4::-1], 2)] + _CHECKSUM_ALPHABET[int(bits[9:4:-1], 2)]
-            + _CHECKSUM_ALPHABET[int(bits[14:9:-1], 2)])
+    return _CHUNK_CHARACTER[bits[:5]] + _CHUNK_CHARACTER[bits[5:10]] + _CHUNK_CHARACTER[bits[10:15]]
 
 
 def to18(record_id: str) -> str:

@@ -146,7 +146,7 @@ class Store:
         with self.lock:
             kept = {k: v for k, v in job.items() if k != "csv"}
             self._execute("INSERT INTO bulk_jobs(id, data) VALUES(?, ?) ON CONFLICT(id) "
-                          "DO UPDATE SET data = excluded.data", (job_id, json.dumps(kept)))
+                          "DO UPDATE SET data = excluded.data", (job_id, to_json(kept).decode()))
             if job.get("csv") is not None:
                 self._execute("INSERT OR IGNORE INTO bulk_job_csv(id, csv) VALUES(?, ?)",
                               (job_id, job["csv"]))

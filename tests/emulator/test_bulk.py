@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import time
@@ -81,6 +82,26 @@ def test_an_insert_job_writes_its_rows_and_answers_with_their_ids(sf: Salesforce
     failed = job_client(sf, "FieldPermissions").get_ingest_results(info["id"], "failedResults")
     assert failed == '"sf__Id","sf__Error",ParentId,SobjectType,Field,PermissionsRead,' \
                      'PermissionsEdit\n'
+
+
+def test_results_asked_for_before_the_upload_still_hold_every_row_after_it(
+        sf: Salesforce) -> None:
+    ps = make_set(sf, "Bulk_R")
+    jobs = job_client(sf, "FieldPermissions")
+    job = jobs.create_job("insert")
+    header = '"sf__Id","sf__Created",ParentId,SobjectType,Field,PermissionsRead\n'
+    # What an Open job's results are is not pinned here; what they are later is.
+    with contextlib.suppress(SalesforceError):
+        jobs.get_ingest_results(job["id"], "successfulResults")
+    jobs.upload_job_data(job["id"], "ParentId,SobjectType,Field,PermissionsRead\n" + "".join(
+        f"{ps},Widget__c,Widget__c.F{i}__c,true\n" for i in range(3)))
+    jobs.close_job(job["id"])
+    wait_done(sf, "FieldPermissions", job["id"])
+    for _ in range(2):  # and the same when asked again
+        text = jobs.get_ingest_results(job["id"], "successfulResults")
+        assert text.startswith(header)
+        assert sorted(r["Field"] for r in csv.DictReader(io.StringIO(text))) == [
+            "Widget__c.F0__c", "Widget__c.F1__c", "Widget__c.F2__c"]
 
 
 def test_rows_the_org_refuses_fail_alone_with_their_code(sf: Salesforce) -> None:
