@@ -11,7 +11,8 @@ org is served by a process of its own, as a real org is elsewhere: the client's 
 and the org's no longer share one interpreter, and each process's CPU is printed. With
 ``--profile`` the emulator's request handling runs under cProfile, with
 ``--profile-client`` the client (the main thread), and the heaviest functions are
-printed. Prints figures; asserts nothing.
+printed. The garbage collector runs with the command's thresholds
+(``cli.GC_THRESHOLDS``), in both processes. Prints figures; asserts nothing.
 
     python benchmarks/bench_apply.py [--users 100] [--sets 300] [--objects 40]
                                      [--fields 300] [--separate]
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import pstats
@@ -37,6 +39,7 @@ from typing import Any
 from benchorg import Shape, connection, seed, write_config
 
 from reconciler.apply import apply_plan
+from reconciler.cli import GC_THRESHOLDS
 from reconciler.config import load_config
 from reconciler.emulator import Emulator, start_emulator
 from reconciler.org.client import OrgClient
@@ -62,6 +65,7 @@ def profiled(emu: Emulator, profile: cProfile.Profile) -> None:
 
 
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)  # as the command runs, and a local org it serves
     parser = argparse.ArgumentParser(description=__doc__)
     Shape.add_arguments(parser)
     parser.add_argument("--separate", action="store_true",

@@ -16,6 +16,7 @@ figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import resource
@@ -28,10 +29,13 @@ from typing import Any
 
 from benchorg import Shape, Timed, connection, populate, seed, write_config
 
+from reconciler.cli import GC_THRESHOLDS
+
 DRIFT = 5  # sets whose first object permission the org narrows: the plan's work
 
 
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)  # as the command runs
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rungs", default="1,3,10", help="scale factors, comma-separated")
     parser.add_argument("--work", type=Path, help="keep configs and orgs here across runs")

@@ -5,6 +5,7 @@ No domain logic lives here; every command is a thin shell over the library.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -516,6 +517,17 @@ add_rollback_command(cli, fail, _echo_plan)
 add_examples(cli)
 
 
+#: The cyclic garbage collector's thresholds for a run of the command (CPython's default
+#: is 700, 10, 10). A plan, the live state it was read from and a local org's records are
+#: hundreds of thousands of objects that live as long as the run, and the default makes
+#: full collections walk them again and again: in the benchmark apply (102,700 records)
+#: 1.6 s of the client's CPU and 1.9 s of the local org's went to them. The collector
+#: still runs, every 200,000 allocations; mypy's build sets the same thresholds for the
+#: same reason.
+GC_THRESHOLDS = (200_000, 30, 30)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
+    gc.set_threshold(*GC_THRESHOLDS)
     return cli.main(args=argv, prog_name="reconciler", standalone_mode=True)
