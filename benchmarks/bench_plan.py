@@ -12,6 +12,7 @@ org. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import tempfile
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 from benchorg import Shape, Timed, connection, populate, seed, write_config
 
+from reconciler.cli import GC_THRESHOLDS
 from reconciler.config import load_config
 from reconciler.emulator import start_emulator
 from reconciler.org.client import OrgClient
@@ -27,6 +29,7 @@ from reconciler.workflow import make_plan
 
 
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)  # as the command runs
     parser = argparse.ArgumentParser(description=__doc__)
     Shape.add_arguments(parser)
     parser.add_argument("--drift", type=int, default=5)
