@@ -27,7 +27,7 @@ import csv
 import io
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Any
 
 from reconciler.emulator.apierror import ApiFault, bad_request, method_not_allowed, not_found
@@ -46,8 +46,6 @@ LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 BATCH_ROWS = 10_000
 #: Rows written per hold of the org's lock (triggers see records 200 at a time).
 CHUNK_ROWS = 200
-#: Jobs whose parsed data is kept in memory.
-PARSED_JOBS = 8
 #: The value that sets a field to null; an empty value leaves it as it is.
 NULL = "#N/A"
 DONE = ("JobComplete", "Failed", "Aborted")
@@ -72,8 +70,6 @@ class BulkIngest:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        # The last jobs' data, parsed: a job's results echo its rows.
-        self._parsed: OrderedDict[str, list[list[str]]] = OrderedDict()
         if self._queue:
             self._wake()
 
@@ -112,7 +108,7 @@ class BulkIngest:
             if method != "GET":
                 raise method_not_allowed(method, "GET")
             with self._cond:
-                text = _results(job, which, self._lines(job))
+                text = _results(job, which)
             return Reply(200, text.encode("utf-8"), {"Content-Type": "text/csv"})
         raise not_found()
 
@@ -226,7 +222,7 @@ class BulkIngest:
         with self._cond:
             self._moved(job, "InProgress")
         sobject = self.org.sobject(info["object"])
-        lines = self._lines(job)
+        lines = _lines(job)
         problem = _problem(job, lines, sobject)
         header, rows = lines[0] if lines else [], lines[1:]
         if problem:
@@ -308,21 +304,6 @@ class BulkIngest:
         job["info"]["errorMessage"] = message
         self._moved(job, "Failed")
 
-    def _lines(self, job: dict[str, Any]) -> list[list[str]]:
-        """The rows of a job's data, its header first: parsed once for the last few jobs
-        (data is uploaded once, and never changes after)."""
-        job_id = job["info"]["id"]
-        with self._cond:
-            lines = self._parsed.get(job_id)
-        if lines is None:
-            lines = _lines(job)
-            with self._cond:
-                if job["csv"] is not None:
-                    self._parsed[job_id] = lines
-                while len(self._parsed) > PARSED_JOBS:
-                    self._parsed.popitem(last=False)
-        return lines
-
     def _save(self, job: dict[str, Any]) -> None:
         self.org.store.save_job(job["info"]["id"], job)
 
@@ -403,10 +384,11 @@ def _error(error: dict[str, Any]) -> str:
     return f"{error['statusCode']}:{error['message']}:{fields + ' ' if fields else ''}--"
 
 
-def _results(job: dict[str, Any], which: str, lines: list[list[str]]) -> str:
-    """The CSV of one results resource; ``lines`` the job's data parsed."""
+def _results(job: dict[str, Any], which: str) -> str:
+    """The CSV of one results resource."""
     info = job["info"]
     delimiter = DELIMITERS[info["columnDelimiter"]]
+    lines = _lines(job)
     header, rows = lines[0] if lines else [], lines[1:]
     out = io.StringIO()
     names = io.StringIO()
